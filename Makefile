@@ -1,0 +1,43 @@
+# caseshare: `make run` sets up and runs the main job; `make test` sets up and runs every check.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck unit bench clean lock
+
+setup: $(STAMP)
+
+# Reinstall only when the lock or the project metadata changed: a no-op setup takes well under a second.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/caseshare demo --database caseshare.db
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck unit
+
+bench: setup
+	$(BIN)/caseshare bench --size S --store sqlite
+
+# Regenerate the hashed lock (needs uv on the developer's machine; never run by CI).
+lock:
+	uv pip compile pyproject.toml build-requirements.in --extra dev --generate-hashes \
+		--python-version 3.11 --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) caseshare.db .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,403 @@
+"""Safe parsing of CommCare case XML v2 blocks out of an OpenRosa submission (SPEC §8)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Final
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from caseshare.core.errors import CaseShareError
+
+CASE_NS: Final = "http://commcarehq.org/case/transaction/v2"
+META_NS: Final = "http://openrosa.org/jr/xforms"
+MAX_BYTES: Final = 5 * 1024 * 1024
+#: the longest case_id, user_id, case_type, case_name, owner_id, external_id or index part
+MAX_FIELD_LENGTH: Final = 255
+RELATIONSHIPS: Final = ("child", "extension")
+
+_CASE_TAG: Final = f"{{{CASE_NS}}}case"
+_META_TAG: Final = f"{{{META_NS}}}meta"
+_CREATE_FIELDS: Final = ("case_type", "case_name", "owner_id")
+#: update keys that land in a case's own columns and so are held to MAX_FIELD_LENGTH
+_LIMITED_UPDATE_KEYS: Final = frozenset({*_CREATE_FIELDS, "external_id"})
+_DATETIME: Final = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?"
+    r"(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+
+
+@dataclass(frozen=True)
+class CreateAction:
+    case_type: str
+    case_name: str
+    #: None when the create names no owner: the engine applies S-CRT-2
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexAction:
+    identifier: str
+    case_type: str
+    #: '' deletes the index with this identifier
+    referenced_id: str
+    relationship: str = "child"
+
+    @property
+    def deletes(self) -> bool:
+        return self.referenced_id == ""
+
+
+@dataclass(frozen=True)
+class AttachmentAction:
+    identifier: str
+    src: str = ""
+    from_: str = ""
+    name: str = ""
+
+    @property
+    def removes(self) -> bool:
+        """An attachment element with neither ``src`` nor ``from`` removes the attachment."""
+        return self.src == "" and self.from_ == ""
+
+
+@dataclass(frozen=True)
+class CaseBlock:
+    """One ``<case>`` transaction; its actions apply in the order create, update, close, index,
+    attachment (S-TX-1)."""
+
+    case_id: str
+    user_id: str | None = None
+    date_modified: datetime | None = None
+    create: CreateAction | None = None
+    #: None when the block has no ``<update>``; ``{}`` for an empty one
+    update: dict[str, str] | None = None
+    close: bool = False
+    indices: tuple[IndexAction, ...] = ()
+    attachments: tuple[AttachmentAction, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormMeta:
+    """The OpenRosa ``<meta>`` of a form; every field is None when the form does not give it."""
+
+    instance_id: str | None = None
+    user_id: str | None = None
+    device_id: str | None = None
+    time_start: datetime | None = None
+    time_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseSubmission:
+    meta: FormMeta
+    blocks: tuple[CaseBlock, ...]
+
+
+def parse_submission(data: bytes | str, *, max_bytes: int = MAX_BYTES) -> CaseSubmission:
+    """Parse a submission (or restore payload): its meta and every case block, in document order.
+
+    Raises ``CaseShareError`` with code ``invalid_case_block`` (``invalid_index`` for a bad index)
+    and a sentence naming the case and the field; nothing is returned for a partly bad document.
+    """
+    root = _parse_xml(data, max_bytes)
+    blocks = tuple(_parse_block(el, n) for n, el in enumerate(_case_elements(root), start=1))
+    return CaseSubmission(meta=_parse_meta(root), blocks=blocks)
+
+
+def parse_case_blocks(data: bytes | str, *, max_bytes: int = MAX_BYTES) -> tuple[CaseBlock, ...]:
+    """The case blocks of a document, in document order (see ``parse_submission``)."""
+    return parse_submission(data, max_bytes=max_bytes).blocks
+
+
+def parse_client_datetime(value: str) -> datetime:
+    """A device time in the ISO forms CommCare sends, as an aware UTC datetime.
+
+    Accepts a date alone (midnight), or a date and time with optional seconds and fraction and
+    an optional ``Z`` or ``±HH[:MM]`` offset; a time without offset is taken as UTC.
+    Raises ``ValueError`` for anything else.
+    """
+    match = _DATETIME.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"not an ISO date or date-time: {value!r}")
+    day = datetime.strptime(match["date"], "%Y-%m-%d")
+    if match["h"] is None:
+        return day.replace(tzinfo=UTC)
+    micro = int((match["frac"] or "0")[:6].ljust(6, "0"))
+    moment = day.replace(
+        hour=int(match["h"]), minute=int(match["m"]), second=int(match["s"] or 0), microsecond=micro
+    )
+    tz = match["tz"]
+    if tz is None or tz == "Z":
+        return moment.replace(tzinfo=UTC)
+    sign = -1 if tz[0] == "-" else 1
+    digits = tz[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    if offset >= timedelta(hours=24):
+        raise ValueError(f"offset out of range: {value!r}")
+    return moment.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
+
+
+# --- the document ------------------------------------------------------------------------------
+
+
+def _invalid(message: str, **details: object) -> CaseShareError:
+    return CaseShareError("invalid_case_block", message, dict(details))
+
+
+def _parse_xml(data: bytes | str, max_bytes: int) -> Element:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise _invalid(
+            f"The submission is {_size(len(raw))}, over the {_size(max_bytes)} limit; "
+            "send smaller forms or move large data to attachments.",
+            size=len(raw),
+            limit=max_bytes,
+        )
+    if not raw.strip():
+        raise _invalid("The submission is empty; it must be an XML document.")
+    try:
+        root: Element = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        # forbid_dtd refuses every <!DOCTYPE>, so entity declarations (billion laughs) and
+        # external entities never get as far as being declared.
+        raise _invalid(
+            "The submission contains a document type declaration (<!DOCTYPE>); submissions may "
+            "not declare DTDs or entities.",
+            construct="dtd",
+        ) from exc
+    except ParseError as exc:
+        line, column = exc.position
+        reason = str(exc).split(":", 1)[0]
+        raise _invalid(
+            f"The submission is not well-formed XML ({reason} at line {line}, column {column}).",
+            line=line,
+            column=column,
+        ) from exc
+    return root
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n} bytes"
+
+
+def _case_elements(root: Element) -> list[Element]:
+    """Every case block at any depth, in document order; a block's own content is not searched."""
+    found: list[Element] = []
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el.tag == _CASE_TAG:
+            found.append(el)
+            continue
+        stack.extend(reversed(el))
+    return found
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _text(el: Element) -> str:
+    return "".join(el.itertext()).strip()
+
+
+def _parse_meta(root: Element) -> FormMeta:
+    meta = next(root.iter(_META_TAG), None)
+    if meta is None:
+        return FormMeta()
+    values: dict[str, str] = {}
+    for child in meta:
+        values[_local(child.tag)] = _text(child)
+
+    def time(key: str) -> datetime | None:
+        value = values.get(key, "")
+        if not value:
+            return None
+        try:
+            return parse_client_datetime(value)
+        except ValueError as exc:
+            raise _invalid(
+                f"The form's meta/{key} {_shorten(value)} is not a date-time.", field=f"meta/{key}"
+            ) from exc
+
+    return FormMeta(
+        instance_id=values.get("instanceID") or None,
+        user_id=values.get("userID") or None,
+        device_id=values.get("deviceID") or None,
+        time_start=time("timeStart"),
+        time_end=time("timeEnd"),
+    )
+
+
+def _shorten(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+# --- one block ---------------------------------------------------------------------------------
+
+
+def _parse_block(el: Element, position: int) -> CaseBlock:
+    case_id = (el.get("case_id") or "").strip()
+    if not case_id:
+        raise _invalid(
+            f"Case block {position} has no case_id: every <case> needs a non-empty case_id "
+            "attribute.",
+            block=position,
+            field="case_id",
+        )
+    check = _Checker(case_id, position)
+    check.length("case_id", case_id)
+    user_id = check.length("user_id", (el.get("user_id") or "").strip()) or None
+    date_modified = check.date("date_modified", el.get("date_modified"))
+
+    create: dict[str, str] | None = None
+    update: dict[str, str] | None = None
+    close = False
+    indices: dict[str, IndexAction] = {}
+    attachments: dict[str, AttachmentAction] = {}
+    for action in el:  # the parser drops comments and processing instructions
+        kind = _local(action.tag)
+        if kind == "create":
+            create = create if create is not None else {}
+            for child in action:
+                key = _local(child.tag)
+                if key not in _CREATE_FIELDS:
+                    raise check.error(
+                        f"<create> may hold only case_type, case_name and owner_id, not <{key}>.",
+                        f"create/{key}",
+                    )
+                create[key] = check.length(f"create/{key}", _text(child))
+        elif kind == "update":
+            update = update if update is not None else {}
+            for child in action:
+                key = check.length("update property name", _local(child.tag))
+                value = _text(child)
+                if key in _LIMITED_UPDATE_KEYS:
+                    check.length(f"update/{key}", value)
+                update[key] = value
+        elif kind == "close":
+            close = True
+        elif kind == "index":
+            for child in action:
+                index = check.index(child)
+                indices[index.identifier] = index
+        elif kind == "attachment":
+            for child in action:
+                attachment = check.attachment(child)
+                attachments[attachment.identifier] = attachment
+        # other elements are not case actions: CommCare ignores them, and so do we
+
+    return CaseBlock(
+        case_id=case_id,
+        user_id=user_id,
+        date_modified=date_modified,
+        create=None if create is None else check.create(create),
+        update=update,
+        close=close,
+        indices=tuple(indices.values()),
+        attachments=tuple(attachments.values()),
+    )
+
+
+@dataclass(frozen=True)
+class _Checker:
+    """The rules of one block; every error names the case (or block position) and the field."""
+
+    case_id: str
+    position: int
+
+    def error(self, problem: str, field: str, code: str = "invalid_case_block") -> CaseShareError:
+        return CaseShareError(
+            code,
+            f"Case {self.case_id!r}: {problem}",
+            {"case_id": self.case_id, "block": self.position, "field": field},
+        )
+
+    def length(self, field: str, value: str) -> str:
+        if len(value) > MAX_FIELD_LENGTH:
+            raise self.error(
+                f"{field} is {len(value)} characters long; the limit is {MAX_FIELD_LENGTH}.",
+                field,
+                "invalid_index" if field.startswith("index/") else "invalid_case_block",
+            )
+        return value
+
+    def date(self, field: str, value: str | None) -> datetime | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return parse_client_datetime(value)
+        except ValueError as exc:
+            raise self.error(
+                f"{field} {_shorten(value)} is not a date or date-time "
+                "(expected e.g. 2014-08-04T21:09:07.000Z).",
+                field,
+            ) from exc
+
+    def create(self, fields: dict[str, str]) -> CreateAction:
+        if not fields.get("case_type"):
+            raise self.error("<create> needs a non-empty <case_type>.", "create/case_type")
+        if "case_name" not in fields:
+            raise self.error("<create> needs a <case_name>.", "create/case_name")
+        return CreateAction(
+            case_type=fields["case_type"],
+            case_name=fields["case_name"],
+            owner_id=fields.get("owner_id") or None,
+        )
+
+    def index(self, el: Element) -> IndexAction:
+        identifier = _local(el.tag)
+        field = f"index/{identifier}"
+        self.length(field, identifier)
+        referenced_id = self.length(field, _text(el))
+        case_type = self.length(f"{field}/@case_type", (el.get("case_type") or "").strip())
+        relationship = el.get("relationship")
+        if relationship is None:
+            relationship = "child"
+        elif relationship.strip() == "":
+            raise self.error(
+                f"index {identifier!r} has an empty relationship; use child or extension "
+                "(or leave the attribute out for child).",
+                f"{field}/@relationship",
+                "invalid_index",
+            )
+        elif relationship not in RELATIONSHIPS:
+            raise self.error(
+                f"index {identifier!r} has relationship {_shorten(relationship)}; it must be "
+                "child or extension.",
+                f"{field}/@relationship",
+                "invalid_index",
+            )
+        if referenced_id == self.case_id:
+            raise self.error(
+                f"index {identifier!r} points at the case itself; a case cannot index itself.",
+                field,
+                "invalid_index",
+            )
+        if referenced_id and not case_type:
+            raise self.error(
+                f"index {identifier!r} has no case_type attribute; give the referenced case's "
+                "type.",
+                f"{field}/@case_type",
+                "invalid_index",
+            )
+        return IndexAction(identifier, case_type, referenced_id, relationship)
+
+    def attachment(self, el: Element) -> AttachmentAction:
+        identifier = self.length("attachment name", _local(el.tag))
+        return AttachmentAction(
+            identifier=identifier,
+            src=(el.get("src") or "").strip(),
+            from_=(el.get("from") or "").strip(),
+            name=(el.get("name") or "").strip(),
+        )

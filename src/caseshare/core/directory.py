@@ -1,0 +1,316 @@
+"""An agency's people and structure in memory: membership (S-OWN-2) and owner ids (S-OWN-1)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from caseshare.core.errors import CaseShareError
+from caseshare.core.model import Group, Location, LocationType, Role, User
+from caseshare.core.principals import Principal
+
+
+class Directory:
+    """Read-only view of users, groups, locations and roles; answers who belongs to what.
+
+    Every path string reads from the container down to the user, as in SPEC S-ACC-6:
+    ``group:7 → group:2 ∋ user:5``.
+    """
+
+    def __init__(
+        self,
+        *,
+        users: Iterable[User] = (),
+        groups: Iterable[Group] = (),
+        group_members: Iterable[tuple[int, Principal]] = (),
+        location_types: Iterable[LocationType] = (),
+        locations: Iterable[Location] = (),
+        user_locations: Iterable[tuple[int, int]] = (),
+        roles: Iterable[Role] = (),
+    ) -> None:
+        self.users: dict[int, User] = {u.id: u for u in users}
+        self.groups: dict[int, Group] = {g.id: g for g in groups}
+        self.location_types: dict[int, LocationType] = {t.id: t for t in location_types}
+        self.locations: dict[int, Location] = {loc.id: loc for loc in locations}
+        self.roles: dict[int, Role] = {r.id: r for r in roles}
+        self._containers: dict[Principal, list[int]] = defaultdict(list)
+        self._group_members: dict[int, list[Principal]] = defaultdict(list)
+        for group_id, member in group_members:
+            self._containers[member].append(group_id)
+            self._group_members[group_id].append(member)
+        self._user_locations: dict[int, list[int]] = defaultdict(list)
+        self._location_users: dict[int, list[int]] = defaultdict(list)
+        for user_id, location_id in user_locations:
+            self._user_locations[user_id].append(location_id)
+            self._location_users[location_id].append(user_id)
+        self._location_children: dict[int, list[int]] = defaultdict(list)
+        for loc in self.locations.values():
+            if loc.parent_id is not None:
+                self._location_children[loc.parent_id].append(loc.id)
+        self._role_children: dict[int, list[int]] = defaultdict(list)
+        for role in self.roles.values():
+            if role.parent_id is not None:
+                self._role_children[role.parent_id].append(role.id)
+        self._users_by_role: dict[int, list[int]] = defaultdict(list)
+        for user in self.users.values():
+            if user.role_id is not None:
+                self._users_by_role[user.role_id].append(user.id)
+        self._principals: dict[int, dict[Principal, str]] = {}
+        self._owner_ids: dict[int, dict[Principal, str]] = {}
+        self._members: dict[Principal, frozenset[int]] = {}
+        self._ancestors: dict[int, tuple[int, ...]] = {}
+        self._ancestor_sets: dict[int, frozenset[int]] = {}
+
+    # -- existence -------------------------------------------------------------------------
+
+    def exists(self, principal: Principal) -> bool:
+        """Whether the principal names something of this directory (agencies: the caller checks)."""
+        kind = principal.kind
+        if kind == "agency":
+            return True
+        if kind == "user":
+            return principal.id in self.users
+        if kind == "group":
+            return principal.id in self.groups
+        if kind == "location":
+            return principal.id in self.locations
+        return kind in ("role", "role_tree") and principal.id in self.roles
+
+    def can_own(self, principal: Principal) -> bool:
+        """Only users, case-sharing groups and live locations that share cases own cases."""
+        if principal.kind == "user":
+            return principal.id in self.users
+        if principal.kind == "group":
+            group = self.groups.get(principal.id)
+            return group is not None and group.case_sharing
+        if principal.kind == "location":
+            loc = self.locations.get(principal.id)
+            return loc is not None and not loc.archived and self._shares(loc)
+        return False
+
+    def _shares(self, loc: Location) -> bool:
+        kind = self.location_types.get(loc.type_id)
+        return kind is not None and kind.shares_cases
+
+    def _views_descendants(self, loc: Location) -> bool:
+        kind = self.location_types.get(loc.type_id)
+        return kind is not None and kind.view_descendants
+
+    # -- a user's side: what the user belongs to ------------------------------------------------
+
+    def principals_of(self, user_id: int) -> Mapping[Principal, str]:
+        """Every principal the user is a member of, each with the path that makes it so."""
+        cached = self._principals.get(user_id)
+        if cached is not None:
+            return cached
+        user = self.users.get(user_id)
+        found: dict[Principal, str] = {}
+        if user is not None and user.active:
+            me = Principal("user", user_id)
+            found[me] = str(me)
+            frontier: list[tuple[Principal, str]] = [(me, f"∋ {me}")]
+            while frontier:
+                member, tail = frontier.pop()
+                for group_id in self._containers.get(member, ()):
+                    group = Principal("group", group_id)
+                    if group not in found:
+                        path = f"{group} {tail}" if member == me else f"{group} → {tail}"
+                        found[group] = path
+                        frontier.append((group, path))
+            for loc_id in self._user_locations.get(user_id, ()):
+                found.setdefault(Principal("location", loc_id), f"location:{loc_id} ∋ {me}")
+            for loc_id in self._user_locations.get(user_id, ()):
+                loc = self.locations.get(loc_id)
+                if loc is not None and self._views_descendants(loc):
+                    for desc in self._descendants(loc_id):
+                        if not desc.archived:
+                            found.setdefault(
+                                Principal("location", desc.id),
+                                f"location:{desc.id} ⊂ location:{loc_id} (view descendants) ∋ {me}",
+                            )
+            if user.role_id is not None and user.role_id in self.roles:
+                found[Principal("role", user.role_id)] = f"role:{user.role_id} ∋ {me}"
+                for role_id in (user.role_id, *self.role_ancestors(user.role_id)):
+                    found[Principal("role_tree", role_id)] = (
+                        f"role_tree:{role_id} ⊇ role:{user.role_id} ∋ {me}"
+                    )
+            found[Principal("agency", user.agency_id)] = f"agency:{user.agency_id} ∋ {me}"
+        self._principals[user_id] = found
+        return found
+
+    def owner_ids(self, user_id: int) -> Mapping[Principal, str]:
+        """S-OWN-1: the ids whose cases the user works and syncs, with their paths."""
+        cached = self._owner_ids.get(user_id)
+        if cached is None:
+            cached = self._owner_ids[user_id] = self._compute_owner_ids(user_id)
+        return cached
+
+    def _compute_owner_ids(self, user_id: int) -> dict[Principal, str]:
+        found: dict[Principal, str] = {}
+        for principal, path in self.principals_of(user_id).items():
+            if principal.kind == "user" or (
+                principal.kind == "group" and self.groups[principal.id].case_sharing
+            ):
+                found[principal] = path
+        user = self.users.get(user_id)
+        if user is None or not user.active:
+            return found
+        for loc_id in self._user_locations.get(user_id, ()):
+            loc = self.locations.get(loc_id)
+            if loc is None:
+                continue
+            if self._shares(loc):
+                found.setdefault(
+                    Principal("location", loc_id), f"location:{loc_id} ∋ user:{user_id}"
+                )
+            if self._views_descendants(loc):
+                for desc in self._descendants(loc_id):
+                    if not desc.archived and self._shares(desc):
+                        found.setdefault(
+                            Principal("location", desc.id),
+                            f"location:{desc.id} ⊂ location:{loc_id} (view descendants)"
+                            f" ∋ user:{user_id}",
+                        )
+        return found
+
+    def case_sharing_owners(self, user_id: int) -> list[Principal]:
+        """S-CRT-2/S-CRT-4: the user's case-sharing groups and case-owning locations."""
+        return sorted(p for p in self.owner_ids(user_id) if p.kind != "user")
+
+    # -- the other side: who belongs to a principal ---------------------------------------------
+
+    def members_of(self, principal: Principal) -> frozenset[int]:
+        """S-OWN-2: the active users who are members of the principal."""
+        cached = self._members.get(principal)
+        if cached is not None:
+            return cached
+        ids: set[int] = set()
+        kind = principal.kind
+        if kind == "user":
+            ids.add(principal.id)
+        elif kind == "group":
+            ids.update(m.id for m in self.nested_members(principal.id) if m.kind == "user")
+        elif kind == "location":
+            loc = self.locations.get(principal.id)
+            ids.update(self._location_users.get(principal.id, ()))
+            if loc is not None and not loc.archived:
+                parent = loc.parent_id
+                while parent is not None and parent in self.locations:
+                    ancestor = self.locations[parent]
+                    if self._views_descendants(ancestor):
+                        ids.update(self._location_users.get(parent, ()))
+                    parent = ancestor.parent_id
+        elif kind == "role":
+            ids.update(self._users_by_role.get(principal.id, ()))
+        elif kind == "role_tree":
+            for role_id in (principal.id, *self.roles_below(principal.id)):
+                ids.update(self._users_by_role.get(role_id, ()))
+        elif kind == "agency":
+            ids.update(u.id for u in self.users.values() if u.agency_id == principal.id)
+        result = frozenset(i for i in ids if i in self.users and self.users[i].active)
+        self._members[principal] = result
+        return result
+
+    def nested_members(self, group_id: int) -> set[Principal]:
+        """Every user and group inside a group, at any depth."""
+        seen: set[Principal] = set()
+        stack = [group_id]
+        while stack:
+            for member in self._group_members.get(stack.pop(), ()):
+                if member not in seen:
+                    seen.add(member)
+                    if member.kind == "group":
+                        stack.append(member.id)
+        return seen
+
+    def owners_within(self, source: Principal) -> frozenset[Principal]:
+        """S-RULE-1: owners an owner rule on ``source`` matches — itself, its users, nested groups."""
+        found = {source}
+        found.update(Principal("user", uid) for uid in self.members_of(source))
+        if source.kind == "group":
+            found.update(m for m in self.nested_members(source.id) if m.kind == "group")
+        return frozenset(found)
+
+    def contains_owner(self, source: Principal, owner: Principal) -> bool:
+        if owner == source:
+            return True
+        if owner.kind == "user":
+            return source in self.principals_of(owner.id)
+        if owner.kind == "group" and source.kind == "group":
+            return Principal("group", owner.id) in self.nested_members(source.id)
+        return False
+
+    def group_would_cycle(self, group_id: int, member: Principal) -> bool:
+        """Adding ``member`` to the group would make it contain itself."""
+        if member.kind != "group":
+            return False
+        return member.id == group_id or Principal("group", group_id) in self.nested_members(
+            member.id
+        )
+
+    # -- trees ------------------------------------------------------------------------------------
+
+    def _descendants(self, loc_id: int) -> list[Location]:
+        out: list[Location] = []
+        stack = list(self._location_children.get(loc_id, ()))
+        while stack:
+            child = stack.pop()
+            if child in self.locations:
+                out.append(self.locations[child])
+                stack.extend(self._location_children.get(child, ()))
+        return out
+
+    def role_ancestors(self, role_id: int) -> tuple[int, ...]:
+        """Strict ancestors of a role, nearest first."""
+        cached = self._ancestors.get(role_id)
+        if cached is None:
+            cached = self._ancestors[role_id] = self._compute_ancestors(role_id)
+        return cached
+
+    def _compute_ancestors(self, role_id: int) -> tuple[int, ...]:
+        out: list[int] = []
+        parent = self.roles[role_id].parent_id if role_id in self.roles else None
+        while parent is not None and parent in self.roles and parent not in out:
+            out.append(parent)
+            parent = self.roles[parent].parent_id
+        return tuple(out)
+
+    def roles_below(self, role_id: int) -> frozenset[int]:
+        """Strict descendants of a role."""
+        out: set[int] = set()
+        stack = list(self._role_children.get(role_id, ()))
+        while stack:
+            child = stack.pop()
+            if child not in out:
+                out.add(child)
+                stack.extend(self._role_children.get(child, ()))
+        return frozenset(out)
+
+    def has_roles_below(self, role_id: int) -> bool:
+        """Whether anyone can stand below this role (leaf roles manage no one)."""
+        return bool(self._role_children.get(role_id))
+
+    def is_above(self, manager_role: int | None, role: int | None) -> bool:
+        """Whether ``manager_role`` is a strict ancestor of ``role`` in the role tree."""
+        if manager_role is None or role is None:
+            return False
+        ancestors = self._ancestor_sets.get(role)
+        if ancestors is None:
+            ancestors = self._ancestor_sets[role] = frozenset(self.role_ancestors(role))
+        return manager_role in ancestors
+
+    def role_would_cycle(self, role_id: int, parent_id: int | None) -> bool:
+        return parent_id is not None and (
+            parent_id == role_id or role_id in self.role_ancestors(parent_id)
+        )
+
+    def location_would_cycle(self, loc_id: int, parent_id: int | None) -> bool:
+        return parent_id is not None and (
+            parent_id == loc_id or any(d.id == parent_id for d in self._descendants(loc_id))
+        )
+
+    def user(self, user_id: int) -> User:
+        try:
+            return self.users[user_id]
+        except KeyError:
+            raise CaseShareError("not_found", f"User {user_id} was not found.") from None

@@ -1,0 +1,104 @@
+"""The domain records the engine decides on: people, structure, cases and stored grants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from caseshare.core.levels import Cause, Level
+from caseshare.core.principals import Principal
+
+PERMISSIONS = ("admin", "view_all", "modify_all", "transfer")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    agency_id: int
+    username: str
+    email: str = ""
+    full_name: str = ""
+    active: bool = True
+    role_id: int | None = None
+    permissions: frozenset[str] = frozenset()
+
+    @property
+    def principal(self) -> Principal:
+        return Principal("user", self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: int
+    agency_id: int
+    name: str
+    case_sharing: bool = False
+    kind: str = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class LocationType:
+    id: int
+    agency_id: int
+    name: str
+    shares_cases: bool = False
+    view_descendants: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    id: int
+    agency_id: int
+    name: str
+    type_id: int
+    parent_id: int | None = None
+    archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: int
+    agency_id: int
+    name: str
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRole:
+    id: int
+    agency_id: int
+    name: str
+    level: Level
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGrant:
+    """A stored access row: a manual share, an assignment or a team membership."""
+
+    id: int
+    case_pk: int
+    cause: Cause
+    grantee: Principal
+    level: Level  # manual: the share's level; assigned: full; team: resolved from the team role
+    team_role_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What the engine needs to know of one case; neighbours carry no neighbours of their own."""
+
+    pk: int
+    agency_id: int
+    case_id: str
+    case_type: str
+    name: str
+    owner: Principal
+    properties: Mapping[str, str] = field(default_factory=dict)
+    closed: bool = False
+    deleted: bool = False
+    external_id: str = ""
+    grants: tuple[StoredGrant, ...] = ()
+    #: cases this case indexes with relationship ``child`` (implicit_child comes from them)
+    parents: tuple[CaseFacts, ...] = ()
+    #: cases that index this case, child or extension (implicit_parent comes from them)
+    children: tuple[CaseFacts, ...] = ()

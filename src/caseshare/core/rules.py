@@ -1,0 +1,174 @@
+"""Sharing rules (S-RULE-1): owner rules and criteria rules, matched at decision time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Level
+from caseshare.core.model import CaseFacts
+from caseshare.core.principals import Principal
+
+MAX_RULES: Final = 300
+MAX_CRITERIA_RULES: Final = 50
+FIELDS: Final = ("case_type", "name", "owner", "property")
+OPS: Final = ("equals", "not_equals", "in", "exists", "starts_with")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One test on a case field or property."""
+
+    field: str
+    op: str
+    value: str | tuple[str, ...] | None = None
+    key: str | None = None  # the property name when field == "property"
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    items: tuple[Criterion, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    items: tuple[Criterion, ...]
+
+
+Criterion = Condition | AllOf | AnyOf
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A sharing rule: its grantee gets ``level`` on every case the rule matches."""
+
+    id: int
+    agency_id: int
+    name: str
+    kind: str  # "owner" or "criteria"
+    grantee: Principal
+    level: Level
+    active: bool = True
+    owner_in: Principal | None = None
+    criteria: Criterion | None = None
+
+
+def _fail(message: str) -> CaseShareError:
+    return CaseShareError("validation_error", message)
+
+
+def parse_criteria(data: Any) -> Criterion:
+    """Read the short form ``{case_type: x, properties: {k: v}}`` or the long all/any form."""
+    if not isinstance(data, Mapping) or not data:
+        raise _fail("A criteria rule needs conditions: a mapping such as {case_type: patient}.")
+    if set(data) == {"all"} or set(data) == {"any"}:
+        ((word, items),) = data.items()
+        if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+            raise _fail(f"'{word}' takes a non-empty list of conditions.")
+        parsed = tuple(parse_criteria(item) for item in items)
+        return AllOf(parsed) if word == "all" else AnyOf(parsed)
+    return _short_form(data)
+
+
+def _short_form(data: Mapping[str, Any]) -> Criterion:
+    if "field" in data:
+        return _condition(data)
+    items: list[Criterion] = []
+    for name, value in data.items():
+        if name == "properties":
+            if not isinstance(value, Mapping):
+                raise _fail("'properties' maps property names to values.")
+            for key, pvalue in value.items():
+                items.append(_short("property", pvalue, str(key)))
+        elif name in ("case_type", "name", "owner"):
+            items.append(_short(name, value, None))
+        else:
+            raise _fail(f"Unknown criteria field {name!r} (case_type, name, owner, properties).")
+    return items[0] if len(items) == 1 else AllOf(tuple(items))
+
+
+def _short(field: str, value: Any, key: str | None) -> Condition:
+    if isinstance(value, list | tuple):
+        return Condition(field, "in", tuple(str(v) for v in value), key)
+    return Condition(field, "equals", str(value), key)
+
+
+def _condition(data: Mapping[str, Any]) -> Condition:
+    field = data.get("field")
+    op = data.get("op", "equals")
+    if field not in FIELDS:
+        raise _fail(f"Condition field must be one of {', '.join(FIELDS)}, not {field!r}.")
+    if op not in OPS:
+        raise _fail(f"Condition op must be one of {', '.join(OPS)}, not {op!r}.")
+    key = data.get("key")
+    if field == "property" and not key:
+        raise _fail("A property condition names the property with 'key'.")
+    value = data.get("value")
+    if op == "exists":
+        return Condition(field, op, None, key)
+    if op == "in":
+        if not isinstance(value, list | tuple) or not value:
+            raise _fail("The 'in' operator takes a non-empty list of values.")
+        return Condition(field, op, tuple(str(v) for v in value), key)
+    if value is None or isinstance(value, list | tuple | Mapping):
+        raise _fail(f"The {op!r} operator takes one value.")
+    return Condition(field, op, str(value), key)
+
+
+def criteria_to_data(criterion: Criterion) -> dict[str, Any]:
+    """The long form, for storage; ``parse_criteria`` reads it back unchanged."""
+    if isinstance(criterion, AllOf):
+        return {"all": [criteria_to_data(c) for c in criterion.items]}
+    if isinstance(criterion, AnyOf):
+        return {"any": [criteria_to_data(c) for c in criterion.items]}
+    out: dict[str, Any] = {"field": criterion.field, "op": criterion.op}
+    if criterion.key is not None:
+        out["key"] = criterion.key
+    if criterion.value is not None:
+        out["value"] = (
+            list(criterion.value) if isinstance(criterion.value, tuple) else (criterion.value)
+        )
+    return out
+
+
+def field_value(case: CaseFacts, condition: Condition) -> str | None:
+    if condition.field == "case_type":
+        return case.case_type
+    if condition.field == "name":
+        return case.name
+    if condition.field == "owner":
+        return str(case.owner)
+    return case.properties.get(condition.key or "")
+
+
+def matches(criterion: Criterion, case: CaseFacts) -> bool:
+    """Whether the case meets the criteria; a missing property only ever meets ``not_equals``."""
+    if isinstance(criterion, AllOf):
+        return all(matches(c, case) for c in criterion.items)
+    if isinstance(criterion, AnyOf):
+        return any(matches(c, case) for c in criterion.items)
+    value = field_value(case, criterion)
+    op = criterion.op
+    if op == "not_equals":
+        return value != criterion.value
+    if value is None:
+        return False
+    if op == "exists":
+        return value != ""
+    if op == "equals":
+        return value == criterion.value
+    if op == "in":
+        return value in (criterion.value or ())
+    return isinstance(criterion.value, str) and value.startswith(criterion.value)
+
+
+def check_limits(existing: Sequence[Rule], kind: str) -> None:
+    """S-RULE-1 limits: at most 300 rules an agency, of which at most 50 criteria rules."""
+    if len(existing) >= MAX_RULES:
+        raise _fail(f"An agency holds at most {MAX_RULES} sharing rules; delete one first.")
+    if kind == "criteria" and sum(r.kind == "criteria" for r in existing) >= MAX_CRITERIA_RULES:
+        raise _fail(
+            f"An agency holds at most {MAX_CRITERIA_RULES} criteria rules; delete one first."
+        )

@@ -1,0 +1,144 @@
+"""The S-SYNC-1 live set: which cases a field device holds after a restore (CommCare's rule)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+CHILD: Final = "child"
+EXTENSION: Final = "extension"
+
+
+@dataclass(frozen=True)
+class SyncNode:
+    """What the live-set computation needs to know about one case.
+
+    ``indices`` holds one ``(referenced case id, relationship)`` pair per index the case has,
+    relationship ``"child"`` or ``"extension"``; ``owned`` means the case's owner is one of the
+    syncing user's owner ids (S-OWN-1).
+    """
+
+    case_id: str
+    closed: bool
+    owned: bool
+    indices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """Indices resolved once: per case, the cases it points to and the cases pointing at it."""
+
+    #: case -> {referenced case: relationship}, one edge per referenced case (child wins)
+    out: dict[str, dict[str, str]]
+    #: referenced case -> cases indexing it as their host (extension edges only)
+    extensions_of: dict[str, list[str]]
+
+
+def _resolve(nodes: Mapping[str, SyncNode]) -> _Graph:
+    """One edge per (case, referenced case); an index to a case that does not exist is ignored.
+
+    A case indexing the same case both as child and as extension counts only as its child.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for case_id, node in nodes.items():
+        edges: dict[str, str] = {}
+        for target, relationship in node.indices:
+            if target == case_id or target not in nodes:
+                continue
+            if relationship == CHILD or edges.get(target) == CHILD:
+                edges[target] = CHILD
+            elif relationship == EXTENSION:
+                edges[target] = EXTENSION
+        out[case_id] = edges
+    extensions_of: dict[str, list[str]] = {}
+    for case_id, edges in out.items():
+        for target, relationship in edges.items():
+            if relationship == EXTENSION:
+                extensions_of.setdefault(target, []).append(case_id)
+    return _Graph(out=out, extensions_of=extensions_of)
+
+
+def _available(nodes: Mapping[str, SyncNode], graph: _Graph) -> set[str]:
+    """Open and not an extension, or open and the extension of an available case.
+
+    A case with any child index is not an extension here, whatever else it indexes.
+    """
+    available: set[str] = set()
+    queue: deque[str] = deque()
+    for case_id, node in nodes.items():
+        relationships = graph.out[case_id].values()
+        is_extension = EXTENSION in relationships and CHILD not in relationships
+        if not node.closed and not is_extension:
+            available.add(case_id)
+            queue.append(case_id)
+    while queue:
+        host = queue.popleft()
+        for extension in graph.extensions_of.get(host, ()):
+            if extension not in available and not nodes[extension].closed:
+                available.add(extension)
+                queue.append(extension)
+    return available
+
+
+def _live(nodes: Mapping[str, SyncNode], graph: _Graph, available: set[str]) -> set[str]:
+    """The least set closed under the S-SYNC-1 rules, by one breadth-first pass over the edges."""
+    live = {case_id for case_id, node in nodes.items() if node.owned and case_id in available}
+    queue: deque[str] = deque(live)
+    while queue:
+        case_id = queue.popleft()
+        # Whatever a live case indexes (parent or host, open or closed) is live.
+        found: Iterable[str] = graph.out[case_id].keys()
+        # An open extension of a live case is live.
+        extensions = (e for e in graph.extensions_of.get(case_id, ()) if not nodes[e].closed)
+        for other in (*found, *extensions):
+            if other not in live:
+                live.add(other)
+                queue.append(other)
+    return live
+
+
+def live_cases(nodes: Mapping[str, SyncNode]) -> frozenset[str]:
+    """The cases a device must hold (S-SYNC-1), in time linear in cases plus indices.
+
+    *available* = open and not an extension, or open and the extension of an available case;
+    *live* = owned and available, or has a live child, or has a live extension, or is an open
+    extension of a live case. Closed parents and hosts of live cases are live, so they are sent.
+    """
+    graph = _resolve(nodes)
+    return frozenset(_live(nodes, graph, _available(nodes, graph)))
+
+
+def related_cases(
+    nodes: Mapping[str, SyncNode], live: Iterable[str] | None = None
+) -> dict[str, frozenset[str]]:
+    """For each live case, the live cases connected to it through indices (either direction).
+
+    This is the case "family" a device holds together: the cases one cannot be restored or
+    dropped without. ``live`` defaults to ``live_cases(nodes)``; indices to cases outside it are
+    not followed, and a double child/extension index counts once, as child.
+    """
+    graph = _resolve(nodes)
+    members = set(live_cases(nodes) if live is None else live) & nodes.keys()
+    neighbours: dict[str, set[str]] = {case_id: set() for case_id in members}
+    for case_id in members:
+        for target in graph.out[case_id]:
+            if target in members:
+                neighbours[case_id].add(target)
+                neighbours[target].add(case_id)
+    result: dict[str, frozenset[str]] = {}
+    for start in members:
+        if start in result:
+            continue
+        component = {start}
+        queue: deque[str] = deque([start])
+        while queue:
+            for other in neighbours[queue.popleft()]:
+                if other not in component:
+                    component.add(other)
+                    queue.append(other)
+        frozen = frozenset(component)
+        for case_id in component:
+            result[case_id] = frozen
+    return result

@@ -1,0 +1,1 @@
+"""Scenario files (SPEC §15): declarative worlds and assertions, run through the real engine."""

@@ -1,0 +1,239 @@
+"""Running a scenario file: load the world, then check each assertion and apply each action."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caseshare.core.errors import CODES, CaseShareError
+from caseshare.core.levels import Action, Level
+from caseshare.scenario.world import World
+from caseshare.scenario.yamlines import ScenarioError, line_of, load
+from caseshare.store import Store
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One assertion or action: where, what, whether it held, and what was found instead."""
+
+    line: int | None
+    text: str
+    passed: bool
+    got: str = ""
+
+
+def _names(text: str) -> set[str]:
+    return {n.strip() for n in text.split(",") if n.strip()}
+
+
+def _bare(names: set[str]) -> set[str]:
+    return {n.split(":", 1)[1] if ":" in n else n for n in names}
+
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^user:(\S+) (can|cannot) (\w+) case:(\S+)$"), "can"),
+    (re.compile(r"^user:(\S+) sees \[(.*)\]$"), "sees"),
+    (re.compile(r"^explain user:(\S+) case:(\S+) = (\w+)(?: by (.+))?$"), "explain"),
+    (re.compile(r"^who case:(\S+) = \[(.*)\]$"), "who"),
+    (re.compile(r"^user:(\S+) owner-ids \[(.*)\]$"), "owner_ids"),
+    (re.compile(r"^user:(\S+) syncs \[(.*)\]$"), "syncs"),
+    (re.compile(r"^case-sharing report(?: (\S+))? \[(.*)\]$"), "report"),
+    (re.compile(r"^case:(\S+) owner = (\S+)$"), "owner"),
+]
+
+
+def parse_assertion(text: str) -> tuple[str, tuple[str, ...]]:
+    """Which assertion a string is, and its parts; ``validation_error`` when it is none."""
+    clean = " ".join(text.split())
+    for pattern, kind in _PATTERNS:
+        match = pattern.match(clean)
+        if match:
+            return kind, tuple(g or "" for g in match.groups())
+    raise CaseShareError(
+        "validation_error",
+        f"not an assertion: {text!r} (see docs/scenarios.md for the forms)",
+    )
+
+
+def _validate(kind: str, parts: tuple[str, ...]) -> None:
+    if kind == "can":
+        Action.parse(parts[2])
+    if kind == "explain":
+        Level.parse(parts[2])
+
+
+def evaluate(world: World, kind: str, parts: tuple[str, ...]) -> tuple[bool, str]:
+    """Check one parsed assertion against the world; (held, what was found)."""
+    if kind == "can":
+        user, verb, action, case = parts
+        allowed = world.can(user, action, case)
+        return allowed == (verb == "can"), "allowed" if allowed else "denied"
+    if kind == "sees":
+        got = world.sees(parts[0])
+        return got == _bare(_names(parts[1])), f"sees [{', '.join(sorted(got))}]"
+    if kind == "explain":
+        user, case, level, causes = parts
+        got_level, got_causes = world.explain(user, case)
+        ok = got_level == Level.parse(level).label and got_causes == frozenset(_names(causes))
+        return ok, f"{got_level} by {', '.join(sorted(got_causes)) or '-'}"
+    if kind == "who":
+        who = world.who(parts[0])
+        levels: dict[str, str] = {}
+        for item in _names(parts[1]):
+            name, _, level = item.partition(" ")
+            levels[name.removeprefix("user:")] = Level.parse(level or "read").label
+        shown = ", ".join(f"{n} {lvl}" for n, lvl in sorted(who.items()))
+        return who == levels, f"[{shown}]"
+    if kind == "owner_ids":
+        got = world.owner_ids(parts[0])
+        want = _names(parts[1])
+        ok = _bare(got) == _bare(want) if all(":" not in w for w in want) else got == want
+        return ok, f"[{', '.join(sorted(got))}]"
+    if kind == "syncs":
+        got = world.svc.live_case_ids(world.user_id(parts[0]))
+        names = {n for n, (_, cid) in world.cases.items() if cid in got}
+        return names == _bare(_names(parts[1])), f"syncs [{', '.join(sorted(names))}]"
+    if kind == "report":
+        agency_id = world.agencies[parts[0]] if parts[0] else world.first_agency
+        got = {r["username"] for r in world.svc.case_sharing_report(agency_id)}
+        return got == _bare(_names(parts[1])), f"[{', '.join(sorted(got))}]"
+    agency_id, case_id = world.case(parts[0])
+    owner = world.store.case_row(agency_id, case_id)
+    got_owner = "missing" if owner is None else world.names.get(owner.owner, str(owner.owner))
+    return got_owner == parts[1], got_owner
+
+
+def _apply(world: World, item: Mapping[str, Any]) -> None:
+    """Carry out one ``do:`` action as the named actor."""
+    do = str(item.get("do"))
+    actor = world.actor(item.get("as"))
+    agency_of = world.agency
+    actions: dict[str, Callable[[], Any]] = {
+        "share": lambda: world.share(str(item["grant"]), actor),
+        "unshare": lambda: world.unshare(str(item["grant"]), actor),
+        "assign": lambda: world.assign(str(item["grant"]), actor),
+        "unassign": lambda: world.unassign(str(item["grant"]), actor),
+        "team_add": lambda: world.team_add(str(item["grant"]), actor),
+        "team_remove": lambda: world.team_remove(str(item["grant"]), actor),
+        "change_owner": lambda: world.svc.change_owner(
+            *world.case(str(item["case"]))[:1],
+            actor,
+            world.case(str(item["case"]))[1],
+            world.principal(str(item["owner"])),
+        ),
+        "create_case": lambda: world.create_case(
+            {k: v for k, v in item.items() if k not in ("do", "as", "expect")}, actor
+        ),
+        "delete_case": lambda: world.svc.delete_case(*_case_args(world, item, actor)),
+        "restore_case": lambda: world.svc.restore_case(*_case_args(world, item, actor)),
+        "purge_case": lambda: world.svc.purge_case(*_case_args(world, item, actor)),
+        "deactivate": lambda: world.svc.set_active(
+            _user_agency(world, item), actor, world.user_id(str(item["user"])), False
+        ),
+        "activate": lambda: world.svc.set_active(
+            _user_agency(world, item), actor, world.user_id(str(item["user"])), True
+        ),
+        "add_member": lambda: world.svc.add_member(
+            agency_of(item),
+            actor,
+            world.principal(f"group:{item['group']}").id,
+            world.principal(str(item["member"])),
+        ),
+        "remove_member": lambda: world.svc.remove_member(
+            agency_of(item),
+            actor,
+            world.principal(f"group:{item['group']}").id,
+            world.principal(str(item["member"])),
+        ),
+        "set_role": lambda: world.svc.set_role(
+            _user_agency(world, item),
+            actor,
+            world.user_id(str(item["user"])),
+            world.principal(f"role:{item['role']}").id if item.get("role") else None,
+        ),
+        "set_setting": lambda: world.svc.update_settings(
+            agency_of(item), actor, {str(item["key"]): item["value"]}
+        ),
+        "set_rule_active": lambda: world.svc.set_rule_active(
+            agency_of(item), actor, world.ids["rules"][str(item["rule"])], bool(item["active"])
+        ),
+        "delete_rule": lambda: world.svc.delete_rule(
+            agency_of(item), actor, world.ids["rules"][str(item["rule"])]
+        ),
+        "add_rule": lambda: world.add_rule(
+            {k: v for k, v in item.items() if k not in ("do", "as", "expect")}, actor
+        ),
+    }
+    if do not in actions:
+        raise CaseShareError(
+            "validation_error", f"unknown action {do!r} (known: {', '.join(sorted(actions))})"
+        )
+    actions[do]()
+
+
+def _case_args(world: World, item: Mapping[str, Any], actor: int | None) -> tuple[int, Any, str]:
+    agency_id, case_id = world.case(str(item["case"]))
+    return agency_id, actor, case_id
+
+
+def _user_agency(world: World, item: Mapping[str, Any]) -> int:
+    return world.store.user(world.user_id(str(item["user"]))).agency_id
+
+
+def run_data(store: Store, data: Any, *, unique: bool = False) -> list[Outcome]:
+    """Load the world and run every assertion and action in order."""
+    world = World.load(store, data, unique=unique)
+    items = data.get("assertions") or []
+    outcomes: list[Outcome] = []
+    parsed: list[tuple[int | None, Any, tuple[str, tuple[str, ...]] | None]] = []
+    for i, item in enumerate(items):  # validate them all before running any
+        line = line_of(items, i)
+        if isinstance(item, str):
+            try:
+                kind, parts = parse_assertion(item)
+                _validate(kind, parts)
+            except (CaseShareError, ValueError) as exc:
+                raise ScenarioError("validation_error", str(exc), line) from None
+            parsed.append((line, item, (kind, parts)))
+        elif isinstance(item, Mapping) and "do" in item:
+            expect = item.get("expect")
+            if expect is not None and expect not in CODES:
+                raise ScenarioError(
+                    "validation_error", f"expect: {expect!r} is not a SPEC §14 code", line
+                )
+            parsed.append((line, item, None))
+        else:
+            raise ScenarioError(
+                "validation_error", "an assertion is a string or an action with do:", line
+            )
+    for line, item, assertion in parsed:
+        if assertion is not None:
+            try:
+                held, got = evaluate(world, *assertion)
+            except CaseShareError as exc:
+                raise ScenarioError(exc.code, exc.message, line) from None
+            outcomes.append(Outcome(line, str(item), held, got))
+            continue
+        expect = item.get("expect")
+        text = f"{item.get('do')} {', '.join(f'{k}={v}' for k, v in item.items() if k != 'do')}"
+        try:
+            _apply(world, item)
+        except CaseShareError as exc:
+            if expect is None and exc.code == "validation_error" and "unknown" in exc.message:
+                raise ScenarioError(exc.code, exc.message, line) from None
+            ok = expect == exc.code
+            outcomes.append(Outcome(line, text, ok, f"refused: {exc.code}: {exc.message}"))
+            continue
+        except (KeyError, TypeError) as exc:
+            raise ScenarioError(
+                "validation_error", f"action is missing a field: {exc}", line
+            ) from None
+        outcomes.append(Outcome(line, text, expect is None, "succeeded"))
+    return outcomes
+
+
+def run_file(store: Store, path: Path, *, unique: bool = False) -> list[Outcome]:
+    return run_data(store, load(path.read_text(encoding="utf-8")), unique=unique)

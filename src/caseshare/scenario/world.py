@@ -1,0 +1,457 @@
+"""Loading a scenario world into a store through the services, keeping file-local names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Action, Level
+from caseshare.core.principals import Principal, parse_grant, parse_ref
+from caseshare.core.rules import parse_criteria
+from caseshare.scenario.yamlines import ScenarioError, line_of
+from caseshare.services import Caseshare
+from caseshare.store import Store
+
+T = TypeVar("T")
+SECTIONS = (
+    "agencies",
+    "roles",
+    "location_types",
+    "locations",
+    "users",
+    "groups",
+    "team_roles",
+    "cases",
+    "shares",
+    "assignments",
+    "team",
+    "rules",
+    "assertions",
+)
+TABLES = {
+    "user": "users",
+    "group": "groups",
+    "location": "locations",
+    "role": "roles",
+    "role_tree": "roles",
+}
+
+
+def _entries(data: Mapping[str, Any], key: str) -> list[tuple[int | None, Any]]:
+    items = data.get(key) or []
+    if not isinstance(items, list):
+        raise ScenarioError("validation_error", f"'{key}' must be a list", line_of(data, key))
+    return [(line_of(items, i), item) for i, item in enumerate(items)]
+
+
+class World:
+    """A loaded world: the services over the store, and the names the file gave to things."""
+
+    def __init__(self, store: Store, suffix: str = "") -> None:
+        self.store = store
+        self.svc = Caseshare(store)
+        self.suffix = suffix
+        self.agencies: dict[str, int] = {}
+        self.agency_names: dict[int, str] = {}
+        self.ids: dict[str, dict[str, int]] = {
+            k: {}
+            for k in (
+                "users",
+                "groups",
+                "locations",
+                "roles",
+                "location_types",
+                "team_roles",
+                "rules",
+            )
+        }
+        self.agency_of: dict[tuple[str, str], int] = {}
+        self.cases: dict[str, tuple[int, str]] = {}
+        self.names: dict[Principal, str] = {}
+        self._line: int | None = None
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, store: Store, data: Mapping[str, Any], unique: bool = False) -> World:
+        """Build the world; an invalid one raises ``ScenarioError`` naming the line and code."""
+        world = cls(store, "-" + uuid.uuid4().hex[:10] if unique else "")
+        if not isinstance(data, Mapping):
+            raise ScenarioError("validation_error", "a scenario file is a mapping", 1)
+        unknown = set(data) - set(SECTIONS)
+        if unknown:
+            key = sorted(unknown)[0]
+            raise ScenarioError(
+                "validation_error",
+                f"unknown section {key!r} (known: {', '.join(SECTIONS)})",
+                line_of(data, key),
+            )
+        world._build(data)
+        return world
+
+    def _at(self, line: int | None, fn: Callable[..., T], *args: Any) -> T:
+        self._line = line
+        try:
+            return fn(*args)
+        except CaseShareError as exc:
+            raise ScenarioError(exc.code, exc.message, line) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScenarioError("validation_error", str(exc).strip("'\""), line) from None
+
+    def _build(self, data: Mapping[str, Any]) -> None:
+        agencies = _entries(data, "agencies") or [(None, {"slug": "default"})]
+        for line, entry in agencies:
+            self._at(line, self._agency, entry)
+        self.first_agency = next(iter(self.agencies.values()))
+        steps: list[tuple[str, Callable[..., Any]]] = [
+            ("roles", self._role),
+            ("roles", self._role_parent),
+            ("location_types", self._location_type),
+            ("locations", self._location),
+            ("users", self._user),
+            ("groups", self._group),
+            ("groups", self._members),
+            ("team_roles", self._team_role),
+            ("cases", self.create_case),
+            ("shares", self.share),
+            ("assignments", self.assign),
+            ("team", self.team_add),
+            ("rules", self.add_rule),
+        ]
+        for section, step in steps:
+            for line, entry in _entries(data, section):
+                self._at(line, step, entry, None)
+        for line, entry in _entries(data, "cases"):
+            if isinstance(entry, Mapping) and entry.get("deleted"):
+                agency_id, case_id = self.case(str(entry["id"]))
+                self._at(line, self.svc.delete_case, agency_id, None, case_id)
+
+    def _role(self, e: Mapping[str, Any], actor: int | None) -> None:
+        self._named("roles", e, lambda a: self.svc.create_role(a, actor, str(e["id"])))
+
+    def _location_type(self, e: Mapping[str, Any], actor: int | None) -> None:
+        self._named(
+            "location_types",
+            e,
+            lambda a: self.svc.create_location_type(
+                a,
+                actor,
+                str(e["id"]),
+                shares_cases=bool(e.get("shares_cases", False)),
+                view_descendants=bool(e.get("view_descendants", False)),
+            ),
+        )
+
+    def _location(self, e: Mapping[str, Any], actor: int | None) -> None:
+        def create(a: int) -> int:
+            parent = e.get("parent")
+            return self.svc.create_location(
+                a,
+                actor,
+                str(e["id"]),
+                self._id("location_types", e["type"], a),
+                parent_id=None if parent is None else self._id("locations", parent, a),
+                archived=bool(e.get("archived", False)),
+            )
+
+        self._named("locations", e, create)
+
+    def _group(self, e: Mapping[str, Any], actor: int | None) -> None:
+        self._named(
+            "groups",
+            e,
+            lambda a: self.svc.create_group(
+                a,
+                actor,
+                str(e["id"]),
+                case_sharing=bool(e.get("case_sharing", False)),
+                kind=str(e.get("kind", "group")),
+            ),
+        )
+
+    def _members(self, e: Mapping[str, Any], actor: int | None) -> None:
+        members = e.get("members") or []
+        for i, member in enumerate(members):
+            self._at(line_of(members, i) or self._line, self._member, e, member)
+
+    def _team_role(self, e: Mapping[str, Any], actor: int | None) -> None:
+        self._named(
+            "team_roles",
+            e,
+            lambda a: self.svc.create_team_role(a, actor, str(e["id"]), str(e["level"])),
+        )
+
+    def _agency(self, e: Mapping[str, Any], actor: int | None = None) -> None:
+        slug = str(e["slug"])
+        if slug in self.agencies:
+            raise CaseShareError("validation_error", f"agency {slug!r} is listed twice")
+        settings = dict(e.get("settings") or {})
+        agency_id = self.svc.create_agency(slug + self.suffix, str(e.get("name") or slug), settings)
+        self.agencies[slug] = agency_id
+        self.agency_names[agency_id] = slug
+        self.names[Principal("agency", agency_id)] = f"agency:{slug}"
+
+    def agency(self, e: Mapping[str, Any]) -> int:
+        slug = e.get("agency")
+        if slug is None:
+            return self.first_agency
+        if str(slug) not in self.agencies:
+            raise CaseShareError("validation_error", f"unknown agency {slug!r}")
+        return self.agencies[str(slug)]
+
+    def _named(self, table: str, e: Mapping[str, Any], create: Callable[[int], int]) -> int:
+        name = str(e["id"])
+        if name in self.ids[table]:
+            raise CaseShareError("validation_error", f"{table[:-1]} {name!r} is listed twice")
+        agency_id = self.agency(e)
+        new_id = create(agency_id)
+        self.ids[table][name] = new_id
+        self.agency_of[(table, name)] = agency_id
+        kind = {"users": "user", "groups": "group", "locations": "location", "roles": "role"}
+        if table in kind:
+            self.names[Principal(kind[table], new_id)] = f"{kind[table]}:{name}"
+        if table == "roles":
+            self.names[Principal("role_tree", new_id)] = f"role_tree:{name}"
+        return new_id
+
+    def _id(self, table: str, name: Any, agency_id: int | None = None) -> int:
+        key = str(name)
+        if key not in self.ids[table]:
+            raise CaseShareError(
+                "validation_error", f"unknown {table[:-1].replace('_', ' ')} {key!r}"
+            )
+        if agency_id is not None and self.agency_of[(table, key)] != agency_id:
+            raise CaseShareError(
+                "validation_error", f"{table[:-1]} {key!r} belongs to another agency"
+            )
+        return self.ids[table][key]
+
+    def _role_parent(self, e: Mapping[str, Any], actor: int | None) -> None:
+        if e.get("parent") is None:
+            return
+        agency_id = self.agency(e)
+        role_id = self._id("roles", e["id"])
+        parent = self._id("roles", e["parent"], agency_id)
+        directory = self.svc.context(agency_id).directory
+        if directory.role_would_cycle(role_id, parent):
+            raise CaseShareError("validation_error", f"role {e['id']!r} would be its own ancestor")
+        with self.store.transaction():
+            self.store.set_role_parent(agency_id, role_id, parent)
+
+    def _user(self, e: Mapping[str, Any], actor: int | None) -> None:
+        agency_id = self.agency(e)
+        locations = [self._id("locations", loc, agency_id) for loc in e.get("locations") or []]
+        role = self._id("roles", e["role"], agency_id) if e.get("role") is not None else None
+        name = str(e["id"])
+        self._named(
+            "users",
+            e,
+            lambda a: self.svc.create_user(
+                a,
+                None,
+                name,
+                email=str(e.get("email") or ""),
+                full_name=str(e.get("name") or name),
+                active=bool(e.get("active", True)),
+                role_id=role,
+                permissions=[str(p) for p in e.get("permissions") or []],
+                locations=locations,
+            ),
+        )
+
+    def principal(self, text: str) -> Principal:
+        """``kind:name`` of the file → the store's principal."""
+        kind, key = parse_ref(str(text))
+        if kind == "agency":
+            if key not in self.agencies:
+                raise CaseShareError("validation_error", f"unknown agency {key!r}")
+            return Principal("agency", self.agencies[key])
+        return Principal(kind, self._id(TABLES[kind], key))
+
+    def _member(self, e: Mapping[str, Any], member: Any) -> None:
+        agency_id = self.agency(e)
+        who = self.principal(str(member))
+        if who.kind not in ("user", "group"):
+            raise CaseShareError("validation_error", f"a group member is a user or group: {member}")
+        self.svc.add_member(agency_id, None, self._id("groups", e["id"]), who)
+
+    # -- actions (also used by the loader) -----------------------------------------------------------
+
+    def user_id(self, name: str) -> int:
+        return self._id("users", name.removeprefix("user:"))
+
+    def case(self, name: str) -> tuple[int, str]:
+        key = name.removeprefix("case:")
+        if key not in self.cases:
+            raise CaseShareError("validation_error", f"unknown case {key!r}")
+        return self.cases[key]
+
+    def actor(self, name: Any) -> int | None:
+        return None if name is None else self.user_id(str(name))
+
+    def create_case(self, e: Mapping[str, Any], actor: int | None) -> None:
+        name = str(e["id"])
+        if name in self.cases:
+            raise CaseShareError("validation_error", f"case {name!r} is listed twice")
+        agency_id = self.agency(e)
+        opened_by = self.user_id(str(e["opened_by"])) if e.get("opened_by") is not None else None
+        indices = {}
+        for identifier, spec in (e.get("indices") or {}).items():
+            if not isinstance(spec, Mapping) or "case" not in spec:
+                raise CaseShareError(
+                    "validation_error", f"index {identifier!r} names its case: {{case: NAME}}"
+                )
+            ref_agency, ref = self.case(str(spec["case"]))
+            if ref_agency != agency_id:
+                raise CaseShareError(
+                    "invalid_index", f"index {identifier!r} names a case of another agency"
+                )
+            indices[str(identifier)] = (ref, str(spec.get("relationship", "child")))
+        owner = self.principal(str(e["owner"])) if e.get("owner") is not None else None
+        self.svc.create_case(
+            agency_id,
+            actor,
+            str(e.get("type") or ""),
+            str(e.get("name") or name),
+            owner=owner,
+            case_id=name,
+            opened_by=opened_by,
+            properties={str(k): str(v) for k, v in (e.get("properties") or {}).items()},
+            external_id=str(e.get("external_id") or ""),
+            indices=indices,
+            closed=bool(e.get("closed", False)),
+        )
+        self.cases[name] = (agency_id, name)
+
+    def share(self, text: str, actor: int | None) -> None:
+        grant = parse_grant(text)
+        agency_id, case_id = self.case(grant.case)
+        if grant.level is None:
+            raise CaseShareError("validation_error", f"{text!r}: a share names its level")
+        self.svc.share(
+            agency_id,
+            actor,
+            case_id,
+            self.principal(f"{grant.grantee_kind}:{grant.grantee_key}"),
+            grant.level,
+        )
+
+    def unshare(self, text: str, actor: int | None) -> None:
+        grant = parse_grant(text)
+        agency_id, case_id = self.case(grant.case)
+        self.svc.unshare(
+            agency_id, actor, case_id, self.principal(f"{grant.grantee_kind}:{grant.grantee_key}")
+        )
+
+    def _user_grant(self, text: str) -> tuple[int, str, int, str | None]:
+        grant = parse_grant(text)
+        if grant.grantee_kind != "user":
+            raise CaseShareError(
+                "invalid_grantee", f"{text!r}: only users are assigned or on teams"
+            )
+        agency_id, case_id = self.case(grant.case)
+        return agency_id, case_id, self.user_id(grant.grantee_key), grant.level
+
+    def assign(self, text: str, actor: int | None) -> None:
+        agency_id, case_id, user_id, _ = self._user_grant(text)
+        self.svc.assign(agency_id, actor, case_id, user_id)
+
+    def unassign(self, text: str, actor: int | None) -> None:
+        agency_id, case_id, user_id, _ = self._user_grant(text)
+        self.svc.unassign(agency_id, actor, case_id, user_id)
+
+    def team_add(self, text: str, actor: int | None) -> None:
+        agency_id, case_id, user_id, role = self._user_grant(text)
+        if role is None:
+            raise CaseShareError("validation_error", f"{text!r}: name the team role after #")
+        self.svc.team_add(
+            agency_id, actor, case_id, user_id, self._id("team_roles", role, agency_id)
+        )
+
+    def team_remove(self, text: str, actor: int | None) -> None:
+        agency_id, case_id, user_id, _ = self._user_grant(text)
+        self.svc.team_remove(agency_id, actor, case_id, user_id)
+
+    def add_rule(self, e: Mapping[str, Any], actor: int | None) -> None:
+        agency_id = self.agency(e)
+        level, _, grantee = str(e["grant"]).partition("@")
+        kind = str(e.get("kind") or "")
+        criteria = None
+        if kind == "criteria":
+            criteria = parse_criteria(self._resolve_owners(e.get("when")))
+        owner_in = self.principal(str(e["owner_in"])) if e.get("owner_in") else None
+        name = str(e.get("id") or f"rule{len(self.ids['rules']) + 1}")
+        self._named(
+            "rules",
+            {**e, "id": name},
+            lambda a: self.svc.add_rule(
+                a,
+                actor,
+                name,
+                kind,
+                self.principal(grantee),
+                level,
+                owner_in=owner_in,
+                criteria=criteria,
+                active=bool(e.get("active", True)),
+            ),
+        )
+        del agency_id
+
+    def _resolve_owners(self, when: Any) -> Any:
+        """Owner conditions name principals by file name; the store knows them by id."""
+        if isinstance(when, Mapping):
+            out = {}
+            for key, value in when.items():
+                if key == "owner" or (key == "value" and when.get("field") == "owner"):
+                    out[key] = (
+                        [str(self.principal(v)) for v in value]
+                        if isinstance(value, list)
+                        else str(self.principal(value))
+                    )
+                else:
+                    out[key] = self._resolve_owners(value)
+            return out
+        if isinstance(when, list):
+            return [self._resolve_owners(v) for v in when]
+        return when
+
+    # -- questions ---------------------------------------------------------------------------------
+
+    def can(self, user: str, action: str, case: str) -> bool:
+        agency_id, case_id = self.case(case)
+        user_id = self.user_id(user)
+        if self.store.user(user_id).agency_id != agency_id:
+            return False  # another agency's case is "not found" to this user (S-ACC-3)
+        return self.svc.check(user_id, Action.parse(action), case_id).allowed
+
+    def sees(self, user: str) -> set[str]:
+        user_id = self.user_id(user)
+        agency_id = self.store.user(user_id).agency_id
+        ids = self.svc.visible_case_ids(user_id)
+        return {name for name, (a, cid) in self.cases.items() if a == agency_id and cid in ids}
+
+    def explain(self, user: str, case: str) -> tuple[str, frozenset[str]]:
+        agency_id, case_id = self.case(case)
+        user_id = self.user_id(user)
+        if self.store.user(user_id).agency_id != agency_id:
+            return "none", frozenset()
+        access = self.svc.explain(user_id, case_id)
+        return access.level.label, frozenset(c.value for c in access.causes)
+
+    def owner_ids(self, user: str) -> set[str]:
+        return {self.names.get(p, str(p)) for p in self.svc.owner_ids(self.user_id(user))}
+
+    def who(self, case: str) -> dict[str, str]:
+        agency_id, case_id = self.case(case)
+        return {
+            self.names.get(Principal("user", a.user_id), str(a.user_id)).removeprefix(
+                "user:"
+            ): a.level.label
+            for a in self.svc.who_has_access(agency_id, case_id)
+        }
+
+    def level(self, user: str, case: str) -> Level:
+        return Level.parse(self.explain(user, case)[0])

@@ -1,0 +1,24 @@
+"""Services: the operations people and programs call, each one transaction with its audit."""
+
+from __future__ import annotations
+
+from caseshare.services.access import AccessService, CaseFilter, Page
+from caseshare.services.admin import AdminService
+from caseshare.services.cases import CaseService
+from caseshare.services.context import ContextCache
+from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
+
+
+class Caseshare(AdminService, CaseService, SharingService):
+    """Every service over one store."""
+
+
+__all__ = [
+    "SHARE_FIELDS",
+    "AccessService",
+    "CaseFilter",
+    "Caseshare",
+    "ContextCache",
+    "Page",
+    "ShareEntry",
+]

@@ -1,0 +1,298 @@
+"""Checking, explaining and listing access: the engine fed from the store."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from caseshare.core.engine import Access, AgencyContext, Decision, evaluate
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Action, Level
+from caseshare.core.model import CaseFacts, User
+from caseshare.core.principals import Principal
+from caseshare.services.context import ContextCache
+from caseshare.store import Store
+from caseshare.store.listing import Fragment, VisibilityQuery
+
+#: how many children a check loads to find implicit_parent grants (any one suffices for read)
+CHILD_SAMPLE = 10
+SORTS = {
+    "name": "name",
+    "opened_on": "opened_on",
+    "modified": "server_modified_on",
+    "case_id": "case_id",
+}
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """S-VIEW-1 filters; every one narrows the set of visible cases."""
+
+    created_by_me: bool = False
+    assigned_to_me: bool = False
+    owned_by_me: bool = False
+    shared_with_me: bool = False
+    status: str | None = None  # "open" or "closed"
+    case_type: str | None = None
+    owner: str | None = None
+    q: str | None = None
+    sort: str = "modified"
+    descending: bool = False
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    limit: int = 50
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class AccessService:
+    """Reads only: decisions, explanations, listings."""
+
+    def __init__(self, store: Store, cache: ContextCache | None = None) -> None:
+        self.store = store
+        self.cache = cache or ContextCache()
+        self._agency_of: dict[int, int] = {}  # users never change agency
+        self._direct: dict[tuple[int, int, int], Fragment] = {}
+
+    def context(self, agency_id: int) -> AgencyContext:
+        return self.cache.get(self.store, agency_id)
+
+    def user(self, user_id: int) -> tuple[AgencyContext, User]:
+        agency_id = self._agency_of.get(user_id)
+        if agency_id is None:
+            agency_id = self._agency_of[user_id] = self.store.user(user_id).agency_id
+        ctx = self.context(agency_id)
+        found = ctx.directory.users.get(user_id)
+        if found is None:
+            raise CaseShareError("not_found", f"User {user_id} was not found.")
+        return ctx, found
+
+    def case(self, ctx: AgencyContext, case_id: str) -> CaseFacts:
+        found = self.store.case_row(ctx.agency_id, case_id)
+        if found is None:
+            raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
+        return found
+
+    def facts_for(self, ctx: AgencyContext, user: User, case: CaseFacts) -> CaseFacts:
+        query = VisibilityQuery(self.store.dialect, ctx, user)
+        direct = query.direct("c")
+        return self.store.facts(
+            case, child_filter=(direct.sql, direct.params), child_limit=CHILD_SAMPLE
+        )
+
+    def access(self, user_id: int, case_id: str, *, include_deleted: bool = False) -> Access:
+        """The user's access to a case of the user's agency (S-ACC-3: others are not found)."""
+        ctx, user = self.user(user_id)
+        case = self.case(ctx, case_id)
+        if include_deleted and case.deleted:
+            case = _undeleted(case)
+        return evaluate(ctx, user, self.facts_for(ctx, user, case))
+
+    def check(self, user_id: int, action: Action | str, case_id: str) -> Decision:
+        act = action if isinstance(action, Action) else Action.parse(action)
+        return self.access(user_id, case_id).decide(act)
+
+    def explain(self, user_id: int, case_id: str) -> Access:
+        return self.access(user_id, case_id)
+
+    def require(
+        self, user_id: int, action: Action, case_id: str, *, include_deleted: bool = False
+    ) -> Access:
+        """Load-and-authorise: not_found when the user cannot see it, else insufficient_access."""
+        access = self.access(user_id, case_id, include_deleted=include_deleted)
+        if access.level is Level.NONE:
+            raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
+        if not access.allows(action):
+            raise CaseShareError(
+                "insufficient_access",
+                f"You have {access.level.label} access to case {case_id!r};"
+                f" to {action.value} it you need more.",
+                {"level": access.level.label, "action": action.value},
+            )
+        return access
+
+    def who_has_access(self, agency_id: int, case_id: str) -> list[Access]:
+        """S-ACC-6 "sharing hierarchy": every user with access to the case, and why."""
+        ctx = self.context(agency_id)
+        case = self.store.facts(self.case(ctx, case_id))
+        out = []
+        for user in ctx.directory.users.values():
+            access = evaluate(ctx, user, case)
+            if access.level > Level.NONE:
+                out.append(access)
+        return sorted(out, key=lambda a: (-a.level, a.user_id))
+
+    def owner_ids(self, user_id: int) -> list[Principal]:
+        ctx, user = self.user(user_id)
+        return sorted(ctx.directory.owner_ids(user.id))
+
+    def live_case_ids(self, user_id: int) -> set[str]:
+        """S-SYNC-1: the cases a field device of this user holds after a full restore."""
+        from caseshare.core.sync import SyncNode, live_cases
+
+        ctx, user = self.user(user_id)
+        owners = {str(p) for p in ctx.directory.owner_ids(user.id)}
+        rows = self.store.rows(
+            "SELECT pk, case_id, owner, closed FROM cases WHERE agency_id = ? AND deleted = 0",
+            (ctx.agency_id,),
+        )
+        by_pk = {r[0]: r[1] for r in rows}
+        indices: dict[str, list[tuple[str, str]]] = {}
+        for case_pk, ref_pk, relationship in self.store.rows(
+            "SELECT i.case_pk, i.ref_pk, i.relationship FROM case_indices i"
+            " JOIN cases c ON c.pk = i.case_pk WHERE c.agency_id = ?",
+            (ctx.agency_id,),
+        ):
+            if case_pk in by_pk and ref_pk in by_pk:
+                indices.setdefault(by_pk[case_pk], []).append((by_pk[ref_pk], relationship))
+        nodes = {
+            r[1]: SyncNode(r[1], bool(r[3]), r[2] in owners, tuple(indices.get(r[1], ())))
+            for r in rows
+        }
+        return set(live_cases(nodes))
+
+    # -- listing --------------------------------------------------------------------------------
+
+    def _where(self, ctx: AgencyContext, user: User, flt: CaseFilter) -> Fragment:
+        d = self.store.dialect
+        query = VisibilityQuery(d, ctx, user)
+        parts = [query.visible("c")]
+        me = str(Principal("user", user.id))
+        if flt.created_by_me:
+            parts.append(Fragment("c.opened_by = ?", [user.id]))
+        if flt.assigned_to_me:
+            parts.append(
+                Fragment(
+                    "EXISTS (SELECT 1 FROM grants a WHERE a.case_pk = c.pk AND a.cause = 'assigned'"
+                    " AND a.grantee = ? AND a.is_deleted = 0)",
+                    [me],
+                )
+            )
+        if flt.owned_by_me:
+            sql, params = d.in_list("c.owner", query.owner_ids)
+            parts.append(Fragment(sql, params))
+        if flt.shared_with_me:
+            sql, params = d.in_list("s.grantee", query.principals)
+            parts.append(
+                Fragment(
+                    "EXISTS (SELECT 1 FROM grants s WHERE s.case_pk = c.pk AND s.cause = 'manual'"
+                    f" AND s.is_deleted = 0 AND {sql})",
+                    params,
+                )
+            )
+        if flt.status in ("open", "closed"):
+            parts.append(Fragment("c.closed = ?", [int(flt.status == "closed")]))
+        elif flt.status not in (None, "", "all"):
+            raise CaseShareError("validation_error", "status is open, closed or all.")
+        if flt.case_type:
+            parts.append(Fragment("c.case_type = ?", [flt.case_type]))
+        if flt.owner:
+            parts.append(Fragment("c.owner = ?", [flt.owner]))
+        if flt.q:
+            needle = (
+                "%"
+                + flt.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
+            parts.append(
+                Fragment(
+                    "(lower(c.name) LIKE ? ESCAPE '\\' OR lower(c.external_id) LIKE ? ESCAPE '\\'"
+                    " OR lower(CAST(c.properties AS TEXT)) LIKE ? ESCAPE '\\')",
+                    [needle, needle, needle],
+                )
+            )
+        return Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
+
+    def list_cases(
+        self,
+        user_id: int,
+        flt: CaseFilter | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of the cases the user may view, keyset-paged (stable under writes)."""
+        flt = flt or CaseFilter()
+        if flt.sort not in SORTS:
+            raise CaseShareError(
+                "validation_error", f"sort is one of {', '.join(SORTS)}, not {flt.sort!r}."
+            )
+        limit = max(1, min(int(limit), 500))
+        ctx, user = self.user(user_id)
+        where = self._where(ctx, user, flt)
+        column = f"c.{SORTS[flt.sort]}"
+        op, direction = ("<", "DESC") if flt.descending else (">", "ASC")
+        params = list(where.params)
+        sql = where.sql
+        if cursor:
+            value, pk = _decode(cursor)
+            sql += f" AND ({column} {op} ? OR ({column} = ? AND c.pk {op} ?))"
+            params += [value, value, pk]
+        rows = self.store.rows(
+            f"SELECT c.pk, c.case_id, c.case_type, c.name, c.owner, c.closed, c.opened_on,"
+            f" c.server_modified_on, c.external_id, {column} FROM cases c WHERE {sql}"
+            f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {limit + 1}",
+            params,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [
+            {
+                "case_id": r[1],
+                "case_type": r[2],
+                "name": r[3],
+                "owner": r[4],
+                "closed": bool(r[5]),
+                "opened_on": r[6],
+                "server_modified_on": r[7],
+                "external_id": r[8],
+            }
+            for r in rows
+        ]
+        next_cursor = _encode(rows[-1][9], rows[-1][0]) if more and rows else None
+        return Page(items, next_cursor, limit)
+
+    def visible_case_ids(self, user_id: int, flt: CaseFilter | None = None) -> set[str]:
+        ctx, user = self.user(user_id)
+        where = self._where(ctx, user, flt or CaseFilter())
+        return {
+            r[0]
+            for r in self.store.rows(
+                f"SELECT c.case_id FROM cases c WHERE {where.sql}", where.params
+            )
+        }
+
+    def count_cases(self, user_id: int, flt: CaseFilter | None = None) -> int:
+        """The exact number of cases the user may view."""
+        ctx, user = self.user(user_id)
+        where = self._where(ctx, user, flt or CaseFilter())
+        return int(
+            self.store.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params)
+        )
+
+
+def _encode(value: Any, pk: int) -> str:
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return value, int(pk)
+    except (ValueError, TypeError) as exc:
+        raise CaseShareError(
+            "validation_error", "The page cursor is not valid; start again from the first page."
+        ) from exc
+
+
+def _undeleted(case: CaseFacts) -> CaseFacts:
+    from dataclasses import replace
+
+    return replace(case, deleted=False)

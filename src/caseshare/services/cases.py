@@ -1,0 +1,270 @@
+"""Creating cases with the right owner (S-CRT), changing owners (S-SHR-6) and the recycle bin."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from caseshare.core.engine import AgencyContext
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Action, Cause
+from caseshare.core.model import User
+from caseshare.core.principals import Principal
+from caseshare.services.base import ServiceBase, actor_name
+
+MAX_FIELD = 255
+
+
+def choose_owner(
+    ctx: AgencyContext, creator: User | None, owner: Principal | None, *, check_creator: bool = True
+) -> Principal:
+    """S-CRT-1…3: the owner a new case gets, or the refusal that says what to do."""
+    directory = ctx.directory
+    if owner is not None:
+        if not directory.can_own(owner) or (
+            owner.kind == "user" and directory.users[owner.id].agency_id != ctx.agency_id
+        ):
+            raise CaseShareError(
+                "invalid_owner",
+                f"{owner} cannot own cases: only a user, a case-sharing group or a location that"
+                " shares cases (and is not archived) of this agency can.",
+            )
+        if check_creator and creator is not None:
+            mine = directory.owner_ids(creator.id)
+            trusted = creator.permissions & {"transfer", "admin"}
+            if owner not in mine and not trusted:
+                raise CaseShareError(
+                    "invalid_owner",
+                    f"You may give a new case to yourself or one of your groups or locations;"
+                    f" {owner} is neither. Ask someone with the transfer permission.",
+                )
+        return owner
+    if creator is None:
+        raise CaseShareError("invalid_owner", "A case needs an owner or a creator.")
+    if not ctx.settings.case_sharing:
+        return creator.principal
+    options = directory.case_sharing_owners(creator.id)
+    if not options:
+        raise CaseShareError(
+            "no_case_sharing_group",
+            f"user:{creator.id} is in no case-sharing group or case-owning location, so a new"
+            " case has no owner. Join exactly one case-sharing group, or give an owner"
+            " explicitly.",
+        )
+    if len(options) > 1:
+        names = ", ".join(str(p) for p in options)
+        raise CaseShareError(
+            "multiple_case_sharing_groups",
+            f"user:{creator.id} is in several case-sharing groups or locations ({names}), so it"
+            " is not clear who should own a new case. Stay in exactly one, or give an owner"
+            " explicitly.",
+            {"owners": [str(p) for p in options]},
+        )
+    return options[0]
+
+
+class CaseService(ServiceBase):
+    """Case lifecycle operations that touch access."""
+
+    def create_case(
+        self,
+        agency_id: int,
+        actor: int | None,
+        case_type: str,
+        name: str,
+        *,
+        owner: Principal | str | None = None,
+        case_id: str | None = None,
+        opened_by: int | None = None,
+        properties: Mapping[str, str] | None = None,
+        external_id: str = "",
+        indices: Mapping[str, tuple[str, str]] | None = None,
+        closed: bool = False,
+    ) -> str:
+        """Create a case; ``indices`` maps identifier → (referenced case id, relationship)."""
+        with self.store.transaction():
+            ctx = self.context(agency_id)
+            actor_user = self.acting_user(actor, agency_id)
+            creator_id = opened_by if opened_by is not None else actor
+            creator = ctx.directory.users.get(creator_id) if creator_id is not None else None
+            if creator_id is not None and (creator is None or creator.agency_id != agency_id):
+                raise CaseShareError("validation_error", f"Creator user:{creator_id} is unknown.")
+            if isinstance(owner, str):
+                owner = Principal.parse(owner)
+            chosen = choose_owner(ctx, creator, owner, check_creator=actor_user is not None)
+            case_id = case_id or uuid.uuid4().hex
+            for label, value in (
+                ("case_id", case_id),
+                ("case_type", case_type),
+                ("name", name),
+                ("external_id", external_id),
+            ):
+                if len(value) > MAX_FIELD:
+                    raise CaseShareError(
+                        "validation_error", f"{label} is longer than {MAX_FIELD} characters."
+                    )
+            if not case_type:
+                raise CaseShareError("validation_error", "A case needs a case type.")
+            if self.store.case_pk(agency_id, case_id) is not None:
+                raise CaseShareError("validation_error", f"Case {case_id!r} exists already.")
+            pk = self.store.insert_case(
+                agency_id,
+                case_id,
+                case_type,
+                name,
+                chosen,
+                opened_by=creator_id,
+                properties={str(k): str(v) for k, v in (properties or {}).items()},
+                external_id=external_id,
+            )
+            for identifier, (ref, relationship) in (indices or {}).items():
+                self._set_index(agency_id, pk, case_id, identifier, ref, relationship)
+            if closed:
+                self.store.set_closed(pk, True, creator_id)
+            self.store.record(
+                agency_id,
+                actor_name(actor),
+                "case.create",
+                f"case:{case_id}",
+                case_pk=pk,
+                after={"owner": str(chosen), "case_type": case_type},
+            )
+        return case_id
+
+    def _set_index(
+        self, agency_id: int, pk: int, case_id: str, identifier: str, ref: str, relationship: str
+    ) -> None:
+        if relationship not in ("child", "extension"):
+            raise CaseShareError(
+                "invalid_index", f"Index {identifier!r}: relationship is child or extension."
+            )
+        if ref == case_id:
+            raise CaseShareError("invalid_index", f"Case {case_id!r} cannot index itself.")
+        target = self.store.case_row(agency_id, ref)
+        if target is None:
+            raise CaseShareError(
+                "invalid_index",
+                f"Index {identifier!r} of case {case_id!r} names case {ref!r}, which does not"
+                " exist in this agency.",
+            )
+        self.store.set_index(pk, identifier, target.pk, target.case_type, relationship)
+
+    def change_owner(
+        self,
+        agency_id: int,
+        actor: int | None,
+        case_id: str,
+        owner: Principal | str,
+        reason: str = "",
+    ) -> list[str]:
+        """Transfer a case (S-SHR-6): its manual shares go, the new owner decides who sees it."""
+        with self.store.transaction():
+            ctx = self.context(agency_id)
+            if actor is not None:
+                self.require(actor, Action.TRANSFER, case_id)
+            case = self.case(ctx, case_id)
+            new_owner = Principal.parse(owner) if isinstance(owner, str) else owner
+            choose_owner(ctx, None, new_owner, check_creator=False)
+            removed = []
+            for row in self.store.grant_rows(case.pk, cause=Cause.MANUAL, include_deleted=True):
+                self.store.delete_grant(row.id)
+                removed.append(f"case:{case_id}#{row.level.label}@{row.grantee}")
+                self.store.record(
+                    agency_id,
+                    actor_name(actor),
+                    "share.delete",
+                    f"case:{case_id}",
+                    case_pk=case.pk,
+                    before={"grantee": str(row.grantee), "level": row.level.label},
+                    reason="owner changed (S-SHR-6)",
+                )
+            self.store.set_owner(case.pk, new_owner)
+            self.store.touch(case.pk, actor)
+            self.store.record(
+                agency_id,
+                actor_name(actor),
+                "case.owner",
+                f"case:{case_id}",
+                case_pk=case.pk,
+                before={"owner": str(case.owner)},
+                after={"owner": str(new_owner)},
+                reason=reason,
+            )
+        return removed
+
+    def delete_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
+        """S-SHR-8: to the recycle bin, with its shares."""
+        with self.store.transaction():
+            ctx = self.context(agency_id)
+            if actor is not None:
+                self.require(actor, Action.DELETE, case_id)
+            case = self.case(ctx, case_id)
+            if case.deleted:
+                raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
+            self.store.set_deleted(case.pk, True)
+            self.store.record(
+                agency_id, actor_name(actor), "case.delete", f"case:{case_id}", case_pk=case.pk
+            )
+
+    def _binned(self, agency_id: int, actor: int | None, case_id: str) -> int:
+        ctx = self.context(agency_id)
+        case = self.case(ctx, case_id)
+        if not case.deleted:
+            raise CaseShareError(
+                "invalid_transition", f"Case {case_id!r} is not in the recycle bin."
+            )
+        if actor is not None:
+            self.require(actor, Action.DELETE, case_id, include_deleted=True)
+        return case.pk
+
+    def restore_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
+        """S-SHR-8: back from the recycle bin, with its manual shares."""
+        with self.store.transaction():
+            pk = self._binned(agency_id, actor, case_id)
+            self.store.set_deleted(pk, False)
+            self.store.record(
+                agency_id, actor_name(actor), "case.restore", f"case:{case_id}", case_pk=pk
+            )
+
+    def purge_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
+        """S-SHR-8: gone for good, shares too."""
+        with self.store.transaction():
+            pk = self._binned(agency_id, actor, case_id)
+            self.store.purge_case(pk)
+            self.store.record(agency_id, actor_name(actor), "case.purge", f"case:{case_id}")
+
+    def update_case(
+        self,
+        agency_id: int,
+        actor: int | None,
+        case_id: str,
+        *,
+        name: str | None = None,
+        properties: Mapping[str, str] | None = None,
+        closed: bool | None = None,
+    ) -> None:
+        with self.store.transaction():
+            ctx = self.context(agency_id)
+            if actor is not None:
+                self.require(actor, Action.CLOSE if closed else Action.EDIT, case_id)
+            case = self.case(ctx, case_id)
+            merged = None
+            if properties is not None:
+                merged = {**case.properties, **{str(k): str(v) for k, v in properties.items()}}
+            self.store.update_case(case.pk, name=name, properties=merged)
+            if closed is not None and closed != case.closed:
+                self.store.set_closed(case.pk, closed, actor)
+            self.store.touch(case.pk, actor)
+            self.store.record(
+                agency_id,
+                actor_name(actor),
+                "case.update",
+                f"case:{case_id}",
+                case_pk=case.pk,
+                before={
+                    "name": case.name,
+                    "closed": case.closed,
+                    "properties": dict(case.properties),
+                },
+                after={"name": name, "closed": closed, "properties": merged},
+            )

@@ -1,0 +1,31 @@
+"""Storage: one store interface over SQLite and PostgreSQL; the store owns transactions."""
+
+from __future__ import annotations
+
+import os
+
+from caseshare.store.audit import AuditEvent, AuditStore
+from caseshare.store.cases import CaseStore, GrantRow
+from caseshare.store.structure import StructureStore
+
+DEFAULT_URL = "sqlite:///caseshare.db"
+
+
+class Store(StructureStore, CaseStore, AuditStore):
+    """The store: structure, cases, grants and audit over one connection."""
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL given, else ``CASESHARE_DATABASE_URL``, else ``sqlite:///caseshare.db``."""
+    return url or os.environ.get("CASESHARE_DATABASE_URL") or DEFAULT_URL
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open a store and bring its schema up to date."""
+    store = Store(database_url(url))
+    if migrate:
+        store.migrate()
+    return store
+
+
+__all__ = ["AuditEvent", "GrantRow", "Store", "database_url", "open_store"]

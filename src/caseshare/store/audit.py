@@ -1,0 +1,72 @@
+"""The append-only audit trail (S-AUD-1): written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from caseshare.store.base import Connection, dumps, loads, utcnow
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    agency_id: int | None
+    actor: str
+    at: str
+    action: str
+    subject: str
+    case_pk: int | None
+    before: Any
+    after: Any
+    reason: str
+
+
+class AuditStore(Connection):
+    """Appends audit events; nothing here updates or deletes one."""
+
+    def record(
+        self,
+        agency_id: int | None,
+        actor: str,
+        action: str,
+        subject: str,
+        *,
+        case_pk: int | None = None,
+        before: Any = None,
+        after: Any = None,
+        reason: str = "",
+    ) -> int:
+        j = self.dialect.json_param()
+        return self.insert(
+            "INSERT INTO audit_events (agency_id, actor, at, action, subject, case_pk, before,"
+            f" after, reason) VALUES (?, ?, ?, ?, ?, ?, {j}, {j}, ?)",
+            (
+                agency_id,
+                actor,
+                utcnow(),
+                action,
+                subject,
+                case_pk,
+                None if before is None else dumps(before),
+                None if after is None else dumps(after),
+                reason,
+            ),
+        )
+
+    def audit_events(
+        self, agency_id: int, *, case_pk: int | None = None, limit: int = 200
+    ) -> list[AuditEvent]:
+        sql = (
+            "SELECT id, agency_id, actor, at, action, subject, case_pk, before, after, reason"
+            " FROM audit_events WHERE agency_id = ?"
+        )
+        params: list[Any] = [agency_id]
+        if case_pk is not None:
+            sql += " AND case_pk = ?"
+            params.append(case_pk)
+        rows = self.rows(sql + f" ORDER BY id LIMIT {int(limit)}", params)
+        return [
+            AuditEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], loads(r[7]), loads(r[8]), r[9])
+            for r in rows
+        ]

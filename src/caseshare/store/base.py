@@ -1,0 +1,189 @@
+"""Connections, transactions and migrations shared by the SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from caseshare.core.errors import CaseShareError
+from caseshare.store.dialect import POSTGRES, SQLITE, Dialect
+from caseshare.store.schema import MIGRATIONS
+
+Row = tuple[Any, ...]
+
+
+def utcnow() -> str:
+    """Server time as fixed-width ISO-8601 UTC text, so it sorts the same on both stores."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sqlite_path(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///") :] or ":memory:"
+    if url.startswith("sqlite://"):
+        return url[len("sqlite://") :] or ":memory:"
+    return url
+
+
+class Connection:
+    """One database connection with explicit transactions; nested blocks become savepoints."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        scheme = urlparse(url).scheme
+        self._depth = 0
+        self._lock = threading.RLock()
+        if scheme.startswith("postgres"):
+            import psycopg
+
+            self.dialect: Dialect = POSTGRES
+            self._raw: Any = psycopg.connect(url, autocommit=True)
+        elif scheme == "sqlite" or "://" not in url:
+            self.dialect = SQLITE
+            self._raw = sqlite3.connect(
+                sqlite_path(url), isolation_level=None, check_same_thread=False
+            )
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=10000",
+                "PRAGMA synchronous=NORMAL",
+            ):
+                self._raw.execute(pragma)
+        else:
+            raise CaseShareError(
+                "validation_error",
+                f"Unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…",
+            )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect is POSTGRES
+
+    def close(self) -> None:
+        self._raw.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all; nesting uses savepoints."""
+        with self._lock:
+            depth = self._depth
+            if depth == 0:
+                self._raw.execute("BEGIN IMMEDIATE" if self.dialect is SQLITE else "BEGIN")
+            else:
+                self._raw.execute(f"SAVEPOINT sp{depth}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if depth == 0:
+                    self._raw.execute("ROLLBACK")
+                else:
+                    self._raw.execute(f"ROLLBACK TO SAVEPOINT sp{depth}")
+                raise
+            self._depth -= 1
+            if depth == 0:
+                self._raw.execute("COMMIT")
+            else:
+                self._raw.execute(f"RELEASE SAVEPOINT sp{depth}")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._raw.execute(self.dialect.sql(sql), tuple(params))
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self._raw.execute(self.dialect.sql(sql), tuple(params)).fetchall())
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        result: Row | None = self._raw.execute(self.dialect.sql(sql), tuple(params)).fetchone()
+        return result
+
+    def value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        found = self.row(sql, params)
+        return None if found is None else found[0]
+
+    def insert(self, sql: str, params: Sequence[Any] = (), key: str = "id") -> int:
+        found = self.row(f"{sql} RETURNING {key}", params)
+        assert found is not None
+        return int(found[0])
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.dialect is SQLITE:
+            self._raw.executemany(sql, rows)
+        else:
+            with self._raw.cursor() as cur:
+                cur.executemany(self.dialect.sql(sql), rows)
+
+    def bulk_insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Load many rows at once (COPY on PostgreSQL); for benchmarks and imports."""
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if self.dialect is SQLITE:
+            marks = ", ".join("?" * len(columns))
+            self._raw.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+            return
+        with self._raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def reset_sequences(self, tables: Sequence[tuple[str, str]]) -> None:
+        """After loading explicit ids: continue each identity after the largest id."""
+        if self.dialect is SQLITE:
+            return
+        for table, key in tables:
+            self.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
+                f" GREATEST((SELECT max({key}) FROM {table}), 1))"
+            )
+
+    def analyze(self) -> None:
+        self.execute("ANALYZE")
+
+    def migrate(self) -> list[int]:
+        """Apply every migration not applied yet; returns the versions applied."""
+        with self.transaction():
+            self.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {r[0] for r in self.rows("SELECT version FROM schema_migrations")}
+            applied = []
+            for version, description, statements in MIGRATIONS:
+                if version in done:
+                    continue
+                for statement in statements:
+                    self.execute(self.dialect.ddl(statement))
+                self.execute(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    (version, description, utcnow()),
+                )
+                applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        return int(self.value("SELECT max(version) FROM schema_migrations") or 0)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def loads(value: Any) -> Any:
+    """JSON from a column: SQLite hands back text, PostgreSQL already-decoded values."""
+    if value is None or not isinstance(value, str | bytes):
+        return value
+    return json.loads(value)

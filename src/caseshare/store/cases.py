@@ -1,0 +1,392 @@
+"""Cases, their indices and their stored grants in the store; loading the facts a decision reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Cause, Level
+from caseshare.core.model import CaseFacts, StoredGrant
+from caseshare.core.principals import Principal
+from caseshare.store.base import Connection, dumps, loads, utcnow
+
+CASE_COLS = (
+    "pk, agency_id, case_id, case_type, name, owner, properties, closed, deleted, external_id"
+)
+_C_COLS = ", ".join(f"c.{c.strip()}" for c in CASE_COLS.split(","))
+GRANT_COLS = (
+    "id, case_pk, cause, grantee, level, team_role_id, created_by, created_at,"
+    " modified_by, modified_at, is_deleted"
+)
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A stored grant as the share API shows it."""
+
+    id: int
+    case_pk: int
+    cause: Cause
+    grantee: Principal
+    level: Level
+    team_role_id: int | None
+    created_by: str
+    created_at: str
+    modified_by: str
+    modified_at: str
+    is_deleted: bool
+
+    def stored(self) -> StoredGrant:
+        return StoredGrant(
+            self.id, self.case_pk, self.cause, self.grantee, self.level, self.team_role_id
+        )
+
+
+def _grant_row(r: tuple[Any, ...]) -> GrantRow:
+    return GrantRow(
+        r[0],
+        r[1],
+        Cause(r[2]),
+        Principal.parse(r[3]),
+        Level(r[4]),
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        bool(r[10]),
+    )
+
+
+def _facts(row: tuple[Any, ...], grants: tuple[StoredGrant, ...] = ()) -> CaseFacts:
+    return CaseFacts(
+        pk=row[0],
+        agency_id=row[1],
+        case_id=row[2],
+        case_type=row[3],
+        name=row[4],
+        owner=Principal.parse(row[5]),
+        properties=loads(row[6]) or {},
+        closed=bool(row[7]),
+        deleted=bool(row[8]),
+        external_id=row[9],
+        grants=grants,
+    )
+
+
+def owner_user(owner: Principal) -> int | None:
+    return owner.id if owner.kind == "user" else None
+
+
+class CaseStore(Connection):
+    """Repository for cases, indices and stored grants."""
+
+    # -- cases --------------------------------------------------------------------------------------
+
+    def insert_case(
+        self,
+        agency_id: int,
+        case_id: str,
+        case_type: str,
+        name: str,
+        owner: Principal,
+        *,
+        opened_by: int | None,
+        properties: Mapping[str, str] | None = None,
+        external_id: str = "",
+        opened_on: str | None = None,
+    ) -> int:
+        now = utcnow()
+        return self.insert(
+            "INSERT INTO cases (agency_id, case_id, case_type, name, external_id, owner,"
+            " owner_user_id, opened_on, opened_by, modified_on, server_modified_on, modified_by,"
+            f" properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {self.dialect.json_param()})",
+            (
+                agency_id,
+                case_id,
+                case_type,
+                name,
+                external_id,
+                str(owner),
+                owner_user(owner),
+                opened_on or now,
+                opened_by,
+                opened_on or now,
+                now,
+                opened_by,
+                dumps(dict(properties or {})),
+            ),
+            key="pk",
+        )
+
+    def case_pk(self, agency_id: int, case_id: str) -> int | None:
+        found = self.value(
+            "SELECT pk FROM cases WHERE agency_id = ? AND case_id = ?", (agency_id, case_id)
+        )
+        return None if found is None else int(found)
+
+    def case_row(self, agency_id: int, case_id: str) -> CaseFacts | None:
+        row = self.row(
+            f"SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND case_id = ?",
+            (agency_id, case_id),
+        )
+        return None if row is None else _facts(row)
+
+    def case_record(self, pk: int) -> dict[str, Any]:
+        row = self.row(
+            "SELECT pk, agency_id, case_id, case_type, name, external_id, owner, opened_on,"
+            " opened_by, modified_on, server_modified_on, modified_by, closed, closed_on,"
+            " closed_by, deleted, properties FROM cases WHERE pk = ?",
+            (pk,),
+        )
+        if row is None:
+            raise CaseShareError("not_found", "The case was not found.")
+        keys = (
+            "pk",
+            "agency_id",
+            "case_id",
+            "case_type",
+            "name",
+            "external_id",
+            "owner",
+            "opened_on",
+            "opened_by",
+            "modified_on",
+            "server_modified_on",
+            "modified_by",
+            "closed",
+            "closed_on",
+            "closed_by",
+            "deleted",
+            "properties",
+        )
+        out = dict(zip(keys, row, strict=True))
+        out["closed"] = bool(out["closed"])
+        out["deleted"] = bool(out["deleted"])
+        out["properties"] = loads(out["properties"]) or {}
+        return out
+
+    def touch(self, pk: int, actor: int | None) -> None:
+        now = utcnow()
+        self.execute(
+            "UPDATE cases SET server_modified_on = ?, modified_on = ?, modified_by = ? WHERE pk = ?",
+            (now, now, actor, pk),
+        )
+
+    def set_owner(self, pk: int, owner: Principal) -> None:
+        self.execute(
+            "UPDATE cases SET owner = ?, owner_user_id = ? WHERE pk = ?",
+            (str(owner), owner_user(owner), pk),
+        )
+
+    def update_case(
+        self,
+        pk: int,
+        *,
+        name: str | None = None,
+        case_type: str | None = None,
+        external_id: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
+        sets: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("name", name),
+            ("case_type", case_type),
+            ("external_id", external_id),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        if properties is not None:
+            sets.append(f"properties = {self.dialect.json_param()}")
+            params.append(dumps(dict(properties)))
+        if sets:
+            self.execute(f"UPDATE cases SET {', '.join(sets)} WHERE pk = ?", (*params, pk))
+
+    def set_closed(self, pk: int, closed: bool, actor: int | None) -> None:
+        self.execute(
+            "UPDATE cases SET closed = ?, closed_on = ?, closed_by = ? WHERE pk = ?",
+            (int(closed), utcnow() if closed else None, actor if closed else None, pk),
+        )
+
+    def set_deleted(self, pk: int, deleted: bool) -> None:
+        """S-SHR-8: the case and its stored grants move to (or out of) the recycle bin."""
+        self.execute("UPDATE cases SET deleted = ? WHERE pk = ?", (int(deleted), pk))
+        self.execute("UPDATE grants SET is_deleted = ? WHERE case_pk = ?", (int(deleted), pk))
+
+    def purge_case(self, pk: int) -> None:
+        self.execute("DELETE FROM grants WHERE case_pk = ?", (pk,))
+        self.execute("DELETE FROM case_indices WHERE case_pk = ? OR ref_pk = ?", (pk, pk))
+        self.execute("DELETE FROM cases WHERE pk = ?", (pk,))
+
+    # -- indices ------------------------------------------------------------------------------------
+
+    def set_index(
+        self, case_pk: int, identifier: str, ref_pk: int, ref_type: str, relationship: str
+    ) -> None:
+        self.execute(
+            "DELETE FROM case_indices WHERE case_pk = ? AND identifier = ?", (case_pk, identifier)
+        )
+        self.execute(
+            "INSERT INTO case_indices (case_pk, identifier, ref_pk, ref_type, relationship)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (case_pk, identifier, ref_pk, ref_type, relationship),
+        )
+
+    def remove_index(self, case_pk: int, identifier: str) -> None:
+        self.execute(
+            "DELETE FROM case_indices WHERE case_pk = ? AND identifier = ?", (case_pk, identifier)
+        )
+
+    def indices(self, case_pk: int) -> list[tuple[str, str, str, str]]:
+        """(identifier, referenced case id, referenced type, relationship) of one case."""
+        return [
+            (r[0], r[1], r[2], r[3])
+            for r in self.rows(
+                "SELECT i.identifier, c.case_id, i.ref_type, i.relationship FROM case_indices i"
+                " JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk = ? ORDER BY i.identifier",
+                (case_pk,),
+            )
+        ]
+
+    # -- facts for the engine -------------------------------------------------------------------
+
+    def grants_for(self, case_pks: Iterable[int]) -> dict[int, tuple[StoredGrant, ...]]:
+        pks = list(case_pks)
+        out: dict[int, list[StoredGrant]] = {pk: [] for pk in pks}
+        if not pks:
+            return {}
+        clause, params = self.dialect.in_list("case_pk", pks)
+        for r in self.rows(
+            f"SELECT id, case_pk, cause, grantee, level, team_role_id FROM grants"
+            f" WHERE {clause} ORDER BY id",  # a deleted case is blocked as a whole
+            params,
+        ):
+            out[r[1]].append(
+                StoredGrant(r[0], r[1], Cause(r[2]), Principal.parse(r[3]), Level(r[4]), r[5])
+            )
+        return {pk: tuple(gs) for pk, gs in out.items()}
+
+    def facts(
+        self,
+        case: CaseFacts,
+        *,
+        child_filter: tuple[str, list[Any]] | None = None,
+        child_limit: int | None = None,
+    ) -> CaseFacts:
+        """The case with its grants, its parents and (optionally filtered) children."""
+        parent_rows = self.rows(
+            f"SELECT {_C_COLS} FROM case_indices i JOIN cases c ON c.pk = i.ref_pk"
+            " WHERE i.case_pk = ? AND i.relationship = 'child' AND c.deleted = 0",
+            (case.pk,),
+        )
+        where, params = child_filter or ("1 = 1", [])
+        limit = f" LIMIT {int(child_limit)}" if child_limit else ""
+        child_rows = self.rows(
+            f"SELECT DISTINCT {_C_COLS} FROM case_indices i JOIN cases c ON c.pk = i.case_pk"
+            f" WHERE i.ref_pk = ? AND c.deleted = 0 AND ({where}) ORDER BY c.pk{limit}",
+            (case.pk, *params),
+        )
+        grants = self.grants_for(
+            [case.pk, *(r[0] for r in parent_rows), *(r[0] for r in child_rows)]
+        )
+        return CaseFacts(
+            **{**_fields(case), "grants": grants.get(case.pk, ())},
+            parents=tuple(_facts(r, grants.get(r[0], ())) for r in parent_rows),
+            children=tuple(_facts(r, grants.get(r[0], ())) for r in child_rows),
+        )
+
+    # -- stored grants --------------------------------------------------------------------------------
+
+    def grant_rows(
+        self, case_pk: int, *, cause: Cause | None = None, include_deleted: bool = False
+    ) -> list[GrantRow]:
+        sql = f"SELECT {GRANT_COLS} FROM grants WHERE case_pk = ?"
+        params: list[Any] = [case_pk]
+        if cause is not None:
+            sql += " AND cause = ?"
+            params.append(cause.value)
+        if not include_deleted:
+            sql += " AND is_deleted = 0"
+        return [_grant_row(r) for r in self.rows(sql + " ORDER BY id", params)]
+
+    def grant_row(self, grant_id: int) -> GrantRow | None:
+        row = self.row(f"SELECT {GRANT_COLS} FROM grants WHERE id = ?", (grant_id,))
+        return None if row is None else _grant_row(row)
+
+    def find_grant(self, case_pk: int, cause: Cause, grantee: Principal) -> GrantRow | None:
+        row = self.row(
+            f"SELECT {GRANT_COLS} FROM grants WHERE case_pk = ? AND cause = ? AND grantee = ?",
+            (case_pk, cause.value, str(grantee)),
+        )
+        return None if row is None else _grant_row(row)
+
+    def put_grant(
+        self,
+        agency_id: int,
+        case_pk: int,
+        cause: Cause,
+        grantee: Principal,
+        level: Level,
+        actor: str,
+        team_role_id: int | None = None,
+    ) -> tuple[GrantRow, GrantRow | None]:
+        """Create or update the one grant per (case, cause, grantee); returns (new, before)."""
+        before = self.find_grant(case_pk, cause, grantee)
+        now = utcnow()
+        if before is None:
+            self.execute(
+                "INSERT INTO grants (agency_id, case_pk, cause, grantee, grantee_user_id, level,"
+                " team_role_id, created_by, created_at, modified_by, modified_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    agency_id,
+                    case_pk,
+                    cause.value,
+                    str(grantee),
+                    owner_user(grantee),
+                    int(level),
+                    team_role_id,
+                    actor,
+                    now,
+                    actor,
+                    now,
+                ),
+            )
+        else:
+            self.execute(
+                "UPDATE grants SET level = ?, team_role_id = ?, modified_by = ?, modified_at = ?,"
+                " is_deleted = 0 WHERE id = ?",
+                (int(level), team_role_id, actor, now, before.id),
+            )
+        after = self.find_grant(case_pk, cause, grantee)
+        assert after is not None
+        return after, before
+
+    def delete_grant(self, grant_id: int) -> None:
+        self.execute("DELETE FROM grants WHERE id = ?", (grant_id,))
+
+    def replace_team_role(self, old_id: int, new_id: int) -> int:
+        cur = self.execute(
+            "UPDATE grants SET team_role_id = ? WHERE team_role_id = ? AND cause = 'team'",
+            (new_id, old_id),
+        )
+        return int(cur.rowcount)
+
+
+def _fields(case: CaseFacts) -> dict[str, Any]:
+    return {
+        "pk": case.pk,
+        "agency_id": case.agency_id,
+        "case_id": case.case_id,
+        "case_type": case.case_type,
+        "name": case.name,
+        "owner": case.owner,
+        "properties": case.properties,
+        "closed": case.closed,
+        "deleted": case.deleted,
+        "external_id": case.external_id,
+    }

@@ -1,0 +1,204 @@
+"""'Which cases can this user see' as one SQL query, built from the engine's grant sources.
+
+Each fragment below mirrors one row cause of ``caseshare.core.engine`` (S-ACC-7: list = check).
+The property test in ``tests/test_property_consistency.py`` holds the two to the same answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from caseshare.core.engine import AgencyContext
+from caseshare.core.levels import Level
+from caseshare.core.model import User
+from caseshare.core.principals import Principal
+from caseshare.core.rules import AllOf, AnyOf, Condition, Criterion
+from caseshare.store.dialect import Dialect
+
+
+@dataclass
+class Fragment:
+    """A piece of SQL and its parameters, joined with others by AND / OR."""
+
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+
+def _or(parts: list[Fragment]) -> Fragment:
+    parts = [p for p in parts if p.sql not in ("0", "FALSE")]
+    if not parts:
+        return Fragment("1 = 0")
+    return Fragment(
+        "(" + " OR ".join(p.sql for p in parts) + ")", [x for p in parts for x in p.params]
+    )
+
+
+def _and(parts: list[Fragment]) -> Fragment:
+    return Fragment(
+        "(" + " AND ".join(p.sql for p in parts) + ")", [x for p in parts for x in p.params]
+    )
+
+
+def _in(d: Dialect, expr: str, values: list[Any]) -> Fragment:
+    sql, params = d.in_list(expr, values)
+    return Fragment(sql, params)
+
+
+class VisibilityQuery:
+    """Builds the SQL condition "user may view case ``alias``" for one user and agency context."""
+
+    def __init__(self, d: Dialect, ctx: AgencyContext, user: User) -> None:
+        self.d = d
+        self.ctx = ctx
+        self.user = user
+        directory = ctx.directory
+        self.principals = [str(p) for p in directory.principals_of(user.id)]
+        self.owner_ids = [str(p) for p in directory.owner_ids(user.id)]
+        self.me = str(Principal("user", user.id))
+        self.live_team_roles = [r.id for r in ctx.team_roles.values() if r.level > Level.NONE]
+        below: list[int] = []
+        if ctx.settings.hierarchy_access and user.role_id is not None:
+            below = sorted(directory.roles_below(user.role_id))
+        self.roles_below = below
+        granted = set(directory.principals_of(user.id))
+        self.rules = [r for r in ctx.rules if r.active and r.grantee in granted]
+
+    @property
+    def blocked(self) -> bool:
+        return not self.user.active or self.user.agency_id != self.ctx.agency_id
+
+    # -- the grant sources ------------------------------------------------------------------------
+
+    def direct(self, alias: str) -> Fragment:
+        """Owner, hierarchy, stored grants and rules: the direct grants of the engine."""
+        d = self.d
+        parts = [_in(d, f"{alias}.owner", self.owner_ids)]
+        stored = [
+            _and([Fragment("g.cause = 'manual'"), _in(d, "g.grantee", self.principals)]),
+            Fragment("(g.cause = 'assigned' AND g.grantee = ?)", [self.me]),
+        ]
+        if self.live_team_roles:
+            stored.append(
+                _and(
+                    [
+                        Fragment("g.cause = 'team' AND g.grantee = ?", [self.me]),
+                        _in(d, "g.team_role_id", self.live_team_roles),
+                    ]
+                )
+            )
+        if self.roles_below:
+            managed = _in(d, "role_id", self.roles_below)
+            parts.append(
+                Fragment(
+                    f"{alias}.owner_user_id IN (SELECT id FROM users WHERE agency_id = ?"
+                    f" AND {managed.sql})",
+                    [self.ctx.agency_id, *managed.params],
+                )
+            )
+            team_ok = _or(
+                [Fragment("g.cause <> 'team'"), _in(d, "g.team_role_id", self.live_team_roles)]
+            )
+            stored.append(
+                _and(
+                    [
+                        Fragment(
+                            f"g.grantee_user_id IN (SELECT id FROM users WHERE agency_id = ?"
+                            f" AND {managed.sql})",
+                            [self.ctx.agency_id, *managed.params],
+                        ),
+                        team_ok,
+                    ]
+                )
+            )
+        any_stored = _or(stored)
+        parts.append(
+            Fragment(
+                f"EXISTS (SELECT 1 FROM grants g WHERE g.case_pk = {alias}.pk"
+                f" AND g.is_deleted = 0 AND {any_stored.sql})",
+                any_stored.params,
+            )
+        )
+        for rule in self.rules:
+            parts.append(self.rule(alias, rule.kind, rule.owner_in, rule.criteria))
+        return _or(parts)
+
+    def rule(
+        self, alias: str, kind: str, owner_in: Principal | None, criteria: Criterion | None
+    ) -> Fragment:
+        if kind == "owner" and owner_in is not None:
+            owners = sorted(str(p) for p in self.ctx.directory.owners_within(owner_in))
+            return _in(self.d, f"{alias}.owner", owners)
+        if criteria is None:
+            return Fragment("1 = 0")
+        return self.criteria(alias, criteria)
+
+    def criteria(self, alias: str, c: Criterion) -> Fragment:
+        if isinstance(c, AllOf):
+            return _and([self.criteria(alias, x) for x in c.items])
+        if isinstance(c, AnyOf):
+            return _or([self.criteria(alias, x) for x in c.items])
+        return self.condition(alias, c)
+
+    def condition(self, alias: str, c: Condition) -> Fragment:
+        d = self.d
+        if c.field == "property":
+            expr = d.json_get(f"{alias}.properties")
+            key = [d.json_key(c.key or "")]
+        else:
+            expr = f"{alias}.{c.field}"
+            key = []
+        if c.op == "not_equals":
+            return Fragment(f"({expr} IS NULL OR {expr} <> ?)", [*key, *key, c.value])
+        if c.op == "exists":
+            return Fragment(f"({expr} IS NOT NULL AND {expr} <> '')", [*key, *key])
+        if c.op == "equals":
+            return Fragment(f"{expr} = ?", [*key, c.value])
+        if c.op == "in":
+            values = list(c.value or ())
+            sql, params = d.in_list(expr, values)
+            return Fragment(sql, [*key, *params])
+        prefix = str(c.value)
+        return Fragment(d.prefix(expr), [*key, len(prefix), prefix])
+
+    def visible(self, alias: str = "c") -> Fragment:
+        """The whole condition: default, permission, direct and implicit grants."""
+        if self.blocked:
+            return Fragment("1 = 0")
+        settings = self.ctx.settings
+        base = Fragment(f"{alias}.agency_id = ? AND {alias}.deleted = 0", [self.ctx.agency_id])
+        perms = self.user.permissions
+        if perms & {"admin", "modify_all", "view_all"}:
+            return base
+        shared_types = [
+            t for t, v in settings.default_access.items() if t != "*" and v != "private"
+        ]
+        private_types = [
+            t for t, v in settings.default_access.items() if t != "*" and v == "private"
+        ]
+        parts: list[Fragment] = []
+        if settings.default_access.get("*", "private") != "private":  # "*" covers other types
+            private = _in(self.d, f"{alias}.case_type", private_types)
+            parts.append(Fragment(f"NOT ({private.sql})", private.params))
+        elif shared_types:
+            parts.append(_in(self.d, f"{alias}.case_type", shared_types))
+        parts.append(self.direct(alias))
+        if settings.child_level > Level.NONE:
+            parent = self.direct("p")
+            parts.append(
+                Fragment(
+                    "EXISTS (SELECT 1 FROM case_indices pi JOIN cases p ON p.pk = pi.ref_pk"
+                    f" WHERE pi.case_pk = {alias}.pk AND pi.relationship = 'child'"
+                    f" AND p.deleted = 0 AND {parent.sql})",
+                    parent.params,
+                )
+            )
+        child = self.direct("k")
+        parts.append(
+            Fragment(
+                "EXISTS (SELECT 1 FROM case_indices ki JOIN cases k ON k.pk = ki.case_pk"
+                f" WHERE ki.ref_pk = {alias}.pk AND k.deleted = 0 AND {child.sql})",
+                child.params,
+            )
+        )
+        return _and([base, _or(parts)])

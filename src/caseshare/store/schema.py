@@ -1,0 +1,84 @@
+"""Versioned schema migrations, written once for both dialects (``{pk}``, ``{json}`` … fill in)."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "agencies, people, structure, cases, stored grants, rules, audit",
+        [
+            """CREATE TABLE agencies (
+                id {pk}, slug TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+                settings {json} NOT NULL, version {bigint} NOT NULL DEFAULT 0)""",
+            """CREATE TABLE roles (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id), name TEXT NOT NULL,
+                parent_id {bigint} REFERENCES roles(id))""",
+            """CREATE TABLE users (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id),
+                username TEXT NOT NULL, email TEXT NOT NULL DEFAULT '',
+                full_name TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1,
+                role_id {bigint} REFERENCES roles(id), permissions TEXT NOT NULL DEFAULT '',
+                password_hash TEXT, UNIQUE (agency_id, username))""",
+            "CREATE INDEX users_role ON users (agency_id, role_id)",
+            """CREATE TABLE agency_groups (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id), name TEXT NOT NULL,
+                case_sharing INTEGER NOT NULL DEFAULT 0, kind TEXT NOT NULL DEFAULT 'group')""",
+            """CREATE TABLE group_members (
+                group_id {bigint} NOT NULL REFERENCES agency_groups(id), member TEXT NOT NULL,
+                PRIMARY KEY (group_id, member))""",
+            """CREATE TABLE location_types (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id), name TEXT NOT NULL,
+                shares_cases INTEGER NOT NULL DEFAULT 0, view_descendants INTEGER NOT NULL DEFAULT 0)""",
+            """CREATE TABLE locations (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id), name TEXT NOT NULL,
+                type_id {bigint} NOT NULL REFERENCES location_types(id),
+                parent_id {bigint} REFERENCES locations(id), archived INTEGER NOT NULL DEFAULT 0)""",
+            """CREATE TABLE user_locations (
+                user_id {bigint} NOT NULL REFERENCES users(id),
+                location_id {bigint} NOT NULL REFERENCES locations(id),
+                PRIMARY KEY (user_id, location_id))""",
+            """CREATE TABLE team_roles (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id), name TEXT NOT NULL,
+                level INTEGER NOT NULL, UNIQUE (agency_id, name))""",
+            """CREATE TABLE rules (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id), name TEXT NOT NULL,
+                kind TEXT NOT NULL, owner_in TEXT, criteria {json}, grantee TEXT NOT NULL,
+                level INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1)""",
+            """CREATE TABLE cases (
+                pk {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id),
+                case_id TEXT NOT NULL, case_type TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+                external_id TEXT NOT NULL DEFAULT '', owner TEXT NOT NULL,
+                owner_user_id {bigint}, opened_on TEXT NOT NULL, opened_by {bigint},
+                modified_on TEXT NOT NULL, server_modified_on TEXT NOT NULL,
+                modified_by {bigint}, closed INTEGER NOT NULL DEFAULT 0, closed_on TEXT,
+                closed_by {bigint}, deleted INTEGER NOT NULL DEFAULT 0,
+                properties {json} NOT NULL, UNIQUE (agency_id, case_id))""",
+            "CREATE INDEX cases_owner ON cases (agency_id, owner)",
+            "CREATE INDEX cases_owner_user ON cases (owner_user_id)",
+            "CREATE INDEX cases_type ON cases (agency_id, case_type)",
+            "CREATE INDEX cases_modified ON cases (agency_id, server_modified_on, pk)",
+            "CREATE INDEX cases_name ON cases (agency_id, name, pk)",
+            """CREATE TABLE case_indices (
+                case_pk {bigint} NOT NULL REFERENCES cases(pk), identifier TEXT NOT NULL,
+                ref_pk {bigint} NOT NULL REFERENCES cases(pk), ref_type TEXT NOT NULL,
+                relationship TEXT NOT NULL, PRIMARY KEY (case_pk, identifier))""",
+            "CREATE INDEX case_indices_ref ON case_indices (ref_pk)",
+            """CREATE TABLE grants (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id),
+                case_pk {bigint} NOT NULL REFERENCES cases(pk), cause TEXT NOT NULL,
+                grantee TEXT NOT NULL, grantee_user_id {bigint}, level INTEGER NOT NULL,
+                team_role_id {bigint} REFERENCES team_roles(id),
+                created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+                modified_by TEXT NOT NULL, modified_at TEXT NOT NULL,
+                is_deleted INTEGER NOT NULL DEFAULT 0, UNIQUE (case_pk, cause, grantee))""",
+            "CREATE INDEX grants_grantee ON grants (agency_id, grantee, case_pk)",
+            "CREATE INDEX grants_grantee_user ON grants (grantee_user_id)",
+            """CREATE TABLE audit_events (
+                id {pk}, agency_id {bigint}, actor TEXT NOT NULL, at TEXT NOT NULL,
+                action TEXT NOT NULL, subject TEXT NOT NULL, case_pk {bigint},
+                before {json}, after {json}, reason TEXT NOT NULL DEFAULT '')""",
+            "CREATE INDEX audit_subject ON audit_events (agency_id, subject, id)",
+            "CREATE INDEX audit_case ON audit_events (case_pk, id)",
+        ],
+    ),
+]

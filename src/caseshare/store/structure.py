@@ -1,0 +1,344 @@
+"""Agencies, people and structure in the store, and loading an agency's decision context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caseshare.core.directory import Directory
+from caseshare.core.engine import AgencyContext
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Level
+from caseshare.core.model import Group, Location, LocationType, Role, TeamRole, User
+from caseshare.core.principals import Principal
+from caseshare.core.rules import Rule, criteria_to_data, parse_criteria
+from caseshare.core.settings import Settings
+from caseshare.store.base import Connection, dumps, loads
+
+_USER_COLS = "id, agency_id, username, email, full_name, active, role_id, permissions"
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    perms = frozenset(p for p in (row[7] or "").split(",") if p)
+    return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], perms)
+
+
+def _rule(row: tuple[Any, ...]) -> Rule:
+    criteria = loads(row[5])
+    return Rule(
+        id=row[0],
+        agency_id=row[1],
+        name=row[2],
+        kind=row[3],
+        owner_in=Principal.parse(row[4]) if row[4] else None,
+        criteria=parse_criteria(criteria) if criteria else None,
+        grantee=Principal.parse(row[6]),
+        level=Level(row[7]),
+        active=bool(row[8]),
+    )
+
+
+class StructureStore(Connection):
+    """Repository for agencies, users, groups, locations, roles, team roles and rules."""
+
+    # -- agencies -----------------------------------------------------------------------------
+
+    def create_agency(self, slug: str, name: str, settings: Settings) -> int:
+        return self.insert(
+            f"INSERT INTO agencies (slug, name, settings) VALUES (?, ?, {self.dialect.json_param()})",
+            (slug, name, dumps(settings.to_dict())),
+        )
+
+    def agency(self, agency_id: int) -> tuple[int, str, str, Settings]:
+        row = self.row("SELECT id, slug, name, settings FROM agencies WHERE id = ?", (agency_id,))
+        if row is None:
+            raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
+        return row[0], row[1], row[2], Settings.from_dict(loads(row[3]))
+
+    def agency_by_slug(self, slug: str) -> int | None:
+        found = self.value("SELECT id FROM agencies WHERE slug = ?", (slug,))
+        return None if found is None else int(found)
+
+    def agencies(self) -> list[tuple[int, str, str]]:
+        return [
+            (r[0], r[1], r[2]) for r in self.rows("SELECT id, slug, name FROM agencies ORDER BY id")
+        ]
+
+    def set_settings(self, agency_id: int, settings: Settings) -> None:
+        self.execute(
+            f"UPDATE agencies SET settings = {self.dialect.json_param()} WHERE id = ?",
+            (dumps(settings.to_dict()), agency_id),
+        )
+        self.bump(agency_id)
+
+    def bump(self, agency_id: int) -> None:
+        """Mark the agency's decision context as changed (same transaction as the change)."""
+        self.execute("UPDATE agencies SET version = version + 1 WHERE id = ?", (agency_id,))
+
+    def agency_version(self, agency_id: int) -> int:
+        found = self.value("SELECT version FROM agencies WHERE id = ?", (agency_id,))
+        if found is None:
+            raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
+        return int(found)
+
+    # -- users ----------------------------------------------------------------------------------
+
+    def create_user(
+        self,
+        agency_id: int,
+        username: str,
+        *,
+        email: str = "",
+        full_name: str = "",
+        active: bool = True,
+        role_id: int | None = None,
+        permissions: frozenset[str] = frozenset(),
+    ) -> int:
+        user_id = self.insert(
+            "INSERT INTO users (agency_id, username, email, full_name, active, role_id, permissions)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                agency_id,
+                username,
+                email,
+                full_name,
+                int(active),
+                role_id,
+                ",".join(sorted(permissions)),
+            ),
+        )
+        self.bump(agency_id)
+        return user_id
+
+    def user(self, user_id: int) -> User:
+        row = self.row(f"SELECT {_USER_COLS} FROM users WHERE id = ?", (user_id,))
+        if row is None:
+            raise CaseShareError("not_found", f"User {user_id} was not found.")
+        return _user(row)
+
+    def user_by_name(self, agency_id: int, username: str) -> User | None:
+        row = self.row(
+            f"SELECT {_USER_COLS} FROM users WHERE agency_id = ? AND username = ?",
+            (agency_id, username),
+        )
+        return None if row is None else _user(row)
+
+    def update_user(self, user: User) -> None:
+        self.execute(
+            "UPDATE users SET email = ?, full_name = ?, active = ?, role_id = ?, permissions = ?"
+            " WHERE id = ?",
+            (
+                user.email,
+                user.full_name,
+                int(user.active),
+                user.role_id,
+                ",".join(sorted(user.permissions)),
+                user.id,
+            ),
+        )
+        self.bump(user.agency_id)
+
+    def set_user_locations(self, user_id: int, agency_id: int, location_ids: list[int]) -> None:
+        self.execute("DELETE FROM user_locations WHERE user_id = ?", (user_id,))
+        for loc in location_ids:
+            self.execute(
+                "INSERT INTO user_locations (user_id, location_id) VALUES (?, ?)", (user_id, loc)
+            )
+        self.bump(agency_id)
+
+    # -- groups, locations, roles ------------------------------------------------------------------
+
+    def create_group(self, agency_id: int, name: str, case_sharing: bool, kind: str) -> int:
+        group_id = self.insert(
+            "INSERT INTO agency_groups (agency_id, name, case_sharing, kind) VALUES (?, ?, ?, ?)",
+            (agency_id, name, int(case_sharing), kind),
+        )
+        self.bump(agency_id)
+        return group_id
+
+    def add_member(self, agency_id: int, group_id: int, member: Principal) -> bool:
+        exists = self.value(
+            "SELECT 1 FROM group_members WHERE group_id = ? AND member = ?", (group_id, str(member))
+        )
+        if exists:
+            return False
+        self.execute(
+            "INSERT INTO group_members (group_id, member) VALUES (?, ?)", (group_id, str(member))
+        )
+        self.bump(agency_id)
+        return True
+
+    def remove_member(self, agency_id: int, group_id: int, member: Principal) -> bool:
+        cur = self.execute(
+            "DELETE FROM group_members WHERE group_id = ? AND member = ?", (group_id, str(member))
+        )
+        self.bump(agency_id)
+        return bool(cur.rowcount)
+
+    def create_location_type(
+        self, agency_id: int, name: str, shares_cases: bool, view_descendants: bool
+    ) -> int:
+        type_id = self.insert(
+            "INSERT INTO location_types (agency_id, name, shares_cases, view_descendants)"
+            " VALUES (?, ?, ?, ?)",
+            (agency_id, name, int(shares_cases), int(view_descendants)),
+        )
+        self.bump(agency_id)
+        return type_id
+
+    def create_location(
+        self, agency_id: int, name: str, type_id: int, parent_id: int | None, archived: bool
+    ) -> int:
+        loc_id = self.insert(
+            "INSERT INTO locations (agency_id, name, type_id, parent_id, archived)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (agency_id, name, type_id, parent_id, int(archived)),
+        )
+        self.bump(agency_id)
+        return loc_id
+
+    def set_location_archived(self, agency_id: int, loc_id: int, archived: bool) -> None:
+        self.execute("UPDATE locations SET archived = ? WHERE id = ?", (int(archived), loc_id))
+        self.bump(agency_id)
+
+    def create_role(self, agency_id: int, name: str, parent_id: int | None) -> int:
+        role_id = self.insert(
+            "INSERT INTO roles (agency_id, name, parent_id) VALUES (?, ?, ?)",
+            (agency_id, name, parent_id),
+        )
+        self.bump(agency_id)
+        return role_id
+
+    def set_role_parent(self, agency_id: int, role_id: int, parent_id: int | None) -> None:
+        self.execute("UPDATE roles SET parent_id = ? WHERE id = ?", (parent_id, role_id))
+        self.bump(agency_id)
+
+    # -- team roles and rules ---------------------------------------------------------------------
+
+    def create_team_role(self, agency_id: int, name: str, level: Level) -> int:
+        role_id = self.insert(
+            "INSERT INTO team_roles (agency_id, name, level) VALUES (?, ?, ?)",
+            (agency_id, name, int(level)),
+        )
+        self.bump(agency_id)
+        return role_id
+
+    def set_team_role_level(self, agency_id: int, role_id: int, level: Level) -> None:
+        self.execute("UPDATE team_roles SET level = ? WHERE id = ?", (int(level), role_id))
+        self.bump(agency_id)
+
+    def delete_team_role(self, agency_id: int, role_id: int) -> None:
+        self.execute("DELETE FROM team_roles WHERE id = ?", (role_id,))
+        self.bump(agency_id)
+
+    def team_role_in_use(self, role_id: int) -> int:
+        return int(
+            self.value(
+                "SELECT count(*) FROM grants WHERE team_role_id = ? AND cause = 'team'", (role_id,)
+            )
+        )
+
+    def create_rule(self, rule: Rule) -> int:
+        rule_id = self.insert(
+            "INSERT INTO rules (agency_id, name, kind, owner_in, criteria, grantee, level, active)"
+            f" VALUES (?, ?, ?, ?, {self.dialect.json_param()}, ?, ?, ?)",
+            (
+                rule.agency_id,
+                rule.name,
+                rule.kind,
+                str(rule.owner_in) if rule.owner_in else None,
+                dumps(criteria_to_data(rule.criteria)) if rule.criteria else None,
+                str(rule.grantee),
+                int(rule.level),
+                int(rule.active),
+            ),
+        )
+        self.bump(rule.agency_id)
+        return rule_id
+
+    def set_rule_active(self, agency_id: int, rule_id: int, active: bool) -> None:
+        self.execute("UPDATE rules SET active = ? WHERE id = ?", (int(active), rule_id))
+        self.bump(agency_id)
+
+    def delete_rule(self, agency_id: int, rule_id: int) -> None:
+        self.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+        self.bump(agency_id)
+
+    def rules(self, agency_id: int) -> list[Rule]:
+        return [
+            _rule(r)
+            for r in self.rows(
+                "SELECT id, agency_id, name, kind, owner_in, criteria, grantee, level, active"
+                " FROM rules WHERE agency_id = ? ORDER BY id",
+                (agency_id,),
+            )
+        ]
+
+    # -- the decision context ---------------------------------------------------------------------
+
+    def load_context(self, agency_id: int) -> AgencyContext:
+        """Read everything agency-wide a decision needs, at one version."""
+        with self.transaction():
+            version = self.agency_version(agency_id)
+            _, _, _, settings = self.agency(agency_id)
+            a = (agency_id,)
+            users = [
+                _user(r)
+                for r in self.rows(f"SELECT {_USER_COLS} FROM users WHERE agency_id = ?", a)
+            ]
+            groups = [
+                Group(r[0], agency_id, r[1], bool(r[2]), r[3])
+                for r in self.rows(
+                    "SELECT id, name, case_sharing, kind FROM agency_groups WHERE agency_id = ?", a
+                )
+            ]
+            members = [
+                (r[0], Principal.parse(r[1]))
+                for r in self.rows(
+                    "SELECT m.group_id, m.member FROM group_members m"
+                    " JOIN agency_groups g ON g.id = m.group_id WHERE g.agency_id = ?",
+                    a,
+                )
+            ]
+            types = [
+                LocationType(r[0], agency_id, r[1], bool(r[2]), bool(r[3]))
+                for r in self.rows(
+                    "SELECT id, name, shares_cases, view_descendants FROM location_types"
+                    " WHERE agency_id = ?",
+                    a,
+                )
+            ]
+            locations = [
+                Location(r[0], agency_id, r[1], r[2], r[3], bool(r[4]))
+                for r in self.rows(
+                    "SELECT id, name, type_id, parent_id, archived FROM locations"
+                    " WHERE agency_id = ?",
+                    a,
+                )
+            ]
+            user_locations = [
+                (r[0], r[1])
+                for r in self.rows(
+                    "SELECT ul.user_id, ul.location_id FROM user_locations ul"
+                    " JOIN users u ON u.id = ul.user_id WHERE u.agency_id = ?",
+                    a,
+                )
+            ]
+            roles = [
+                Role(r[0], agency_id, r[1], r[2])
+                for r in self.rows("SELECT id, name, parent_id FROM roles WHERE agency_id = ?", a)
+            ]
+            team_roles = {
+                r[0]: TeamRole(r[0], agency_id, r[1], Level(r[2]))
+                for r in self.rows("SELECT id, name, level FROM team_roles WHERE agency_id = ?", a)
+            }
+            rules = tuple(self.rules(agency_id))
+        directory = Directory(
+            users=users,
+            groups=groups,
+            group_members=members,
+            location_types=types,
+            locations=locations,
+            user_locations=user_locations,
+            roles=roles,
+        )
+        return AgencyContext(agency_id, settings, directory, rules, team_roles, version)

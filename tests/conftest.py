@@ -1,0 +1,80 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL database for every store test.
+
+PostgreSQL comes from ``CASESHARE_TEST_POSTGRES_URL`` (default: the local server on
+127.0.0.1:5432, user postgres). When that server does not answer, a throwaway cluster is started
+from the installed PostgreSQL binaries. Without either, PostgreSQL tests are skipped on a
+developer's machine and *fail* in CI (``CI=true``): a missing database is never a silent pass.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pgserver import PostgresUnavailable, ensure_postgres
+
+ADMIN_URL_ENV = "CASESHARE_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL to a PostgreSQL server where the tests may create databases."""
+    try:
+        with ensure_postgres(os.environ.get(ADMIN_URL_ENV), tmp_path_factory) as url:
+            yield url
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and is not available: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+
+
+def _create_database(admin_url: str) -> str:
+    import psycopg
+
+    name = f"caseshare_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    import psycopg
+
+    name = url.rpartition("/")[2]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database shared by the session (tests isolate by agency)."""
+    url = _create_database(postgres_admin_url)
+    yield url
+    _drop_database(postgres_admin_url, url)
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    url = _create_database(postgres_admin_url)
+    yield url
+    _drop_database(postgres_admin_url, url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for one test."""
+    return f"sqlite:///{tmp_path / 'caseshare.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'caseshare.db'}"
+    return str(request.getfixturevalue("fresh_postgres_url"))
