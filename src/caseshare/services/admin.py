@@ -201,14 +201,15 @@ class AdminService(ServiceBase):
     ) -> bool:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
-            directory = self.context(agency_id).directory
-            if group_id not in directory.groups:
+            if self.store.group_agency(group_id) != agency_id:
                 raise CaseShareError("validation_error", f"group:{group_id} is unknown.")
-            if member.kind not in ("user", "group") or not directory.exists(member):
+            if member.kind not in ("user", "group") or (
+                self.store.principal_agency(member) != agency_id
+            ):
                 raise CaseShareError(
                     "validation_error", f"{member} is not a user or group of this agency."
                 )
-            if directory.group_would_cycle(group_id, member):
+            if member.kind == "group" and self.store.group_contains(member.id, group_id):
                 raise CaseShareError(
                     "validation_error",
                     f"Adding {member} to group:{group_id} would make a group contain itself.",

@@ -72,7 +72,7 @@ class PostgresDialect(Dialect):
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 (reason: dialects are two long-lived singletons)
     def sql(self, text: str) -> str:
-        return text.replace("?", "%s")
+        return text.replace("%", "%%").replace("?", "%s")
 
     def in_list(self, expr: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         if not values:

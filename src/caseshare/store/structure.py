@@ -167,6 +167,31 @@ class StructureStore(Connection):
         self.bump(agency_id)
         return True
 
+    def group_agency(self, group_id: int) -> int | None:
+        found = self.value("SELECT agency_id FROM agency_groups WHERE id = ?", (group_id,))
+        return None if found is None else int(found)
+
+    def principal_agency(self, principal: Principal) -> int | None:
+        """The agency a user or group belongs to (None when it does not exist)."""
+        table = {"user": "users", "group": "agency_groups"}.get(principal.kind)
+        if table is None:
+            return None
+        found = self.value(f"SELECT agency_id FROM {table} WHERE id = ?", (principal.id,))
+        return None if found is None else int(found)
+
+    def group_contains(self, outer: int, inner: int) -> bool:
+        """Whether group ``inner`` is ``outer`` or nested in it at any depth."""
+        if outer == inner:
+            return True
+        found = self.value(
+            "WITH RECURSIVE inside(id) AS (SELECT CAST(? AS BIGINT)"
+            " UNION SELECT CAST(substr(m.member, 7) AS BIGINT) FROM group_members m"
+            " JOIN inside ON m.group_id = inside.id WHERE m.member LIKE 'group:%')"
+            " SELECT 1 FROM inside WHERE id = ? LIMIT 1",
+            (outer, inner),
+        )
+        return found is not None
+
     def remove_member(self, agency_id: int, group_id: int, member: Principal) -> bool:
         cur = self.execute(
             "DELETE FROM group_members WHERE group_id = ? AND member = ?", (group_id, str(member))
