@@ -44,6 +44,9 @@ class Connection:
 
             self.dialect: Dialect = POSTGRES
             self._raw: Any = psycopg.connect(url, autocommit=True)
+            # Short OLTP queries: JIT compilation costs far more than it saves (seen: 0.9 s
+            # of JIT on a 0.1 s count).
+            self._raw.execute("SET jit = off")
         elif scheme == "sqlite" or "://" not in url:
             self.dialect = SQLITE
             self._raw = sqlite3.connect(
