@@ -111,12 +111,20 @@ class _scenario_store:
 
 
 def cmd_scenario_load(args: argparse.Namespace) -> int:
+    """Load a world all or nothing: an invalid file leaves the database as it was."""
     from caseshare.scenario.world import World
     from caseshare.scenario.yamlines import load
 
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CaseShareError(
+            "validation_error", f"Cannot read {args.file}: {exc.strerror}."
+        ) from None
     store = open_store(args.database)
     try:
-        world = World.load(store, load(Path(args.file).read_text(encoding="utf-8")))
+        with store.transaction():
+            world = World.load(store, load(text))
     except ScenarioError as exc:
         print(f"{args.file}:{exc.line or 0}: invalid: {exc.code}: {exc.message}")
         return EXIT_INVALID
@@ -268,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except CaseShareError as exc:
         return _fail(exc)
+    except ValueError as exc:  # a word of the command line that is not one we know
+        return _fail(CaseShareError("validation_error", str(exc)))
     except KeyboardInterrupt:
         return 130
 

@@ -11,6 +11,7 @@ from caseshare.core.levels import Level
 from caseshare.core.settings import Settings
 from caseshare.store import Store
 from caseshare.store.base import dumps, utcnow
+from caseshare.store.cases import search_text
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ def _cases(
                 int(rng.random() < 0.1),
                 0,
                 dumps(props),
+                search_text(f"Case {i} {ctype}", "", props),
             )
         )
         world.case_ids.append(f"c{i}")
@@ -270,6 +272,7 @@ def _cases(
             "closed",
             "deleted",
             "properties",
+            "search",
         ],
         rows,
     )

@@ -175,7 +175,7 @@ class Directory:
 
     def case_sharing_owners(self, user_id: int) -> list[Principal]:
         """S-CRT-2/S-CRT-4: the user's case-sharing groups and case-owning locations."""
-        return sorted(p for p in self.owner_ids(user_id) if p.kind != "user")
+        return sorted(p for p in self.owner_ids(user_id) if p.kind != "user" and self.can_own(p))
 
     # -- the other side: who belongs to a principal ---------------------------------------------
 

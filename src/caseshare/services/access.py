@@ -78,20 +78,37 @@ class AccessService:
             raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
         return found
 
-    def facts_for(self, ctx: AgencyContext, user: User, case: CaseFacts) -> CaseFacts:
-        query = VisibilityQuery(self.store.dialect, ctx, user)
-        direct = query.direct("c")
-        return self.store.facts(
-            case, child_filter=(direct.sql, direct.params), child_limit=CHILD_SAMPLE
-        )
+    def _direct_fragment(self, ctx: AgencyContext, user: User) -> Fragment:
+        key = (ctx.agency_id, ctx.version, user.id)
+        direct = self._direct.get(key)
+        if direct is None:
+            if len(self._direct) > 10_000:
+                self._direct.clear()
+            direct = self._direct[key] = VisibilityQuery(self.store.dialect, ctx, user).direct("c")
+        return direct
 
     def access(self, user_id: int, case_id: str, *, include_deleted: bool = False) -> Access:
-        """The user's access to a case of the user's agency (S-ACC-3: others are not found)."""
+        """The user's access to a case of the user's agency (S-ACC-3: others are not found).
+
+        Only the children on which the user has a direct grant are loaded (a few at most):
+        they are the only ones that can give ``implicit_parent``.
+        """
         ctx, user = self.user(user_id)
-        case = self.case(ctx, case_id)
-        if include_deleted and case.deleted:
-            case = _undeleted(case)
-        return evaluate(ctx, user, self.facts_for(ctx, user, case))
+        direct = self._direct_fragment(ctx, user)
+        child_filter = (direct.sql, direct.params)
+        if include_deleted:
+            case = self.case(ctx, case_id)
+            if case.deleted:
+                case = _undeleted(case)
+            facts = self.store.facts(case, child_filter=child_filter, child_limit=CHILD_SAMPLE)
+        else:
+            found = self.store.facts_by_id(
+                ctx.agency_id, case_id, child_filter=child_filter, child_limit=CHILD_SAMPLE
+            )
+            if found is None:
+                raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
+            facts = found
+        return evaluate(ctx, user, facts)
 
     def check(self, user_id: int, action: Action | str, case_id: str) -> Decision:
         act = action if isinstance(action, Action) else Action.parse(action)
@@ -101,9 +118,23 @@ class AccessService:
         return self.access(user_id, case_id)
 
     def require(
-        self, user_id: int, action: Action, case_id: str, *, include_deleted: bool = False
+        self,
+        user_id: int,
+        action: Action,
+        case_id: str,
+        *,
+        agency_id: int | None = None,
+        include_deleted: bool = False,
     ) -> Access:
-        """Load-and-authorise: not_found when the user cannot see it, else insufficient_access."""
+        """Load-and-authorise: not_found when the user cannot see it, else insufficient_access.
+
+        With ``agency_id``, the case is looked up in that agency, and a user of any other agency
+        (or an inactive one) gets not_found, never a decision on a same-named case of their own.
+        """
+        if agency_id is not None:
+            ctx, user = self.user(user_id)
+            if ctx.agency_id != agency_id or not user.active:
+                raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
         access = self.access(user_id, case_id, include_deleted=include_deleted)
         if access.level is Level.NONE:
             raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
@@ -194,18 +225,9 @@ class AccessService:
         if flt.owner:
             parts.append(Fragment("c.owner = ?", [flt.owner]))
         if flt.q:
-            needle = (
-                "%"
-                + flt.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                + "%"
-            )
-            parts.append(
-                Fragment(
-                    "(lower(c.name) LIKE ? ESCAPE '\\' OR lower(c.external_id) LIKE ? ESCAPE '\\'"
-                    " OR lower(CAST(c.properties AS TEXT)) LIKE ? ESCAPE '\\')",
-                    [needle, needle, needle],
-                )
-            )
+            needle = flt.q.casefold()
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            parts.append(Fragment("c.search LIKE ? ESCAPE '\\'", [f"%{escaped}%"]))
         return Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
 
     def list_cases(

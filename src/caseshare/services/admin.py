@@ -162,6 +162,9 @@ class AdminService(ServiceBase):
     ) -> None:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self._mine("users", user_id, agency_id, "User")
+            for loc in locations:
+                self._mine("locations", loc, agency_id, "Location")
             self.store.set_user_locations(user_id, agency_id, locations)
             self.store.record(
                 agency_id,
@@ -230,6 +233,7 @@ class AdminService(ServiceBase):
     ) -> bool:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self._mine("agency_groups", group_id, agency_id, "Group")
             removed = self.store.remove_member(agency_id, group_id, member)
             if removed:
                 self.store.record(
@@ -300,6 +304,7 @@ class AdminService(ServiceBase):
     ) -> None:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self._mine("locations", loc_id, agency_id, "Location")
             self.store.set_location_archived(agency_id, loc_id, archived)
             self.store.record(
                 agency_id,
@@ -336,6 +341,8 @@ class AdminService(ServiceBase):
             raise CaseShareError("invalid_access_level", "A team role gives none, read or edit.")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            if self.store.team_role_named(agency_id, name) is not None:
+                raise CaseShareError("validation_error", f"Team role {name!r} exists already.")
             role_id = self.store.create_team_role(agency_id, name, lvl)
             self.store.record(
                 agency_id,
@@ -354,6 +361,7 @@ class AdminService(ServiceBase):
             raise CaseShareError("invalid_access_level", "A team role gives none, read or edit.")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self._mine("team_roles", role_id, agency_id, "Team role")
             self.store.set_team_role_level(agency_id, role_id, lvl)
             self.store.record(
                 agency_id,
@@ -369,6 +377,7 @@ class AdminService(ServiceBase):
         """A role in use cannot be deleted, only replaced across all cases (S-TEAM-1)."""
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self._mine("team_roles", role_id, agency_id, "Team role")
             in_use = self.store.team_role_in_use(role_id)
             if in_use and replacement is None:
                 raise CaseShareError(
@@ -378,7 +387,7 @@ class AdminService(ServiceBase):
                     {"in_use": in_use},
                 )
             if replacement is not None:
-                if replacement not in self.context(agency_id).team_roles:
+                if not self.store.belongs("team_roles", replacement, agency_id):
                     raise CaseShareError("validation_error", f"Team role {replacement} is unknown.")
                 self.store.replace_team_role(role_id, replacement)
             self.store.delete_team_role(agency_id, role_id)
@@ -449,6 +458,7 @@ class AdminService(ServiceBase):
     ) -> None:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self._mine("rules", rule_id, agency_id, "Rule")
             self.store.set_rule_active(agency_id, rule_id, active)
             self.store.record(
                 agency_id,
@@ -461,8 +471,14 @@ class AdminService(ServiceBase):
     def delete_rule(self, agency_id: int, actor: int | None, rule_id: int) -> None:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self._mine("rules", rule_id, agency_id, "Rule")
             self.store.delete_rule(agency_id, rule_id)
             self.store.record(agency_id, actor_name(actor), "rule.delete", f"rule:{rule_id}")
+
+    def _mine(self, table: str, row_id: int, agency_id: int, what: str) -> None:
+        """Another agency's rows are not found (S-ACC-3)."""
+        if not self.store.belongs(table, row_id, agency_id):
+            raise CaseShareError("not_found", f"{what} {row_id} was not found.")
 
     # -- diagnostics (S-CRT-4) ----------------------------------------------------------------------------
 

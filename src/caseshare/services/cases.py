@@ -85,6 +85,12 @@ class CaseService(ServiceBase):
         with self.store.transaction():
             ctx = self.context(agency_id)
             actor_user = self.acting_user(actor, agency_id)
+            if actor_user is not None and opened_by not in (None, actor):
+                raise CaseShareError(
+                    "validation_error",
+                    "A user creates cases as themselves: opened_by may only name another user"
+                    " when the system creates the case (an import).",
+                )
             creator_id = opened_by if opened_by is not None else actor
             creator = ctx.directory.users.get(creator_id) if creator_id is not None else None
             if creator_id is not None and (creator is None or creator.agency_id != agency_id):
@@ -161,7 +167,7 @@ class CaseService(ServiceBase):
         with self.store.transaction():
             ctx = self.context(agency_id)
             if actor is not None:
-                self.require(actor, Action.TRANSFER, case_id)
+                self.require(actor, Action.TRANSFER, case_id, agency_id=agency_id)
             case = self.case(ctx, case_id)
             new_owner = Principal.parse(owner) if isinstance(owner, str) else owner
             choose_owner(ctx, None, new_owner, check_creator=False)
@@ -197,7 +203,7 @@ class CaseService(ServiceBase):
         with self.store.transaction():
             ctx = self.context(agency_id)
             if actor is not None:
-                self.require(actor, Action.DELETE, case_id)
+                self.require(actor, Action.DELETE, case_id, agency_id=agency_id)
             case = self.case(ctx, case_id)
             if case.deleted:
                 raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
@@ -214,7 +220,7 @@ class CaseService(ServiceBase):
                 "invalid_transition", f"Case {case_id!r} is not in the recycle bin."
             )
         if actor is not None:
-            self.require(actor, Action.DELETE, case_id, include_deleted=True)
+            self.require(actor, Action.DELETE, case_id, agency_id=agency_id, include_deleted=True)
         return case.pk
 
     def restore_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
@@ -246,7 +252,9 @@ class CaseService(ServiceBase):
         with self.store.transaction():
             ctx = self.context(agency_id)
             if actor is not None:
-                self.require(actor, Action.CLOSE if closed else Action.EDIT, case_id)
+                self.require(
+                    actor, Action.CLOSE if closed else Action.EDIT, case_id, agency_id=agency_id
+                )
             case = self.case(ctx, case_id)
             merged = None
             if properties is not None:

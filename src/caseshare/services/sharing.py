@@ -86,7 +86,7 @@ class SharingService(ServiceBase):
     def _full(self, agency_id: int, actor: int | None, case_id: str) -> CaseFacts:
         ctx = self.context(agency_id)
         if actor is not None:
-            self.require(actor, Action.SHARE, case_id)
+            self.require(actor, Action.SHARE, case_id, agency_id=agency_id)
         case = self.case(ctx, case_id)
         if case.deleted:
             raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
@@ -230,7 +230,7 @@ class SharingService(ServiceBase):
     def retrieve_share(self, agency_id: int, actor: int | None, share_id: int) -> ShareEntry:
         row, case = self._stored(agency_id, share_id)
         if actor is not None:
-            self.require(actor, Action.VIEW, case.case_id)
+            self.require(actor, Action.VIEW, case.case_id, agency_id=agency_id)
         return _entry(case.case_id, row, self._level(agency_id, row))
 
     def _level(self, agency_id: int, row: GrantRow) -> Level:
@@ -249,7 +249,7 @@ class SharingService(ServiceBase):
     ) -> list[ShareEntry]:
         """S-SHR-7 query: stored entries and (flagged) derived ones, for a case one can see."""
         if actor is not None:
-            self.require(actor, Action.VIEW, case_id)
+            self.require(actor, Action.VIEW, case_id, agency_id=agency_id)
         ctx = self.context(agency_id)
         case = self.case(ctx, case_id)
         out = [

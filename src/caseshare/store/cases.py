@@ -76,6 +76,11 @@ def _facts(row: tuple[Any, ...], grants: tuple[StoredGrant, ...] = ()) -> CaseFa
     )
 
 
+def search_text(name: str, external_id: str, properties: Mapping[str, str]) -> str:
+    """What text search looks in: the name, the external id and property values, case-folded."""
+    return "\n".join([name, external_id, *properties.values()]).casefold()
+
+
 def owner_user(owner: Principal) -> int | None:
     return owner.id if owner.kind == "user" else None
 
@@ -102,7 +107,8 @@ class CaseStore(Connection):
         return self.insert(
             "INSERT INTO cases (agency_id, case_id, case_type, name, external_id, owner,"
             " owner_user_id, opened_on, opened_by, modified_on, server_modified_on, modified_by,"
-            f" properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {self.dialect.json_param()})",
+            " search, properties)"
+            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {self.dialect.json_param()})",
             (
                 agency_id,
                 case_id,
@@ -116,6 +122,7 @@ class CaseStore(Connection):
                 opened_on or now,
                 now,
                 opened_by,
+                search_text(name, external_id, properties or {}),
                 dumps(dict(properties or {})),
             ),
             key="pk",
@@ -205,6 +212,10 @@ class CaseStore(Connection):
             params.append(dumps(dict(properties)))
         if sets:
             self.execute(f"UPDATE cases SET {', '.join(sets)} WHERE pk = ?", (*params, pk))
+            row = self.row("SELECT name, external_id, properties FROM cases WHERE pk = ?", (pk,))
+            if row is not None:
+                text = search_text(row[0], row[1], loads(row[2]) or {})
+                self.execute("UPDATE cases SET search = ? WHERE pk = ?", (text, pk))
 
     def set_closed(self, pk: int, closed: bool, actor: int | None) -> None:
         self.execute(
@@ -297,6 +308,39 @@ class CaseStore(Connection):
             **{**_fields(case), "grants": grants.get(case.pk, ())},
             parents=tuple(_facts(r, grants.get(r[0], ())) for r in parent_rows),
             children=tuple(_facts(r, grants.get(r[0], ())) for r in child_rows),
+        )
+
+    def facts_by_id(
+        self,
+        agency_id: int,
+        case_id: str,
+        *,
+        child_filter: tuple[str, list[Any]] | None = None,
+        child_limit: int = 10,
+    ) -> CaseFacts | None:
+        """``facts`` in two round trips: the case, parents and children at once, then grants."""
+        where, params = child_filter or ("1 = 1", [])
+        rows = self.rows(
+            f"WITH me AS (SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND case_id = ?)"
+            f" SELECT 0, {CASE_COLS} FROM me"
+            f" UNION ALL SELECT 1, {_C_COLS} FROM me"
+            " JOIN case_indices i ON i.case_pk = me.pk AND i.relationship = 'child'"
+            " JOIN cases c ON c.pk = i.ref_pk WHERE c.deleted = 0"
+            f" UNION ALL SELECT * FROM (SELECT DISTINCT 2, {_C_COLS} FROM me"
+            " JOIN case_indices i ON i.ref_pk = me.pk JOIN cases c ON c.pk = i.case_pk"
+            f" WHERE c.deleted = 0 AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}) kids",
+            (agency_id, case_id, *params),
+        )
+        own = [r[1:] for r in rows if r[0] == 0]
+        if not own:
+            return None
+        parents = [r[1:] for r in rows if r[0] == 1]
+        children = [r[1:] for r in rows if r[0] == 2]
+        grants = self.grants_for([own[0][0], *(r[0] for r in parents), *(r[0] for r in children)])
+        return CaseFacts(
+            **{**_fields(_facts(own[0])), "grants": grants.get(own[0][0], ())},
+            parents=tuple(_facts(r, grants.get(r[0], ())) for r in parents),
+            children=tuple(_facts(r, grants.get(r[0], ())) for r in children),
         )
 
     # -- stored grants --------------------------------------------------------------------------------

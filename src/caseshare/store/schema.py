@@ -81,4 +81,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX audit_case ON audit_events (case_pk, id)",
         ],
     ),
+    (
+        2,
+        "case search text: name, external id and property values, case-folded",
+        [
+            "ALTER TABLE cases ADD COLUMN search TEXT NOT NULL DEFAULT ''",
+        ],
+    ),
 ]

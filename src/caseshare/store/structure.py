@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from caseshare.core.directory import Directory
@@ -71,8 +72,15 @@ class StructureStore(Connection):
         self.bump(agency_id)
 
     def bump(self, agency_id: int) -> None:
-        """Mark the agency's decision context as changed (same transaction as the change)."""
-        self.execute("UPDATE agencies SET version = version + 1 WHERE id = ?", (agency_id,))
+        """Mark the agency's decision context as changed (same transaction as the change).
+
+        The new version is random, never the old one plus one: a version read inside a
+        transaction that later rolls back can then never match a version committed afterwards,
+        so no cache can serve a rolled-back context.
+        """
+        self.execute(
+            "UPDATE agencies SET version = ? WHERE id = ?", (secrets.randbits(62), agency_id)
+        )
 
     def agency_version(self, agency_id: int) -> int:
         found = self.value("SELECT version FROM agencies WHERE id = ?", (agency_id,))
@@ -166,6 +174,26 @@ class StructureStore(Connection):
         )
         self.bump(agency_id)
         return True
+
+    def belongs(self, table: str, row_id: int, agency_id: int) -> bool:
+        """Whether a row of an agency-owned table exists and belongs to the agency."""
+        assert table in (
+            "users",
+            "agency_groups",
+            "locations",
+            "location_types",
+            "roles",
+            "team_roles",
+            "rules",
+        )
+        found = self.value(f"SELECT agency_id FROM {table} WHERE id = ?", (row_id,))
+        return found is not None and int(found) == agency_id
+
+    def team_role_named(self, agency_id: int, name: str) -> int | None:
+        found = self.value(
+            "SELECT id FROM team_roles WHERE agency_id = ? AND name = ?", (agency_id, name)
+        )
+        return None if found is None else int(found)
 
     def group_agency(self, group_id: int) -> int | None:
         found = self.value("SELECT agency_id FROM agency_groups WHERE id = ?", (group_id,))
