@@ -47,6 +47,9 @@ class Connection:
             # Short OLTP queries: JIT compilation costs far more than it saves (seen: 0.9 s
             # of JIT on a 0.1 s count).
             self._raw.execute("SET jit = off")
+            # Visible-case sets are hashed in memory; at 4 MB (the default) a set of 100k+
+            # cases spills to a per-row subplan and a count turns quadratic.
+            self._raw.execute("SET work_mem = '64MB'")
         elif scheme == "sqlite" or "://" not in url:
             self.dialect = SQLITE
             self._raw = sqlite3.connect(
