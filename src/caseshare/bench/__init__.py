@@ -111,6 +111,13 @@ def _run(store: Store, size: str, seed: int) -> None:
     sql_floor = _time(lambda: store.value("SELECT v FROM bench_floor WHERE id = ?", (500,)), 3000)
     report.add("floor: indexed SELECT by key", f"p50 {_us(_pcts(sql_floor)[0]):.1f} µs")
 
+    def one_commit() -> None:
+        with store.transaction():
+            store.execute("UPDATE bench_floor SET v = v + 1 WHERE id = ?", (1,))
+
+    commits = _time(one_commit, 200)
+    report.add("floor: commit of a one-row update", f"p50 {_pcts(commits)[0] * 1000:.2f} ms")
+
     start = time.perf_counter()
     world = build(store, SIZES[size], seed, slug=f"bench-{uuid.uuid4().hex[:6]}")
     report.add("build world", f"{time.perf_counter() - start:.1f} s")
