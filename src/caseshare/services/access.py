@@ -96,9 +96,11 @@ class AccessService:
         ctx, user = self.user(user_id)
         direct = self._direct_fragment(ctx, user)
         child_filter = (direct.sql, direct.params)
-        if include_deleted:
+        if include_deleted or not self.store.is_postgres:
+            # SQLite answers in-process, so separate simple queries plan best; on PostgreSQL
+            # every round trip costs, so facts_by_id fetches the case and neighbours at once.
             case = self.case(ctx, case_id)
-            if case.deleted:
+            if include_deleted and case.deleted:
                 case = _undeleted(case)
             facts = self.store.facts(case, child_filter=child_filter, child_limit=CHILD_SAMPLE)
         else:

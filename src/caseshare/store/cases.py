@@ -297,8 +297,9 @@ class CaseStore(Connection):
         where, params = child_filter or ("1 = 1", [])
         limit = f" LIMIT {int(child_limit)}" if child_limit else ""
         child_rows = self.rows(
-            f"SELECT DISTINCT {_C_COLS} FROM case_indices i JOIN cases c ON c.pk = i.case_pk"
-            f" WHERE i.ref_pk = ? AND c.deleted = 0 AND ({where}) ORDER BY c.pk{limit}",
+            f"SELECT DISTINCT {_C_COLS} FROM case_indices i CROSS JOIN cases c"  # index first
+            f" WHERE i.ref_pk = ? AND c.pk = i.case_pk AND c.deleted = 0 AND ({where})"
+            f" ORDER BY c.pk{limit}",
             (case.pk, *params),
         )
         grants = self.grants_for(
@@ -326,9 +327,12 @@ class CaseStore(Connection):
             f" UNION ALL SELECT 1, {_C_COLS} FROM me"
             " JOIN case_indices i ON i.case_pk = me.pk AND i.relationship = 'child'"
             " JOIN cases c ON c.pk = i.ref_pk WHERE c.deleted = 0"
+            # CROSS JOIN keeps SQLite's join order (me → its indices → cases): left free, it
+            # scans every case in pk order to satisfy ORDER BY … LIMIT.
             f" UNION ALL SELECT * FROM (SELECT DISTINCT 2, {_C_COLS} FROM me"
-            " JOIN case_indices i ON i.ref_pk = me.pk JOIN cases c ON c.pk = i.case_pk"
-            f" WHERE c.deleted = 0 AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}) kids",
+            " CROSS JOIN case_indices i CROSS JOIN cases c"
+            " WHERE i.ref_pk = me.pk AND c.pk = i.case_pk AND c.deleted = 0"
+            f" AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}) kids",
             (agency_id, case_id, *params),
         )
         own = [r[1:] for r in rows if r[0] == 0]
