@@ -170,13 +170,7 @@ class SharingService(ServiceBase):
         self, agency_id: int, actor: int | None, share_id: int, level: Level | str
     ) -> ShareEntry:
         with self.store.transaction():
-            row, case = self._stored(agency_id, share_id)
-            if row.cause is not Cause.MANUAL:
-                raise CaseShareError(
-                    "read_only_share",
-                    f"Share {share_id} comes from {row.cause.value}; only"
-                    " manual shares can be changed through the share API.",
-                )
+            row, case = self._manual(agency_id, share_id, "changed")
             return self.share(agency_id, actor, case.case_id, row.grantee, level)
 
     def unshare(
@@ -192,13 +186,7 @@ class SharingService(ServiceBase):
 
     def delete_share(self, agency_id: int, actor: int | None, share_id: int) -> bool:
         with self.store.transaction():
-            row, case = self._stored(agency_id, share_id)
-            if row.cause is not Cause.MANUAL:
-                raise CaseShareError(
-                    "read_only_share",
-                    f"Share {share_id} comes from {row.cause.value}; only"
-                    " manual shares can be deleted through the share API.",
-                )
+            row, case = self._manual(agency_id, share_id, "deleted")
             self._full(agency_id, actor, case.case_id)
             return self._delete_row(agency_id, actor, case, row)
 
@@ -215,6 +203,17 @@ class SharingService(ServiceBase):
             before={"grantee": str(row.grantee), "level": row.level.label},
         )
         return True
+
+    def _manual(self, agency_id: int, share_id: int, verb: str) -> tuple[GrantRow, CaseFacts]:
+        """S-SHR-4: only manual rows can be changed or deleted through the share API."""
+        row, case = self._stored(agency_id, share_id)
+        if row.cause is not Cause.MANUAL:
+            raise CaseShareError(
+                "read_only_share",
+                f"Share {share_id} comes from {row.cause.value}; only manual shares can be"
+                f" {verb} through the share API.",
+            )
+        return row, case
 
     def _stored(self, agency_id: int, share_id: int) -> tuple[GrantRow, CaseFacts]:
         row = self.store.grant_row(share_id)
