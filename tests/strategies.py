@@ -91,6 +91,24 @@ def _principals_of_agency(world: Entry, slug: str) -> list[str]:
     return found
 
 
+def _principal(draw: Draw, pool: list[str], favour: str) -> str:
+    """A principal of `pool`; half the time one of kind `favour`, so that rarer paths (a manager
+    above a shared-with user, an owner rule over a nested group) come up often enough."""
+    favoured = [p for p in pool if p.startswith(f"{favour}:")]
+    favour_it: bool = draw(st.booleans())
+    return draw(st.sampled_from(favoured if favoured and favour_it else pool))
+
+
+def _owner(draw: Draw, owners: list[str]) -> str:
+    """An owner, its kind (user, group, location) drawn first so group and location owners are
+    as common as user owners."""
+    kinds = sorted(
+        {owner.partition(":")[0] for owner in owners}, key=["user", "group", "location"].index
+    )
+    kind = draw(st.sampled_from(kinds))
+    return draw(st.sampled_from([owner for owner in owners if owner.startswith(f"{kind}:")]))
+
+
 def _valid_owners(world: Entry, slug: str) -> list[str]:
     """Principals that may own a case of the agency (SPEC §2)."""
     types = {t["id"]: t for t in world["location_types"]}
@@ -137,7 +155,7 @@ def _location(draw: Draw, world: Entry) -> Entry:
         "agency": slug,
         "type": draw(st.sampled_from(_of(world, "location_types", slug))),
         "_parent": _maybe_pick(draw, 3),
-        "archived": draw(st.integers(0, 4)) == 4,
+        "archived": draw(st.integers(0, 2)) == 2,
     }
 
 
@@ -146,7 +164,7 @@ def _user(draw: Draw, world: Entry, slug: str) -> Entry:
     permissions = draw(st.lists(st.sampled_from(PERMISSIONS), max_size=2, unique=True))
     if draw(st.integers(0, 3)) != 3:
         permissions = []  # few users hold permissions: they would decide most checks
-    user: Entry = {"agency": slug, "active": draw(st.integers(0, 4)) != 4}
+    user: Entry = {"agency": slug, "active": draw(st.integers(0, 3)) != 3}
     role = _maybe(draw, _of(world, "roles", slug), 4)
     if role is not None:
         user["role"] = role
@@ -182,7 +200,7 @@ def _case(draw: Draw, world: Entry, slug: str) -> Entry:
         "agency": slug,
         "type": draw(st.sampled_from(CASE_TYPES)),
         "name": draw(st.sampled_from(CASE_NAMES)),
-        "owner": draw(st.sampled_from(_valid_owners(world, slug))),
+        "owner": _owner(draw, _valid_owners(world, slug)),
     }
     keys = draw(st.lists(st.sampled_from(sorted(PROPERTY_VALUES)), max_size=2, unique=True))
     case["properties"] = {k: draw(st.sampled_from(PROPERTY_VALUES[k])) for k in keys}
@@ -196,7 +214,8 @@ def _case(draw: Draw, world: Entry, slug: str) -> Entry:
     pool = [p for p in _principals_of_agency(world, slug) if p != case["owner"]]
     case["_shares"] = []
     if levels and pool:
-        for grantee in draw(st.lists(st.sampled_from(pool), max_size=2, unique=True)):
+        grantees = {_principal(draw, pool, "user") for _ in range(draw(st.integers(0, 2)))}
+        for grantee in sorted(grantees):  # at most one manual share per (case, grantee)
             case["_shares"].append((draw(st.sampled_from(levels)), grantee))
     active = [u["id"] for u in world["users"] if u["agency"] == slug and u["active"]]
     case["_assigned"] = _some(draw, active, 1)
@@ -208,93 +227,7 @@ def _case(draw: Draw, world: Entry, slug: str) -> Entry:
     return case
 
 
-@st.composite
-def _rule(draw: Draw, world: Entry, slugs: list[str]) -> Entry:
-    slug = draw(st.sampled_from(slugs))
-    pool = _principals_of_agency(world, slug)
-    owners = _valid_owners(world, slug)
-    rule: Entry = {"agency": slug}
-    if draw(st.booleans()):
-        rule["kind"] = "criteria"
-        if draw(st.booleans()):
-            rule["when"] = _long_form(draw, owners, 1)
-        else:
-            rule["when"] = _short_form(draw, owners)
-    else:
-        rule["kind"] = "owner"
-        rule["owner_in"] = draw(st.sampled_from(pool))
-    rule["grant"] = f"{draw(st.sampled_from(('read', 'edit')))}@{draw(st.sampled_from(pool))}"
-    rule["active"] = draw(st.integers(0, 4)) != 4
-    return rule
-
-
-# --------------------------------------------------------------------------- the world
-
-
-@st.composite
-def worlds(draw: Draw) -> Entry:
-    """A random valid world: 1-2 agencies, 2-8 users, 1-10 cases per agency, every grant kind."""
-    slugs = [f"a{i}" for i in range(1, draw(st.integers(1, 2)) + 1)]
-    world: Entry = {"agencies": [{"slug": s, "settings": _agency_settings(draw)} for s in slugs]}
-
-    world["roles"] = _named(draw(st.lists(_role(slugs), max_size=4)), "r")
-    for position, role in enumerate(world["roles"]):
-        earlier = _of({"roles": world["roles"][:position]}, "roles", role["agency"])
-        parent = _resolve(earlier, role.pop("_parent"))
-        if parent is not None:
-            role["parent"] = parent
-
-    world["location_types"] = _named(draw(st.lists(_location_type(slugs), max_size=3)), "lt")
-    world["locations"] = []
-    if world["location_types"]:
-        world["locations"] = _named(draw(st.lists(_location(world), max_size=5)), "l")
-    for position, location in enumerate(world["locations"]):
-        earlier = _of({"locations": world["locations"][:position]}, "locations", location["agency"])
-        parent = _resolve(earlier, location.pop("_parent"))
-        location["parent"] = parent
-        if parent is None:
-            del location["parent"]
-
-    world["users"] = []
-    for slug in slugs:  # every agency has a user; 2-8 users in all
-        low, high = (2, 8) if len(slugs) == 1 else (1, 4)
-        drawn = draw(st.lists(_user(world, slug), min_size=low, max_size=high))
-        world["users"] += _named(drawn, "u", len(world["users"]) + 1)
-
-    world["groups"] = _named(draw(st.lists(_group(world, slugs), max_size=4)), "g")
-    for position, group in enumerate(world["groups"]):
-        later = _of({"groups": world["groups"][position + 1 :]}, "groups", group["agency"])
-        nested = {_resolve(later, pick) for pick in group.pop("_groups")} - {None}
-        group["members"] += [f"group:{name}" for name in later if name in nested]  # no cycle
-
-    world["team_roles"] = _named(draw(st.lists(_team_role(slugs), max_size=3)), "tm")
-
-    world["cases"] = []
-    for slug in slugs:
-        drawn = draw(st.lists(_case(world, slug), min_size=1, max_size=10))
-        start = len(world["cases"]) + 1
-        cases = _named(drawn, "k", start)
-        for position, case in enumerate(cases):
-            earlier = [c["id"] for c in cases[:position]]
-            case["indices"] = {}
-            for identifier, pick, relationship in case.pop("_indices"):
-                target = _resolve(earlier, pick)
-                if target is None:
-                    continue
-                index: Entry = {"case": target}
-                if relationship is not None:
-                    index["relationship"] = relationship
-                case["indices"][identifier] = index
-        world["cases"] += cases
-    world["shares"], world["assignments"], world["team"] = [], [], []
-    for case in world["cases"]:
-        name = case["id"]
-        world["shares"] += [f"case:{name}#{lvl}@{grantee}" for lvl, grantee in case.pop("_shares")]
-        world["assignments"] += [f"case:{name}@user:{user}" for user in case.pop("_assigned")]
-        world["team"] += [f"case:{name}#{role}@user:{user}" for role, user in case.pop("_team")]
-
-    world["rules"] = _named(draw(st.lists(_rule(world, slugs), max_size=5)), "rule")
-    return world
+# --------------------------------------------------------------------------- rule criteria
 
 
 def _criteria_value(draw: Draw, field: str, key: str | None, owners: list[str]) -> str:
@@ -309,7 +242,7 @@ def _criteria_value(draw: Draw, field: str, key: str | None, owners: list[str]) 
 
 
 def _condition(draw: Draw, owners: list[str]) -> Entry:
-    field = draw(st.sampled_from(("case_type", "name", "owner", "property")))
+    field = draw(st.sampled_from(("property", "case_type", "name", "owner", "property")))
     key = draw(st.sampled_from(sorted(PROPERTY_VALUES))) if field == "property" else None
     ops = ["equals", "not_equals", "in", "exists", "starts_with"]
     if field == "owner":
@@ -320,10 +253,8 @@ def _condition(draw: Draw, owners: list[str]) -> Entry:
         condition["key"] = key
     condition["op"] = op
     if op == "in":
-        count = draw(st.integers(1, 3))
-        condition["value"] = sorted(
-            {_criteria_value(draw, field, key, owners) for _ in range(count)}
-        )
+        values = [_criteria_value(draw, field, key, owners) for _ in range(draw(st.integers(1, 3)))]
+        condition["value"] = list(dict.fromkeys(values))  # in drawn order: not always sorted
     elif op == "starts_with":
         condition["value"] = draw(st.sampled_from(PREFIXES))
     elif op != "exists":
@@ -366,3 +297,92 @@ def _short_form(draw: Draw, owners: list[str]) -> Entry:
         else:
             when[field] = _short_value(draw, field, None, owners)
     return when
+
+
+@st.composite
+def _rule(draw: Draw, world: Entry, slugs: list[str]) -> Entry:
+    slug = draw(st.sampled_from(slugs))
+    pool = _principals_of_agency(world, slug)
+    owners = _valid_owners(world, slug)
+    rule: Entry = {"agency": slug}
+    if draw(st.booleans()):
+        rule["kind"] = "criteria"
+        if draw(st.booleans()):
+            rule["when"] = _long_form(draw, owners, 1)
+        else:
+            rule["when"] = _short_form(draw, owners)
+    else:
+        rule["kind"] = "owner"
+        rule["owner_in"] = _principal(draw, pool, "group")
+    level = draw(st.sampled_from(("read", "edit")))
+    rule["grant"] = f"{level}@{_principal(draw, pool, draw(st.sampled_from(('user', 'group'))))}"
+    rule["active"] = draw(st.integers(0, 4)) != 4
+    return rule
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@st.composite
+def worlds(draw: Draw) -> Entry:
+    """A random valid world: 1-2 agencies, 2-8 users, 1-10 cases per agency, every grant kind."""
+    slugs = ["a1", "a2"] if draw(st.integers(0, 2)) == 2 else ["a1"]  # a second agency: 1 in 3
+    world: Entry = {"agencies": [{"slug": s, "settings": _agency_settings(draw)} for s in slugs]}
+
+    world["roles"] = _named(draw(st.lists(_role(slugs), max_size=6)), "r")
+    for position, role in enumerate(world["roles"]):
+        earlier = _of({"roles": world["roles"][:position]}, "roles", role["agency"])
+        parent = _resolve(earlier, role.pop("_parent"))
+        if parent is not None:
+            role["parent"] = parent
+
+    world["location_types"] = _named(draw(st.lists(_location_type(slugs), max_size=3)), "lt")
+    world["locations"] = []
+    if world["location_types"]:
+        world["locations"] = _named(draw(st.lists(_location(world), max_size=6)), "l")
+    for position, location in enumerate(world["locations"]):
+        earlier = _of({"locations": world["locations"][:position]}, "locations", location["agency"])
+        parent = _resolve(earlier, location.pop("_parent"))
+        if parent is not None:
+            location["parent"] = parent
+
+    world["users"] = []
+    for slug in slugs:  # every agency has a user; 2-8 users in all
+        low, high = (2, 8) if len(slugs) == 1 else (1, 4)
+        drawn = draw(st.lists(_user(world, slug), min_size=low, max_size=high))
+        world["users"] += _named(drawn, "u", len(world["users"]) + 1)
+
+    world["groups"] = _named(draw(st.lists(_group(world, slugs), max_size=5)), "g")
+    for position, group in enumerate(world["groups"]):
+        later = _of({"groups": world["groups"][position + 1 :]}, "groups", group["agency"])
+        nested = {_resolve(later, pick) for pick in group.pop("_groups")} - {None}
+        group["members"] += [f"group:{name}" for name in later if name in nested]  # no cycle
+
+    world["team_roles"] = _named(draw(st.lists(_team_role(slugs), max_size=3)), "tm")
+
+    world["cases"] = []
+    for slug in slugs:
+        drawn = draw(st.lists(_case(world, slug), min_size=1, max_size=10))
+        start = len(world["cases"]) + 1
+        cases = _named(drawn, "k", start)
+        for position, case in enumerate(cases):
+            earlier = [c["id"] for c in cases[:position]]
+            case["indices"] = {}
+            for identifier, pick, relationship in case.pop("_indices"):
+                target = _resolve(earlier, pick)
+                if target is None:
+                    continue
+                index: Entry = {"case": target}
+                if relationship is not None:
+                    index["relationship"] = relationship
+                case["indices"][identifier] = index
+        world["cases"] += cases
+    world["shares"], world["assignments"], world["team"] = [], [], []
+    for case in world["cases"]:
+        name = case["id"]
+        world["shares"] += [f"case:{name}#{lvl}@{grantee}" for lvl, grantee in case.pop("_shares")]
+        world["assignments"] += [f"case:{name}@user:{user}" for user in case.pop("_assigned")]
+        world["team"] += [f"case:{name}#{role}@user:{user}" for role, user in case.pop("_team")]
+
+    world["rules"] = _named(draw(st.lists(_rule(world, slugs), max_size=8)), "rule")
+    return world

@@ -106,7 +106,7 @@ def check_world(store: Store, data: dict[str, Any], *, unique: bool) -> None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=150,  # ~20 s on the 2-core CI machine; rare paths need the examples
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
