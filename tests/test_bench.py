@@ -1,0 +1,37 @@
+"""`caseshare bench` keeps working: the XS world builds and every SPEC §16 row is printed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from caseshare.bench import run_bench
+
+ROWS = [
+    "floor: Python set lookup",
+    "floor: indexed SELECT by key",
+    "floor: commit of a one-row update",
+    "build world",
+    "decision (case data in hand)",
+    "check incl. store read",
+    "list: first page of 50",
+    "list: page 20 by keyset",
+    "exact count (typical user)",
+    "exact count (top of role tree",
+    "share (committed)",
+    "revoke (committed)",
+    "assign (committed)",
+    "membership change (committed)",
+    "rule change (committed)",
+    "peak resident memory",
+]
+
+
+def test_bench_xs_prints_every_row_with_a_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_bench(size="XS", store_kind="sqlite") == 0
+    out = capsys.readouterr().out
+    for row in ROWS:
+        line = next((ln for ln in out.splitlines() if row in ln), None)
+        assert line is not None, f"bench printed no {row!r} row:\n{out}"
+        assert re.search(r"\d", line.split(row, 1)[1]), f"no figure on: {line}"
