@@ -19,7 +19,7 @@ from caseshare.core.levels import (
 )
 from caseshare.core.model import CaseFacts, StoredGrant, TeamRole, User
 from caseshare.core.principals import Principal
-from caseshare.core.rules import Rule, matches
+from caseshare.core.rules import Matcher, Rule, compile_criteria
 from caseshare.core.settings import Settings
 
 
@@ -33,17 +33,33 @@ class AgencyContext:
     rules: tuple[Rule, ...] = ()
     team_roles: Mapping[int, TeamRole] = field(default_factory=dict)
     version: int = 0
-    _user_rules: dict[int, tuple[tuple[Rule, str], ...]] = field(
+    _user_rules: dict[int, tuple[tuple[Rule, str, Matcher], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _matchers: dict[int, Matcher] = field(default_factory=dict, compare=False, repr=False)
 
-    def rules_for(self, user_id: int) -> tuple[tuple[Rule, str], ...]:
-        """The active rules whose grantee the user belongs to, each with the membership path."""
+    def matcher(self, rule: Rule) -> Matcher:
+        """The rule's test, built once: an owner rule is membership in ``owners_within`` (the
+        same set the listing SQL uses); a criteria rule is its compiled criteria."""
+        found = self._matchers.get(rule.id)
+        if found is None:
+            if rule.kind == "owner" and rule.owner_in is not None:
+                owners = self.directory.owners_within(rule.owner_in)
+                found = lambda case: case.owner in owners  # noqa: E731 (reason: a closure)
+            elif rule.criteria is not None:
+                found = compile_criteria(rule.criteria)
+            else:
+                found = lambda case: False  # noqa: E731 (reason: a closure)
+            self._matchers[rule.id] = found
+        return found
+
+    def rules_for(self, user_id: int) -> tuple[tuple[Rule, str, Matcher], ...]:
+        """The active rules whose grantee the user belongs to, with the path and the test."""
         cached = self._user_rules.get(user_id)
         if cached is None:
             principals = self.directory.principals_of(user_id)
             cached = tuple(
-                (rule, principals[rule.grantee])
+                (rule, principals[rule.grantee], self.matcher(rule))
                 for rule in self.rules
                 if rule.active and rule.grantee in principals
             )
@@ -185,8 +201,8 @@ def direct_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant
                 grants.append(Grant(stored.cause, level, path, level))
         if hierarchy and stored.grantee.kind == "user":
             grants.extend(_above(directory, user, stored.grantee.id, level, stored.cause))
-    for rule, via in ctx.rules_for(user.id):
-        if _rule_matches(directory, rule, case):
+    for rule, via, rule_matches in ctx.rules_for(user.id):
+        if rule_matches(case):
             grants.append(Grant(Cause.RULE, rule.level, f"rule {rule.name!r} → {via}", rule.level))
     return grants
 
@@ -202,12 +218,6 @@ def _above(
         f" ({source.value})"
     )
     return [Grant(Cause.HIERARCHY, level, path, level, source=source)]
-
-
-def _rule_matches(directory: Directory, rule: Rule, case: CaseFacts) -> bool:
-    if rule.kind == "owner":
-        return rule.owner_in is not None and directory.contains_owner(rule.owner_in, case.owner)
-    return rule.criteria is not None and matches(rule.criteria, case)
 
 
 def _indirect_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant]:

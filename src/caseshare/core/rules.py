@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -162,6 +162,47 @@ def matches(criterion: Criterion, case: CaseFacts) -> bool:
     if op == "in":
         return value in (criterion.value or ())
     return isinstance(criterion.value, str) and value.startswith(criterion.value)
+
+
+Matcher = Callable[[CaseFacts], bool]
+
+
+def _getter(condition: Condition) -> Callable[[CaseFacts], str | None]:
+    if condition.field == "case_type":
+        return lambda case: case.case_type
+    if condition.field == "name":
+        return lambda case: case.name
+    if condition.field == "owner":
+        return lambda case: str(case.owner)
+    key = condition.key or ""
+    return lambda case: case.properties.get(key)
+
+
+def compile_criteria(criterion: Criterion) -> Matcher:
+    """The criteria as one function, built once per rule: ``matches`` without re-walking."""
+    if isinstance(criterion, AllOf | AnyOf):
+        parts = tuple(compile_criteria(c) for c in criterion.items)
+        if isinstance(criterion, AllOf):
+            return lambda case: all(p(case) for p in parts)
+        return lambda case: any(p(case) for p in parts)
+    get = _getter(criterion)
+    op, value = criterion.op, criterion.value
+    if op == "not_equals":
+        return lambda case: get(case) != value
+    if op == "exists":
+        return lambda case: bool(get(case))
+    if op == "equals":
+        return lambda case: get(case) == value
+    if op == "in":
+        values = frozenset(value or ())
+        return lambda case: get(case) in values
+    prefix = value if isinstance(value, str) else ""
+
+    def starts(case: CaseFacts) -> bool:
+        found = get(case)
+        return found is not None and found.startswith(prefix)
+
+    return starts
 
 
 def check_limits(existing: Sequence[Rule], kind: str) -> None:
