@@ -133,37 +133,6 @@ def criteria_to_data(criterion: Criterion) -> dict[str, Any]:
     return out
 
 
-def field_value(case: CaseFacts, condition: Condition) -> str | None:
-    if condition.field == "case_type":
-        return case.case_type
-    if condition.field == "name":
-        return case.name
-    if condition.field == "owner":
-        return str(case.owner)
-    return case.properties.get(condition.key or "")
-
-
-def matches(criterion: Criterion, case: CaseFacts) -> bool:
-    """Whether the case meets the criteria; a missing property only ever meets ``not_equals``."""
-    if isinstance(criterion, AllOf):
-        return all(matches(c, case) for c in criterion.items)
-    if isinstance(criterion, AnyOf):
-        return any(matches(c, case) for c in criterion.items)
-    value = field_value(case, criterion)
-    op = criterion.op
-    if op == "not_equals":
-        return value != criterion.value
-    if value is None:
-        return False
-    if op == "exists":
-        return value != ""
-    if op == "equals":
-        return value == criterion.value
-    if op == "in":
-        return value in (criterion.value or ())
-    return isinstance(criterion.value, str) and value.startswith(criterion.value)
-
-
 Matcher = Callable[[CaseFacts], bool]
 
 
@@ -203,6 +172,11 @@ def compile_criteria(criterion: Criterion) -> Matcher:
         return found is not None and found.startswith(prefix)
 
     return starts
+
+
+def matches(criterion: Criterion, case: CaseFacts) -> bool:
+    """Whether the case meets the criteria; a missing property only ever meets ``not_equals``."""
+    return compile_criteria(criterion)(case)
 
 
 def check_limits(existing: Sequence[Rule], kind: str) -> None:
