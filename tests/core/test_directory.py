@@ -256,3 +256,21 @@ def test_exists_names_only_this_directory() -> None:
     assert ROLES.exists(P("role_tree:1"))
     assert not ROLES.exists(P("group:1"))
     assert NESTED.exists(P("agency:1"))  # the caller checks agencies
+
+
+def test_s_acc_6_legend_names_every_principal_an_explanation_mentions() -> None:
+    from caseshare.core.directory import Directory
+    from caseshare.core.model import Group, Role, User
+
+    directory = Directory(
+        users=[User(6, 1, "nina", full_name="Nina Nurse")],
+        groups=[Group(3, 1, "nurses", case_sharing=True)],
+        roles=[Role(2, 1, "chief")],
+    )
+    text = "owner → group:3 ∋ user:6; rule 'r' → role_tree:2 ⊇ role:2 ∋ user:6; user:99"
+    assert directory.legend(text) == [
+        "group:3 = nurses",
+        "user:6 = nina (Nina Nurse)",
+        "role_tree:2 = chief and below",
+        "role:2 = chief",
+    ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from caseshare.core.errors import CaseShareError
 from caseshare.core.model import Group, Location, LocationType, Role, User
 from caseshare.core.principals import Principal
+
+_PRINCIPAL_IN_TEXT = re.compile(r"\b(user|group|location|role_tree|role):(\d+)\b")
 
 
 class Directory:
@@ -308,6 +311,31 @@ class Directory:
         return parent_id is not None and (
             parent_id == loc_id or any(d.id == parent_id for d in self._descendants(loc_id))
         )
+
+    def name_of(self, principal: Principal) -> str | None:
+        """A person's word for a principal: a username and full name, a group's name …"""
+        kind, key = principal.kind, principal.id
+        if kind == "user" and key in self.users:
+            user = self.users[key]
+            return f"{user.username} ({user.full_name})" if user.full_name else user.username
+        if kind == "group" and key in self.groups:
+            return self.groups[key].name
+        if kind == "location" and key in self.locations:
+            return self.locations[key].name
+        if kind in ("role", "role_tree") and key in self.roles:
+            return self.roles[key].name + (" and below" if kind == "role_tree" else "")
+        return None
+
+    def legend(self, *texts: str) -> list[str]:
+        """``user:6 = nina (Nina Nurse)`` for every principal the texts mention, in order."""
+        seen: dict[Principal, str] = {}
+        for text in texts:
+            for kind, key in _PRINCIPAL_IN_TEXT.findall(text):
+                principal = Principal(kind, int(key))
+                name = self.name_of(principal)
+                if name is not None and principal not in seen:
+                    seen[principal] = f"{principal} = {name}"
+        return list(seen.values())
 
     def user(self, user_id: int) -> User:
         try:
