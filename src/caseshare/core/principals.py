@@ -33,6 +33,19 @@ class Principal(NamedTuple):
         return cls(kind, int(key))
 
 
+_INTERNED: dict[str, Principal] = {}
+
+
+def principal_of(text: str) -> Principal:
+    """``Principal.parse`` for the store's own trusted text, interned: rows repeat grantees."""
+    found = _INTERNED.get(text)
+    if found is None:
+        found = Principal.parse(text)
+        if len(_INTERNED) < 200_000:
+            _INTERNED[text] = found
+    return found
+
+
 def parse_ref(text: str) -> tuple[str, str]:
     """Split ``kind:key`` into its parts; the key is left as text (a store id or a file name)."""
     kind, sep, key = text.strip().partition(":")

@@ -9,9 +9,11 @@ from typing import Any
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Cause, Level
 from caseshare.core.model import CaseFacts, StoredGrant
-from caseshare.core.principals import Principal
+from caseshare.core.principals import Principal, principal_of
 from caseshare.store.base import Connection, dumps, loads, utcnow
 
+_CAUSE = {c.value: c for c in Cause}
+_LEVEL = tuple(Level)
 CASE_COLS = (
     "pk, agency_id, case_id, case_type, name, owner, properties, closed, deleted, external_id"
 )
@@ -67,7 +69,7 @@ def _facts(row: tuple[Any, ...], grants: tuple[StoredGrant, ...] = ()) -> CaseFa
         case_id=row[2],
         case_type=row[3],
         name=row[4],
-        owner=Principal.parse(row[5]),
+        owner=principal_of(row[5]),
         properties=loads(row[6]) or {},
         closed=bool(row[7]),
         deleted=bool(row[8]),
@@ -277,7 +279,7 @@ class CaseStore(Connection):
             params,
         ):
             out[r[1]].append(
-                StoredGrant(r[0], r[1], Cause(r[2]), Principal.parse(r[3]), Level(r[4]), r[5])
+                StoredGrant(r[0], r[1], _CAUSE[r[2]], principal_of(r[3]), _LEVEL[r[4]], r[5])
             )
         return {pk: tuple(gs) for pk, gs in out.items()}
 
