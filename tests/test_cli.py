@@ -365,3 +365,93 @@ def test_unsupported_database_url_is_a_validation_error(tmp_path: Path) -> None:
     result = run("migrate", "--database", "mysql://localhost/x", cwd=tmp_path)
     assert result.returncode == 2
     assert _error_code(result.stderr) == "validation_error"
+
+
+# -- submit (SPEC §8) ------------------------------------------------------------------------------
+
+FORM = """\
+<data xmlns="http://example.org/form">
+  <case xmlns="http://commcarehq.org/case/transaction/v2" case_id="{case}"
+        date_modified="2024-01-01T10:00:00Z">{body}</case>
+  <meta xmlns="http://openrosa.org/jr/xforms"><instanceID>{instance}</instanceID></meta>
+</data>
+"""
+
+
+@pytest.fixture
+def writable_demo(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert run("demo", "--database", url, cwd=tmp_path).returncode == 0
+    return url
+
+
+def test_s_tx_submit_applies_a_form_and_a_resend_changes_nothing(
+    writable_demo: str, tmp_path: Path
+) -> None:
+    body = "<create><case_type>patient</case_type><case_name>Dev</case_name></create>"
+    path = write(tmp_path, "form.xml", FORM.format(case="dev-1", body=body, instance="f-1"))
+    args = ("--user", "nina", "--agency", "demo", "--database", writable_demo)
+    result = run("submit", str(path), *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "normal: Form f-1 was applied: 1 case block(s).",
+        "  case:dev-1",
+    ]
+    again = run("submit", str(path), *args, cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.startswith("duplicate: ")
+    check = run(
+        "check",
+        "nina",
+        "edit",
+        "dev-1",
+        "--agency",
+        "demo",
+        "--database",
+        writable_demo,
+        cwd=tmp_path,
+    )
+    assert check.returncode == 0 and check.stdout.startswith("allow")
+
+
+def test_s_tx_submit_refusals_exit_with_their_code(writable_demo: str, tmp_path: Path) -> None:
+    args = ("--user", "nina", "--agency", "demo", "--database", writable_demo)
+    read_only = write(
+        tmp_path,
+        "update.xml",
+        FORM.format(case="patient-2", body="<update><x>1</x></update>", instance="f-2"),
+    )
+    result = run("submit", str(read_only), *args, cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: insufficient_access: Case 'patient-2'")
+    broken = write(tmp_path, "broken.xml", "<data><case")
+    result = run("submit", str(broken), *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid_case_block: The submission is not well-formed")
+    result = run("submit", str(tmp_path / "missing.xml"), *args, cwd=tmp_path)
+    assert result.returncode == 2 and "validation_error" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- restore (SPEC §9) -----------------------------------------------------------------------------
+
+
+def test_s_sync_restore_prints_xml_or_json_and_refuses_stale_tokens(
+    writable_demo: str, tmp_path: Path
+) -> None:
+    import json
+
+    args = ("--agency", "demo", "--database", writable_demo)
+    xml = run("restore", "nina", *args, cwd=tmp_path)
+    assert xml.returncode == 0, xml.stderr
+    assert xml.stdout.startswith('<OpenRosaResponse xmlns="http://openrosa.org/http/response">')
+    assert 'id="user-groups"' in xml.stdout
+    full = run("restore", "nina", "--json", *args, cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    data = json.loads(full.stdout)
+    assert data["cases"] and data["incremental"] is False
+    since = run("restore", "nina", "--json", "--since", data["restore_id"], *args, cwd=tmp_path)
+    assert since.returncode == 0, since.stderr
+    assert json.loads(since.stdout)["cases"] == []
+    stale = run("restore", "nina", "--since", "nope", *args, cwd=tmp_path)
+    assert stale.returncode == 2
+    assert stale.stderr.startswith("error: stale_sync_token: ")

@@ -1,4 +1,4 @@
-"""The ``caseshare`` command: scenarios, checks and explanations, the demo, migrations, benchmarks."""
+"""The ``caseshare`` command: scenarios, checks, device forms, the demo, migrations, benchmarks."""
 
 from __future__ import annotations
 
@@ -176,6 +176,42 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    """Apply one OpenRosa form as the given user; a refused form is stored with status error."""
+    from caseshare.services import Caseshare
+
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CaseShareError(
+            "validation_error", f"Cannot read {args.file}: {exc.strerror}."
+        ) from None
+    store, agency_id, user_id = _access_args(args)
+    try:
+        result = Caseshare(store).submit(agency_id, user_id, data, sync_token=args.sync_token)
+    finally:
+        store.close()
+    status = "edited" if result.edited else result.status
+    print(f"{status}: {result.message}")
+    for case_id in result.cases:
+        print(f"  case:{case_id}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """A device restore of USER: OpenRosa XML, or JSON; prints nothing else on stdout."""
+    from caseshare.core.restore import dumps, to_xml
+    from caseshare.services import Caseshare
+
+    store, _, user_id = _access_args(args)
+    try:
+        restore = Caseshare(store).restore(user_id, since=args.since, device_hash=args.state_hash)
+    finally:
+        store.close()
+    print(dumps(restore) if args.json else to_xml(restore))
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     store = open_store(args.database, migrate=False)
     try:
@@ -250,6 +286,29 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--agency", help="agency slug (needed when there are several)")
         db(p)
         p.set_defaults(func=func)
+
+    submit = sub.add_parser(
+        "submit", help="apply one device form (OpenRosa XML with case blocks) as a user"
+    )
+    submit.add_argument("file", metavar="FILE", help="the form's XML file, or - for stdin")
+    submit.add_argument("--user", required=True, help="the submitting user: username or user:ID")
+    submit.add_argument(
+        "--sync-token", metavar="TOKEN", help="the device's last restore id (S-SYNC-2)"
+    )
+    submit.add_argument("--agency", help="agency slug (needed when there are several)")
+    db(submit)
+    submit.set_defaults(func=cmd_submit)
+
+    restore = sub.add_parser(
+        "restore", help="what a field device of USER syncs (OpenRosa XML, or --json)"
+    )
+    restore.add_argument("user", metavar="USER", help="username (or user:ID)")
+    restore.add_argument("--since", metavar="TOKEN", help="the device's last restore id")
+    restore.add_argument("--state-hash", help="the device's ccsh: case state hash")
+    restore.add_argument("--json", action="store_true", help="print JSON instead of XML")
+    restore.add_argument("--agency", help="agency slug (needed when there are several)")
+    db(restore)
+    restore.set_defaults(func=cmd_restore)
 
     migrate = sub.add_parser("migrate", help="create or update the database schema")
     db(migrate)

@@ -6,10 +6,12 @@ from caseshare.services.access import AccessService, CaseFilter, Page
 from caseshare.services.admin import AdminService
 from caseshare.services.cases import CaseService
 from caseshare.services.context import ContextCache
+from caseshare.services.restore import RestoreService
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
+from caseshare.services.transactions import SubmitResult, TransactionService
 
 
-class Caseshare(AdminService, CaseService, SharingService):
+class Caseshare(AdminService, CaseService, SharingService, TransactionService, RestoreService):
     """Every service over one store."""
 
 
@@ -21,4 +23,5 @@ __all__ = [
     "ContextCache",
     "Page",
     "ShareEntry",
+    "SubmitResult",
 ]

@@ -7,12 +7,14 @@ import os
 from caseshare.store.audit import AuditEvent, AuditStore
 from caseshare.store.cases import CaseStore, GrantRow
 from caseshare.store.structure import StructureStore
+from caseshare.store.submissions import SubmissionRow, SubmissionStore, TransactionRow
+from caseshare.store.synclogs import SyncLog, SyncLogStore
 
 DEFAULT_URL = "sqlite:///caseshare.db"
 
 
-class Store(StructureStore, CaseStore, AuditStore):
-    """The store: structure, cases, grants and audit over one connection."""
+class Store(StructureStore, CaseStore, SubmissionStore, SyncLogStore, AuditStore):
+    """The store: structure, cases, grants, submissions and audit over one connection."""
 
 
 def database_url(url: str | None = None) -> str:
@@ -28,4 +30,13 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return store
 
 
-__all__ = ["AuditEvent", "GrantRow", "Store", "database_url", "open_store"]
+__all__ = [
+    "AuditEvent",
+    "GrantRow",
+    "Store",
+    "SubmissionRow",
+    "SyncLog",
+    "TransactionRow",
+    "database_url",
+    "open_store",
+]

@@ -88,4 +88,38 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE cases ADD COLUMN search TEXT NOT NULL DEFAULT ''",
         ],
     ),
+    (
+        3,
+        "device submissions, case transactions and sync logs (SPEC §8, §9)",
+        [
+            """CREATE TABLE submissions (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id),
+                instance_id TEXT NOT NULL, user_id {bigint}, received_on TEXT NOT NULL,
+                position {bigint}, xml TEXT NOT NULL, content_hash TEXT NOT NULL,
+                status TEXT NOT NULL, problem TEXT NOT NULL DEFAULT '', sync_token TEXT,
+                replaced_by {bigint})""",
+            # one current version per instanceID; deprecated, duplicate and error rows pile up
+            """CREATE UNIQUE INDEX submissions_current ON submissions (agency_id, instance_id)
+                WHERE status IN ('normal', 'archived')""",
+            "CREATE INDEX submissions_instance ON submissions (agency_id, instance_id, id)",
+            """CREATE TABLE case_transactions (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id),
+                case_id TEXT NOT NULL, submission_id {bigint} REFERENCES submissions(id),
+                position {bigint} NOT NULL, server_date TEXT NOT NULL, client_date TEXT,
+                kinds TEXT NOT NULL, owner TEXT, snapshot {json},
+                revoked INTEGER NOT NULL DEFAULT 0)""",
+            "CREATE INDEX case_transactions_case ON case_transactions (agency_id, case_id, position)",
+            "CREATE INDEX case_transactions_submission ON case_transactions (submission_id)",
+            # the case ids a transaction's index actions name: whose index rows follow a case
+            """CREATE TABLE transaction_refs (
+                transaction_id {bigint} NOT NULL REFERENCES case_transactions(id),
+                agency_id {bigint} NOT NULL, ref_case_id TEXT NOT NULL,
+                PRIMARY KEY (transaction_id, ref_case_id))""",
+            "CREATE INDEX transaction_refs_ref ON transaction_refs (agency_id, ref_case_id)",
+            """CREATE TABLE sync_logs (
+                id {pk}, token TEXT NOT NULL UNIQUE, agency_id {bigint} NOT NULL
+                REFERENCES agencies(id), user_id {bigint} NOT NULL, created_on TEXT NOT NULL,
+                previous TEXT, watermark {bigint} NOT NULL, case_ids {json} NOT NULL)""",
+        ],
+    ),
 ]

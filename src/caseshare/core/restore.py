@@ -1,0 +1,158 @@
+"""A device restore (S-SYNC-1…3) as OpenRosa XML and as JSON, and the CommCare case state hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from caseshare.core.casexml import CASE_NS
+
+RESPONSE_NS: Final = "http://openrosa.org/http/response"
+SYNC_NS: Final = "http://commcarehq.org/sync"
+REGISTRATION_NS: Final = "http://openrosa.org/user/registration"
+HASH_PREFIX: Final = "ccsh:"
+
+
+def state_hash(case_ids: Iterable[str]) -> str:
+    """CommCare's case state hash: ``ccsh:`` and the XOR of the MD5 digests of the case ids."""
+    acc = 0
+    for case_id in set(case_ids):
+        acc ^= int.from_bytes(hashlib.md5(case_id.encode("utf-8")).digest(), "big")
+    return HASH_PREFIX + acc.to_bytes(16, "big").hex()
+
+
+@dataclass(frozen=True)
+class RestoreCase:
+    case_id: str
+    case_type: str
+    name: str
+    owner_id: str
+    external_id: str
+    closed: bool
+    date_modified: str
+    user_id: str
+    properties: Mapping[str, str]
+    #: (identifier, referenced case id, referenced case type, relationship)
+    indices: Sequence[tuple[str, str, str, str]] = ()
+
+
+@dataclass(frozen=True)
+class Restore:
+    token: str
+    username: str
+    user_id: str
+    #: (owner id, name) for the ``user-groups`` fixture
+    groups: Sequence[tuple[str, str]]
+    cases: Sequence[RestoreCase]
+    #: cases the device held that left its scope (incremental restores only): sent as they are
+    #: now, so the device purges them as it purges any case it does not own
+    removed: Sequence[RestoreCase] = ()
+    #: ids of cases the device held that no longer exist: sent as a bare close
+    gone: Sequence[str] = ()
+    incremental: bool = False
+    date: str = ""
+    case_ids: frozenset[str] = field(default_factory=frozenset)
+
+
+def _case_element(parent: Element, case: RestoreCase) -> None:
+    el = SubElement(
+        parent,
+        "case",
+        {
+            "xmlns": CASE_NS,
+            "case_id": case.case_id,
+            "date_modified": case.date_modified,
+            "user_id": case.user_id,
+        },
+    )
+    create = SubElement(el, "create")
+    for tag, value in (
+        ("case_type", case.case_type),
+        ("case_name", case.name),
+        ("owner_id", case.owner_id),
+    ):
+        SubElement(create, tag).text = value
+    props = dict(case.properties)
+    if case.external_id:
+        props["external_id"] = case.external_id
+    if props:
+        update = SubElement(el, "update")
+        for key in sorted(props):
+            SubElement(update, key).text = props[key]
+    if case.closed:
+        SubElement(el, "close")
+    if case.indices:
+        index = SubElement(el, "index")
+        for identifier, ref, ref_type, relationship in case.indices:
+            attrs = {"case_type": ref_type}
+            if relationship != "child":
+                attrs["relationship"] = relationship
+            SubElement(index, identifier, attrs).text = ref
+
+
+def _removed_element(parent: Element, case_id: str, date: str) -> None:
+    el = SubElement(parent, "case", {"xmlns": CASE_NS, "case_id": case_id, "date_modified": date})
+    SubElement(el, "close")
+
+
+def to_xml(restore: Restore) -> str:
+    """The OpenRosa restore payload a CommCare device reads."""
+    root = Element("OpenRosaResponse", {"xmlns": RESPONSE_NS})
+    SubElement(
+        root, "message", {"nature": "ota_restore_success"}
+    ).text = f"Successfully restored account {restore.username}!"
+    sync = SubElement(root, "Sync", {"xmlns": SYNC_NS})
+    SubElement(sync, "restore_id").text = restore.token
+    reg = SubElement(root, "Registration", {"xmlns": REGISTRATION_NS})
+    SubElement(reg, "username").text = restore.username
+    SubElement(reg, "uuid").text = restore.user_id
+    SubElement(reg, "date").text = restore.date
+    fixture = SubElement(root, "fixture", {"id": "user-groups", "user_id": restore.user_id})
+    groups = SubElement(fixture, "groups")
+    for owner_id, name in restore.groups:
+        SubElement(SubElement(groups, "group", {"id": owner_id}), "name").text = name
+    for case in restore.cases:
+        _case_element(root, case)
+    for case in restore.removed:
+        _case_element(root, case)
+    for case_id in restore.gone:
+        _removed_element(root, case_id, restore.date)
+    return tostring(root, encoding="unicode")
+
+
+def to_json(restore: Restore) -> dict[str, Any]:
+    """The same restore as plain data."""
+    return {
+        "removed": sorted([*(c.case_id for c in restore.removed), *restore.gone]),
+        "restore_id": restore.token,
+        "incremental": restore.incremental,
+        "user": {"id": restore.user_id, "username": restore.username},
+        "owner_ids": [{"id": o, "name": n} for o, n in restore.groups],
+        "cases": [
+            {
+                "case_id": c.case_id,
+                "case_type": c.case_type,
+                "case_name": c.name,
+                "owner_id": c.owner_id,
+                "external_id": c.external_id,
+                "closed": c.closed,
+                "date_modified": c.date_modified,
+                "user_id": c.user_id,
+                "properties": dict(c.properties),
+                "indices": {
+                    ident: {"case_id": ref, "case_type": t, "relationship": rel}
+                    for ident, ref, t, rel in c.indices
+                },
+            }
+            for c in restore.cases
+        ],
+        "state_hash": state_hash(restore.case_ids),
+    }
+
+
+def dumps(restore: Restore) -> str:
+    return json.dumps(to_json(restore), indent=2, sort_keys=True)

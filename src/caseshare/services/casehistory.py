@@ -1,0 +1,317 @@
+"""Case state from history: rows ↔ state, replaying a case's transactions, writing the result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from caseshare.core.casestate import CaseState, IndexState
+from caseshare.core.casexml import CaseBlock, parse_submission
+from caseshare.core.errors import CaseShareError
+from caseshare.core.replay import Entry, fold_transaction, prepare_block, replay_order
+from caseshare.services.base import ServiceBase, actor_name
+from caseshare.store.submissions import IndexRow, SubmissionRow, TransactionRow
+
+#: a case as the store holds what history decides: (state columns, indices)
+Snapshot = tuple[dict[str, Any], list[IndexRow]]
+#: one transaction to replay: (baseline state, blocks, owner after it, is a cascade close)
+_Step = tuple[CaseState | None, list[CaseBlock], str | None, bool]
+
+
+def fmt_time(moment: datetime | None) -> str | None:
+    """A datetime in the store's fixed-width UTC text form."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _user(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def columns_of(state: CaseState) -> Snapshot:
+    """The ``cases`` columns and index rows of a case state (its owner must be decided)."""
+    assert state.owner_id is not None, "S-CRT-2 decides an owner before a case is written"
+    columns = {
+        "case_type": state.case_type,
+        "name": state.case_name,
+        "external_id": state.external_id or "",
+        "owner": state.owner_id,
+        "opened_on": fmt_time(state.opened_on),
+        "opened_by": _user(state.opened_by),
+        "modified_on": fmt_time(state.modified_on),
+        "modified_by": _user(state.modified_by),
+        "closed": state.closed,
+        "closed_on": fmt_time(state.closed_on),
+        "closed_by": _user(state.closed_by),
+        "properties": dict(state.properties),
+    }
+    indices = sorted(
+        (identifier, i.referenced_id, i.case_type, i.relationship)
+        for identifier, i in state.indices.items()
+    )
+    return columns, indices
+
+
+def state_of(case_id: str, columns: Mapping[str, Any], indices: Iterable[IndexRow]) -> CaseState:
+    """The case state a stored row stands for (``columns_of`` inverted)."""
+
+    def user(value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    return CaseState(
+        case_id=case_id,
+        case_type=columns["case_type"],
+        case_name=columns["name"],
+        owner_id=columns["owner"],
+        external_id=columns["external_id"] or None,
+        closed=bool(columns["closed"]),
+        opened_on=parse_time(columns["opened_on"]),
+        opened_by=user(columns["opened_by"]),
+        modified_on=parse_time(columns["modified_on"]),
+        modified_by=user(columns["modified_by"]),
+        closed_on=parse_time(columns["closed_on"]),
+        closed_by=user(columns["closed_by"]),
+        properties=MappingProxyType(dict(columns["properties"])),
+        indices=MappingProxyType(
+            {ident: IndexState(ref_type, ref, rel) for ident, ref, ref_type, rel in indices}
+        ),
+    )
+
+
+def summary(columns: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What an audit event shows of a case state."""
+    if columns is None:
+        return {}
+    keys = ("case_type", "name", "external_id", "owner", "closed", "properties")
+    return {k: columns[k] for k in keys}
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> tuple[Any, Any]:
+    """(before, after) of an audit event: only the fields that changed."""
+    old, new = summary(before), summary(after)
+    keys = [k for k in (*old, *new) if old.get(k) != new.get(k)]
+    keys = list(dict.fromkeys(keys))
+    return (
+        {k: old[k] for k in keys if k in old} or None,
+        {k: new[k] for k in keys if k in new} or None,
+    )
+
+
+@dataclass
+class _Replayer:
+    """Parses each submission of a rebuild once."""
+
+    subs: dict[int, tuple[SubmissionRow, tuple[CaseBlock, ...]]]
+
+    def blocks(self, sub: SubmissionRow, case_id: str) -> list[CaseBlock]:
+        if sub.id not in self.subs:
+            self.subs[sub.id] = (sub, parse_submission(sub.xml).blocks)
+        received = parse_time(sub.received_on)
+        assert received is not None
+        user = str(sub.user_id) if sub.user_id is not None else ""
+        return [
+            prepare_block(b, user, received) for b in self.subs[sub.id][1] if b.case_id == case_id
+        ]
+
+
+class HistoryService(ServiceBase):
+    """Replays and rebuilds cases from their transactions (S-TX-8, S-TX-3)."""
+
+    def replay_case(self, agency_id: int, case_id: str) -> CaseState | None:
+        """What the case's live transactions, replayed in order, make of it (None: no case)."""
+        ordering = self.context(agency_id).settings.ordering
+        replayer = _Replayer({})
+        entries: list[Entry[_Step]] = []
+        for tx in self.store.transactions(agency_id, case_id, live_only=True):
+            entries.append(self._entry(replayer, case_id, tx))
+        state: CaseState | None = None
+        for baseline, blocks, owner, cascade in replay_order(entries, ordering):
+            if baseline is not None:
+                state = baseline
+            if cascade and state is None:
+                continue  # a cascade closes an extension; it never brings one into being
+            state = fold_transaction(state, blocks, owner)
+        return state
+
+    def _entry(self, replayer: _Replayer, case_id: str, tx: TransactionRow) -> Entry[_Step]:
+        device = parse_time(tx.client_date)
+        received = parse_time(tx.server_date)
+        assert received is not None
+        kinds = tx.kind_set
+        if "baseline" in kinds:
+            columns, indices = tx.snapshot
+            base = state_of(case_id, columns, [tuple(i) for i in indices])
+            return Entry(None, received, device, (base, [], None, False))
+        if "cascade" in kinds:
+            close = CaseBlock(case_id=case_id, date_modified=device, close=True)
+            return Entry(None, received, device, (None, [close], None, True))
+        assert tx.submission_id is not None
+        sub = self.store.submission(tx.submission_id)
+        assert sub is not None
+        sub_received = parse_time(sub.received_on)
+        assert sub_received is not None
+        user = None if sub.user_id is None else str(sub.user_id)
+        blocks = replayer.blocks(sub, case_id)
+        return Entry(user, sub_received, device, (None, blocks, tx.owner, False))
+
+    def history_snapshot(self, agency_id: int, case_id: str) -> Snapshot | None:
+        """The replayed state as the store would hold it (indices to missing cases left out)."""
+        state = self.replay_case(agency_id, case_id)
+        if state is None:
+            return None
+        columns, indices = columns_of(state)
+        existing = [i for i in indices if self.store.case_pk(agency_id, i[1]) is not None]
+        return columns, existing
+
+    def stored_snapshot(self, agency_id: int, case_id: str) -> Snapshot | None:
+        found = self.store.case_state_columns(agency_id, case_id)
+        return None if found is None else (found[1], found[2])
+
+    def rebuild_cases(
+        self,
+        agency_id: int,
+        case_ids: Sequence[str],
+        actor: str,
+        reason: str,
+        action: str | None = "case.rebuild",
+        position: int | None = None,
+    ) -> list[str]:
+        """Rebuild cases from history (S-TX-8): deleted when none is left, restored when some is.
+
+        Cases whose history indexes a case that appears or disappears are rebuilt too, so their
+        index rows follow. With a ``position``, each changed case gets a ``rebuild`` transaction
+        there (never replayed; it tells sync that the case changed). Returns the case ids whose state changed.
+        Runs in the caller's transaction.
+        """
+        todo = list(dict.fromkeys(case_ids))
+        seen = set(todo)
+        changed: list[str] = []
+        written: list[tuple[str, Snapshot]] = []
+        while todo:
+            case_id = todo.pop(0)
+            before = self.store.case_state_columns(agency_id, case_id)
+            state = self.replay_case(agency_id, case_id)
+            if state is None:
+                if before is None:
+                    continue
+                referrers = []  # purging drops the index rows that point at the case
+                self.store.purge_case(before[0])
+                self.audit_case(
+                    agency_id, actor, case_id, before[0], before[1], None, reason, action
+                )
+                changed.append(case_id)
+            else:
+                snap = columns_of(state)
+                pk = self.store.write_case_state(agency_id, case_id, *snap)
+                written.append((case_id, snap))
+                after = self.store.case_state_columns(agency_id, case_id)
+                assert after is not None
+                old = None if before is None else before[1:]
+                if old != after[1:]:
+                    self.audit_case(
+                        agency_id,
+                        actor,
+                        case_id,
+                        pk,
+                        None if before is None else before[1],
+                        after[1],
+                        reason,
+                        action,
+                    )
+                    changed.append(case_id)
+                referrers = self.store.referrers(agency_id, case_id) if before is None else []
+            for other in referrers:
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        for case_id, snap in written:  # index rows to cases written after them
+            self.store.write_case_state(agency_id, case_id, *snap)
+        if position is not None:
+            for case_id in changed:
+                self.store.add_transaction(
+                    agency_id, case_id, None, position, ["rebuild"], client_date=None
+                )
+        return changed
+
+    def audit_case(
+        self,
+        agency_id: int,
+        actor: str,
+        case_id: str,
+        pk: int | None,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        reason: str,
+        action: str | None = None,
+    ) -> None:
+        """S-AUD-1: one event per case change, with the fields that changed."""
+        old, new = changes(before, after)
+        if action is None:
+            action = "case.create" if before is None else "case.update"
+        self.store.record(
+            agency_id,
+            actor,
+            action,
+            f"case:{case_id}",
+            case_pk=pk,
+            before=old,
+            after=new,
+            reason=reason,
+        )
+
+    # -- archive (S-TX-8) ---------------------------------------------------------------------
+
+    def archive_submission(self, agency_id: int, actor: int | None, instance_id: str) -> list[str]:
+        """Take a form out of every case's history; the cases it touched are rebuilt."""
+        return self._set_archived(agency_id, actor, instance_id, True)
+
+    def unarchive_submission(
+        self, agency_id: int, actor: int | None, instance_id: str
+    ) -> list[str]:
+        """Put an archived form back; the cases it touched are rebuilt (and restored)."""
+        return self._set_archived(agency_id, actor, instance_id, False)
+
+    def _set_archived(
+        self, agency_id: int, actor: int | None, instance_id: str, archive: bool
+    ) -> list[str]:
+        with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
+            self.require_admin(actor, agency_id)
+            sub = self.store.current_submission(agency_id, instance_id)
+            if sub is None:
+                raise CaseShareError("not_found", f"Form {instance_id!r} was not found.")
+            want, new = ("normal", "archived") if archive else ("archived", "normal")
+            if sub.status != want:
+                raise CaseShareError(
+                    "invalid_transition",
+                    f"Form {instance_id!r} is {sub.status}; only a {want} form can be"
+                    f" {'archived' if archive else 'unarchived'}.",
+                )
+            self.store.set_submission_status(sub.id, new)
+            verb = "archived" if archive else "unarchived"
+            changed = self.rebuild_cases(
+                agency_id,
+                self.store.cases_of_submission(sub.id),
+                actor_name(actor),
+                f"submission {instance_id} {verb}",
+                position=sub.position,
+            )
+            self.store.record(
+                agency_id,
+                actor_name(actor),
+                f"submission.{'archive' if archive else 'unarchive'}",
+                f"submission:{instance_id}",
+                before={"status": want},
+                after={"status": new, "cases": changed},
+            )
+        return changed

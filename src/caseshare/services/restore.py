@@ -1,0 +1,93 @@
+"""Device restores (SPEC §9): the live set, sync tokens and incremental restores."""
+
+from __future__ import annotations
+
+import uuid
+
+from caseshare.core.engine import AgencyContext
+from caseshare.core.errors import CaseShareError
+from caseshare.core.principals import Principal
+from caseshare.core.restore import Restore, RestoreCase, state_hash
+from caseshare.services.base import ServiceBase
+from caseshare.store.base import utcnow
+
+
+class RestoreService(ServiceBase):
+    """restore: what a field device of a user holds, in full or since its last sync token."""
+
+    def restore(
+        self, user_id: int, *, since: str | None = None, device_hash: str | None = None
+    ) -> Restore:
+        """S-SYNC-1/S-SYNC-2. ``since`` is the device's last restore id and ``device_hash`` its
+        ``ccsh:`` case state hash; an unknown token or a mismatch is ``stale_sync_token`` (HTTP
+        412): the device restores in full. Every restore records a new token."""
+        ctx, user = self.user(user_id)
+        if not user.active:
+            raise CaseShareError("not_found", f"User {user_id} was not found.")
+        agency_id = ctx.agency_id
+        with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
+            live = self.live_case_ids(user.id)
+            send, left = set(live), set[str]()
+            if since is not None:
+                log = self.store.sync_log(since)
+                if log is None or log.user_id != user.id or log.agency_id != agency_id:
+                    raise CaseShareError(
+                        "stale_sync_token",
+                        f"Sync token {since!r} is not known for this user; restore in full"
+                        " (without a token).",
+                    )
+                if device_hash is not None and device_hash != state_hash(log.case_ids):
+                    raise CaseShareError(
+                        "stale_sync_token",
+                        "The device's cases do not match what the server sent it (state hash"
+                        f" {device_hash!r}); restore in full (without a token).",
+                    )
+                send = (live - log.case_ids) | (self.store.changed_since(log) & live)
+                left = set(log.case_ids - live)
+            token = uuid.uuid4().hex
+            self.store.create_sync_log(
+                token, agency_id, user.id, since, self.store.transaction_watermark(agency_id), live
+            )
+        removed = [self._restore_case(agency_id, c) for c in sorted(left)]
+        return Restore(
+            token=token,
+            username=user.username,
+            user_id=str(user.principal),
+            groups=[
+                (str(p), _owner_name(ctx, p)) for p in sorted(ctx.directory.owner_ids(user.id))
+            ],
+            cases=[c for c in (self._restore_case(agency_id, c) for c in sorted(send)) if c],
+            removed=[c for c in removed if c is not None],
+            gone=sorted(c for c, r in zip(sorted(left), removed, strict=True) if r is None),
+            incremental=since is not None,
+            date=utcnow()[:10],
+            case_ids=frozenset(live),
+        )
+
+    def _restore_case(self, agency_id: int, case_id: str) -> RestoreCase | None:
+        found = self.store.case_state_columns(agency_id, case_id)
+        if found is None:
+            return None
+        _, c, indices = found
+        return RestoreCase(
+            case_id=case_id,
+            case_type=c["case_type"],
+            name=c["name"],
+            owner_id=c["owner"],
+            external_id=c["external_id"],
+            closed=c["closed"],
+            date_modified=c["modified_on"],
+            user_id="" if c["modified_by"] is None else f"user:{c['modified_by']}",
+            properties=c["properties"],
+            indices=indices,
+        )
+
+
+def _owner_name(ctx: AgencyContext, principal: Principal) -> str:
+    directory = ctx.directory
+    if principal.kind == "user":
+        return directory.users[principal.id].username
+    if principal.kind == "group":
+        return directory.groups[principal.id].name
+    return directory.locations[principal.id].name

@@ -1,0 +1,431 @@
+"""Device submissions (SPEC §8): checked whole, applied in received order, every version kept."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from caseshare.core.casestate import CaseState, apply_block
+from caseshare.core.casexml import MAX_BYTES, CaseBlock, CaseSubmission, parse_submission
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Action, Cause
+from caseshare.core.model import User
+from caseshare.core.principals import Principal
+from caseshare.core.replay import block_kinds, fold_transaction, prepare_block
+from caseshare.services.casehistory import (
+    HistoryService,
+    Snapshot,
+    columns_of,
+    fmt_time,
+    parse_time,
+    state_of,
+)
+from caseshare.services.cases import choose_owner
+from caseshare.store.base import utcnow
+from caseshare.store.submissions import IndexRow
+
+SYSTEM = "system"
+_Found = tuple[int, dict[str, Any], list[IndexRow]]
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The answer to a submission that was accepted (refusals raise ``CaseShareError``)."""
+
+    submission_id: int
+    instance_id: str
+    #: ``normal`` (applied) or ``duplicate`` (the same form again: nothing changed)
+    status: str
+    #: True when this replaced an earlier version of the same instanceID (S-TX-5)
+    edited: bool
+    #: the cases whose state changed, extension cases closed by the cascade included
+    cases: tuple[str, ...]
+    message: str
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseShareError(
+            "invalid_case_block",
+            f"The submission is not UTF-8 text (byte {exc.start} is not valid UTF-8);"
+            " send the form encoded as UTF-8.",
+        ) from None
+
+
+def _names_owner(block: CaseBlock) -> bool:
+    return (block.create is not None and block.create.owner_id is not None) or (
+        "owner_id" in (block.update or {})
+    )
+
+
+class TransactionService(HistoryService):
+    """submit: one device form, checked whole and applied in received order."""
+
+    def submit(
+        self, agency_id: int, user_id: int, xml: bytes | str, *, sync_token: str | None = None
+    ) -> SubmitResult:
+        """Apply one OpenRosa submission whole or not at all (S-TX-5 … S-TX-7).
+
+        ``sync_token`` is the device's last restore id: the cases of the form count as held by
+        that device, and its next incremental restore does not send them back (S-SYNC-2).
+        A refused submission is stored with status ``error`` and the problem, and the
+        ``CaseShareError`` is raised with ``details["submission"]`` naming the stored row.
+        """
+        raw = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
+        digest = hashlib.sha256(raw).hexdigest()
+        user = self.acting_user(user_id, agency_id)
+        assert user is not None
+        instance_id = f"sha256:{digest}"
+        try:
+            if len(raw) > MAX_BYTES:  # before decoding: the parser says it in its own words
+                parse_submission(raw)
+            text = _decode(raw)
+            parsed = parse_submission(raw)
+            instance_id = parsed.meta.instance_id or instance_id
+            with self.store.transaction():
+                self.store.lock_case_transactions(agency_id)
+                result = self._submit(
+                    agency_id, user, text, digest, instance_id, parsed, sync_token
+                )
+                log = self.store.sync_log(sync_token) if sync_token else None
+                if log is not None and log.user_id == user.id and result.status == "normal":
+                    self.store.add_sync_cases(log.token, [b.case_id for b in parsed.blocks])
+                return result
+        except CaseShareError as exc:
+            stored = raw.decode("utf-8", errors="replace") if len(raw) <= MAX_BYTES else ""
+            with self.store.transaction():
+                exc.details["submission"] = self.store.insert_submission(
+                    agency_id,
+                    instance_id,
+                    user.id,
+                    stored,
+                    digest,
+                    "error",
+                    problem=f"{exc.code}: {exc.message}",
+                )
+            raise
+
+    def _submit(
+        self,
+        agency_id: int,
+        user: User,
+        text: str,
+        digest: str,
+        instance_id: str,
+        parsed: CaseSubmission,
+        sync_token: str | None,
+    ) -> SubmitResult:
+        current = self.store.current_submission(agency_id, instance_id)
+        if current is not None and current.content_hash == digest:
+            sub_id = self.store.insert_submission(
+                agency_id,
+                instance_id,
+                user.id,
+                text,
+                digest,
+                "duplicate",
+                position=current.position,
+            )
+            return SubmitResult(
+                sub_id,
+                instance_id,
+                "duplicate",
+                False,
+                (),
+                f"Form {instance_id} was received before with the same content; nothing changed.",
+            )
+        received = utcnow() if current is None else current.received_on
+        received_at = parse_time(received)
+        assert received_at is not None
+        blocks = [prepare_block(b, str(user.id), received_at) for b in parsed.blocks]
+        by_case: dict[str, list[CaseBlock]] = {}
+        for block in blocks:
+            by_case.setdefault(block.case_id, []).append(block)
+        before = {cid: self.store.case_state_columns(agency_id, cid) for cid in by_case}
+        self._check(agency_id, user, by_case, before)
+
+        if current is not None:
+            self.store.set_submission_status(current.id, "deprecated")
+        sub_id = self.store.insert_submission(
+            agency_id,
+            instance_id,
+            user.id,
+            text,
+            digest,
+            "normal",
+            position=None if current is None else current.position,
+            received_on=received,
+            sync_token=sync_token,
+        )
+        position = sub_id if current is None else current.position
+        tx_ids = {
+            cid: self._record(agency_id, cid, sub_id, position, case_blocks, before[cid])
+            for cid, case_blocks in by_case.items()
+        }
+        reason = f"submission {instance_id}"
+        ctx = self.context(agency_id)
+        if current is not None:
+            self.store.set_submission_status(current.id, "deprecated", replaced_by=sub_id)
+            touched = list(dict.fromkeys([*self.store.cases_of_submission(current.id), *by_case]))
+            pre = {cid: self.store.case_state_columns(agency_id, cid) for cid in touched}
+            self._decide_owners(agency_id, user, tx_ids, replay=True)
+            changed = self.rebuild_cases(
+                agency_id, touched, f"user:{user.id}", f"{reason} edited", "case.rebuild", position
+            )
+        else:
+            pre = dict(before)
+            states = self._decide_owners(
+                agency_id, user, tx_ids, replay=False, by_case=by_case, before=before
+            )
+            if ctx.settings.ordering == "reconcile":
+                changed = self.rebuild_cases(
+                    agency_id, list(by_case), f"user:{user.id}", reason, None
+                )
+            else:
+                changed = self._write(agency_id, f"user:{user.id}", states, before, reason)
+        named = {b.case_id for b in blocks if _names_owner(b)}
+        self._drop_shares_on_transfer(agency_id, user, {c: pre[c] for c in named}, reason)
+        if ctx.settings.extension_close_cascade:
+            changed += self._cascade(agency_id, sub_id, position, pre, reason)
+        verb = "replaced its earlier version" if current is not None else "was applied"
+        return SubmitResult(
+            sub_id,
+            instance_id,
+            "normal",
+            current is not None,
+            tuple(dict.fromkeys(changed)),
+            f"Form {instance_id} {verb}: {len(by_case)} case block(s).",
+        )
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def _check(
+        self,
+        agency_id: int,
+        user: User,
+        by_case: Mapping[str, Sequence[CaseBlock]],
+        before: Mapping[str, _Found | None],
+    ) -> None:
+        """Indices (§8.4), owners (S-CRT-1) and access (S-TX-7), before anything is written."""
+        ctx = self.context(agency_id)
+        for case_id, blocks in by_case.items():
+            for block in blocks:
+                for index in block.indices:
+                    ref = index.referenced_id
+                    if index.deletes or ref in by_case:
+                        continue
+                    if self.store.case_pk(agency_id, ref) is None:
+                        raise CaseShareError(
+                            "invalid_index",
+                            f"Case {case_id!r}: index {index.identifier!r} names case {ref!r},"
+                            " which does not exist in this agency.",
+                            {"case_id": case_id, "field": f"index/{index.identifier}"},
+                        )
+            named = [
+                owner
+                for b in blocks
+                for owner in (
+                    b.create.owner_id if b.create else None,
+                    (b.update or {}).get("owner_id"),
+                )
+                if owner is not None
+            ]
+            found = before[case_id]
+            if found is None:
+                for owner in named:
+                    choose_owner(ctx, user, Principal.parse(owner))
+                continue
+            action = Action.CLOSE if any(b.close for b in blocks) else Action.EDIT
+            for owner in named:
+                if owner != found[1]["owner"]:
+                    choose_owner(ctx, None, Principal.parse(owner), check_creator=False)
+                    action = Action.TRANSFER
+            self._require_device(user, action, case_id)
+
+    def _require_device(self, user: User, action: Action, case_id: str) -> None:
+        access = self.access(user.id, case_id)
+        if not access.allows(action):
+            raise CaseShareError(
+                "insufficient_access",
+                f"Case {case_id!r}: you have {access.level.label} access, and a submission may"
+                f" only {action.value} cases you may {action.value}; the whole form was refused.",
+                {"case_id": case_id, "level": access.level.label, "action": action.value},
+            )
+
+    # -- recording and applying ---------------------------------------------------------------
+
+    def _record(
+        self,
+        agency_id: int,
+        case_id: str,
+        sub_id: int,
+        position: int,
+        blocks: Sequence[CaseBlock],
+        found: _Found | None,
+    ) -> int:
+        """The case transaction of one submission (a baseline first for a case without one)."""
+        self._ensure_baseline(agency_id, case_id, position, found)
+        dates = [b.date_modified for b in blocks if b.date_modified is not None]
+        refs = [i.referenced_id for b in blocks for i in b.indices if not i.deletes]  # §8.4
+        return self.store.add_transaction(
+            agency_id,
+            case_id,
+            sub_id,
+            position,
+            block_kinds(blocks),
+            client_date=fmt_time(max(dates)) if dates else None,
+            refs=refs,
+        )
+
+    def _ensure_baseline(
+        self, agency_id: int, case_id: str, position: int, found: _Found | None
+    ) -> None:
+        """A case made outside submissions gets its current state as the start of its history."""
+        if found is None or self.store.has_transactions(agency_id, case_id):
+            return
+        self.store.add_transaction(
+            agency_id,
+            case_id,
+            None,
+            position,
+            ["baseline"],
+            client_date=found[1]["modified_on"],
+            snapshot=[found[1], found[2]],
+        )
+
+    def _decide_owners(
+        self,
+        agency_id: int,
+        user: User,
+        tx_ids: Mapping[str, int],
+        *,
+        replay: bool,
+        by_case: Mapping[str, Sequence[CaseBlock]] | None = None,
+        before: Mapping[str, _Found | None] | None = None,
+    ) -> dict[str, CaseState]:
+        """S-CRT-2 for every case this submission leaves without owner. Each transaction
+        records the owner the case has after it, so that a replay in which an earlier
+        transaction has gone (archived) still gives the case an owner. Returns the new states."""
+        ctx = self.context(agency_id)
+        states: dict[str, CaseState] = {}
+        for case_id, tx_id in tx_ids.items():
+            if replay:
+                state = self.replay_case(agency_id, case_id)
+            else:
+                assert by_case is not None and before is not None
+                found = before[case_id]
+                start = None if found is None else state_of(case_id, found[1], found[2])
+                state = fold_transaction(start, by_case[case_id])
+            assert state is not None
+            if state.owner_id is None:
+                state = replace(state, owner_id=str(choose_owner(ctx, user, None)))
+            assert state.owner_id is not None
+            self.store.set_transaction_owner(tx_id, state.owner_id)
+            states[case_id] = state
+        return states
+
+    def _write(
+        self,
+        agency_id: int,
+        actor: str,
+        states: Mapping[str, CaseState],
+        before: Mapping[str, _Found | None],
+        reason: str,
+    ) -> list[str]:
+        snaps: dict[str, Snapshot] = {cid: columns_of(s) for cid, s in states.items()}
+        for case_id, snap in snaps.items():
+            pk = self.store.write_case_state(agency_id, case_id, *snap)
+            found = before[case_id]
+            old = None if found is None else found[1]
+            self.audit_case(agency_id, actor, case_id, pk, old, snap[0], reason)
+        for case_id, snap in snaps.items():  # indices to cases created later in the form
+            if snap[1]:
+                self.store.write_case_state(agency_id, case_id, *snap)
+        self._follow_new_cases(agency_id, [c for c in snaps if before[c] is None], set(snaps))
+        return list(snaps)
+
+    def _follow_new_cases(self, agency_id: int, created: Sequence[str], skip: set[str]) -> None:
+        """Cases whose history indexes a case that (again) exists get their index row back."""
+        for case_id in sorted({r for c in created for r in self.store.referrers(agency_id, c)}):
+            if case_id in skip:
+                continue
+            found = self.store.case_state_columns(agency_id, case_id)
+            state = self.replay_case(agency_id, case_id)
+            if found is None or state is None:
+                continue
+            self.store.write_case_state(agency_id, case_id, found[1], columns_of(state)[1])
+
+    def _drop_shares_on_transfer(
+        self, agency_id: int, user: User, pre: Mapping[str, _Found | None], reason: str
+    ) -> None:
+        """S-SHR-6: a case a form hands to another owner loses its manual shares."""
+        for case_id, found in pre.items():
+            now = self.store.case_state_columns(agency_id, case_id)
+            if found is None or now is None or now[1]["owner"] == found[1]["owner"]:
+                continue
+            for grant in self.store.grant_rows(now[0], cause=Cause.MANUAL, include_deleted=True):
+                self.store.delete_grant(grant.id)
+                self.store.record(
+                    agency_id,
+                    f"user:{user.id}",
+                    "share.delete",
+                    f"case:{case_id}",
+                    case_pk=now[0],
+                    before={"grantee": str(grant.grantee), "level": grant.level.label},
+                    reason=f"owner changed by {reason} (S-SHR-6)",
+                )
+
+    def _cascade(
+        self,
+        agency_id: int,
+        sub_id: int,
+        position: int,
+        pre: Mapping[str, _Found | None],
+        reason: str,
+    ) -> list[str]:
+        """§8.4: closing a host closes its open extensions, recursively, one system transaction
+        each (``extension_close_cascade``)."""
+        queue = []
+        for case_id, found in pre.items():
+            now = self.store.case_state_columns(agency_id, case_id)
+            if now is not None and now[1]["closed"] and not (found and found[1]["closed"]):
+                queue.append(case_id)
+        closed: list[str] = []
+        while queue:
+            host = self.store.case_state_columns(agency_id, queue.pop(0))
+            assert host is not None
+            moment = parse_time(host[1]["closed_on"])
+            for ext in self.store.open_extensions(host[0]):
+                found = self.store.case_state_columns(agency_id, ext)
+                assert found is not None
+                self._ensure_baseline(agency_id, ext, position, found)
+                state = apply_block(
+                    state_of(ext, found[1], found[2]),
+                    CaseBlock(case_id=ext, date_modified=moment, close=True),
+                )
+                self.store.add_transaction(
+                    agency_id,
+                    ext,
+                    sub_id,
+                    position,
+                    ["close", "cascade"],
+                    client_date=fmt_time(moment),
+                )
+                columns, indices = columns_of(state)
+                pk = self.store.write_case_state(agency_id, ext, columns, indices)
+                self.audit_case(
+                    agency_id,
+                    SYSTEM,
+                    ext,
+                    pk,
+                    found[1],
+                    columns,
+                    f"{reason}: host case closed (extension_close_cascade)",
+                )
+                closed.append(ext)
+                queue.append(ext)
+        return closed

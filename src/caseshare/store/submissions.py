@@ -1,0 +1,337 @@
+"""Device submissions, the case transactions they made, and case rows written from case state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from caseshare.core.principals import Principal
+from caseshare.store.base import Connection, dumps, loads, utcnow
+from caseshare.store.cases import owner_user, search_text
+
+#: the advisory-lock class that serialises one agency's case transactions on PostgreSQL
+_LOCK_CLASS: Final = 0x4353  # "CS"
+SUBMISSION_COLS: Final = (
+    "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
+)
+TRANSACTION_COLS: Final = (
+    "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
+    " snapshot"
+)
+#: the columns of ``cases`` that a replay of the case's transactions decides
+STATE_COLS: Final = (
+    "case_type",
+    "name",
+    "external_id",
+    "owner",
+    "opened_on",
+    "opened_by",
+    "modified_on",
+    "modified_by",
+    "closed",
+    "closed_on",
+    "closed_by",
+    "properties",
+)
+#: (identifier, referenced case id, referenced case type, relationship)
+IndexRow = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    id: int
+    agency_id: int
+    instance_id: str
+    user_id: int | None
+    received_on: str
+    #: where the submission sits in the agency's received order (an edit keeps the original's)
+    position: int
+    xml: str
+    content_hash: str
+    status: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class TransactionRow:
+    id: int
+    case_id: str
+    submission_id: int | None
+    position: int
+    server_date: str
+    client_date: str | None
+    #: comma-separated: create, update, close, index, attachment, touch, cascade, baseline,
+    #: rebuild
+    kinds: str
+    #: the owner the case had right after this transaction was received (S-CRT-2 included)
+    owner: str | None
+    revoked: bool
+    #: a ``baseline``'s case state: (columns, indices) as ``case_state_columns`` gives them
+    snapshot: Any = None
+
+    @property
+    def kind_set(self) -> frozenset[str]:
+        return frozenset(self.kinds.split(","))
+
+
+class SubmissionStore(Connection):
+    """Repository for submissions and case transactions; the history a case is rebuilt from."""
+
+    def lock_case_transactions(self, agency_id: int) -> None:
+        """Serialise one agency's submissions until the transaction ends (S-TX-6).
+
+        SQLite serialises every writer already (``BEGIN IMMEDIATE``); on PostgreSQL this is a
+        transaction-scoped advisory lock per agency, so received order is apply order.
+        """
+        if self.is_postgres:
+            self.execute(
+                "SELECT pg_advisory_xact_lock(CAST(? AS integer), CAST(? AS integer))",
+                (_LOCK_CLASS, agency_id),
+            )
+
+    # -- submissions ------------------------------------------------------------------------------
+
+    def insert_submission(
+        self,
+        agency_id: int,
+        instance_id: str,
+        user_id: int | None,
+        xml: str,
+        content_hash: str,
+        status: str,
+        *,
+        problem: str = "",
+        position: int | None = None,
+        received_on: str | None = None,
+        sync_token: str | None = None,
+    ) -> int:
+        sub_id = self.insert(
+            "INSERT INTO submissions (agency_id, instance_id, user_id, received_on, position, xml,"
+            " content_hash, status, problem, sync_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                agency_id,
+                instance_id,
+                user_id,
+                received_on or utcnow(),
+                position,
+                xml,
+                content_hash,
+                status,
+                problem,
+                sync_token,
+            ),
+        )
+        if position is None:
+            self.execute("UPDATE submissions SET position = id WHERE id = ?", (sub_id,))
+        return sub_id
+
+    def submission(self, submission_id: int) -> SubmissionRow | None:
+        row = self.row(f"SELECT {SUBMISSION_COLS} FROM submissions WHERE id = ?", (submission_id,))
+        return None if row is None else SubmissionRow(*row)
+
+    def current_submission(self, agency_id: int, instance_id: str) -> SubmissionRow | None:
+        """The version of an instanceID that counts (normal or archived), if any."""
+        row = self.row(
+            f"SELECT {SUBMISSION_COLS} FROM submissions WHERE agency_id = ? AND instance_id = ?"
+            " AND status IN ('normal', 'archived')",
+            (agency_id, instance_id),
+        )
+        return None if row is None else SubmissionRow(*row)
+
+    def submissions(self, agency_id: int, instance_id: str | None = None) -> list[SubmissionRow]:
+        """Every stored submission of the agency (or of one instanceID), oldest first."""
+        sql = f"SELECT {SUBMISSION_COLS} FROM submissions WHERE agency_id = ?"
+        params: list[Any] = [agency_id]
+        if instance_id is not None:
+            sql += " AND instance_id = ?"
+            params.append(instance_id)
+        return [SubmissionRow(*r) for r in self.rows(sql + " ORDER BY id", params)]
+
+    def set_submission_status(
+        self, submission_id: int, status: str, replaced_by: int | None = None
+    ) -> None:
+        self.execute(
+            "UPDATE submissions SET status = ?, replaced_by = ? WHERE id = ?",
+            (status, replaced_by, submission_id),
+        )
+        revoked = int(status in ("archived", "deprecated"))
+        self.execute(
+            "UPDATE case_transactions SET revoked = ? WHERE submission_id = ?",
+            (revoked, submission_id),
+        )
+
+    # -- case transactions ----------------------------------------------------------------------
+
+    def add_transaction(
+        self,
+        agency_id: int,
+        case_id: str,
+        submission_id: int | None,
+        position: int,
+        kinds: Sequence[str],
+        *,
+        client_date: str | None,
+        owner: str | None = None,
+        refs: Sequence[str] = (),
+        snapshot: Any = None,
+    ) -> int:
+        tx_id = self.insert(
+            "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
+            " server_date, client_date, kinds, owner, snapshot)"
+            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, {self.dialect.json_param()})",
+            (
+                agency_id,
+                case_id,
+                submission_id,
+                position,
+                utcnow(),
+                client_date,
+                ",".join(kinds),
+                owner,
+                None if snapshot is None else dumps(snapshot),
+            ),
+        )
+        for ref in sorted(set(refs)):
+            self.execute(
+                "INSERT INTO transaction_refs (transaction_id, agency_id, ref_case_id)"
+                " VALUES (?, ?, ?)",
+                (tx_id, agency_id, ref),
+            )
+        return tx_id
+
+    def has_transactions(self, agency_id: int, case_id: str) -> bool:
+        return (
+            self.value(
+                "SELECT 1 FROM case_transactions WHERE agency_id = ? AND case_id = ? LIMIT 1",
+                (agency_id, case_id),
+            )
+            is not None
+        )
+
+    def set_transaction_owner(self, transaction_id: int, owner: str) -> None:
+        self.execute("UPDATE case_transactions SET owner = ? WHERE id = ?", (owner, transaction_id))
+
+    def transactions(
+        self, agency_id: int, case_id: str, *, live_only: bool = False
+    ) -> list[TransactionRow]:
+        """A case's transactions in replay order (received order, then as recorded)."""
+        sql = (
+            f"SELECT {TRANSACTION_COLS} FROM case_transactions WHERE agency_id = ? AND case_id = ?"
+        )
+        if live_only:
+            sql += " AND revoked = 0 AND kinds <> 'rebuild'"
+        rows = self.rows(sql + " ORDER BY position, id", (agency_id, case_id))
+        return [
+            TransactionRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), loads(r[9]))
+            for r in rows
+        ]
+
+    def cases_of_submission(self, submission_id: int) -> list[str]:
+        rows = self.rows(
+            "SELECT DISTINCT case_id FROM case_transactions WHERE submission_id = ?"
+            " ORDER BY case_id",
+            (submission_id,),
+        )
+        return [r[0] for r in rows]
+
+    def referrers(self, agency_id: int, case_id: str) -> list[str]:
+        """Cases whose live history indexes ``case_id`` (their index rows follow it)."""
+        rows = self.rows(
+            "SELECT DISTINCT t.case_id FROM transaction_refs r"
+            " JOIN case_transactions t ON t.id = r.transaction_id"
+            " WHERE r.agency_id = ? AND r.ref_case_id = ? AND t.revoked = 0 ORDER BY t.case_id",
+            (agency_id, case_id),
+        )
+        return [r[0] for r in rows]
+
+    # -- case rows from case state --------------------------------------------------------------
+
+    def write_case_state(
+        self,
+        agency_id: int,
+        case_id: str,
+        columns: Mapping[str, Any],
+        indices: Sequence[IndexRow],
+    ) -> int:
+        """Insert or overwrite a case's state columns and its indices; returns the case's pk.
+
+        Indices to a case that does not exist (any more) in the agency are left out.
+        """
+        owner = Principal.parse(columns["owner"])
+        props: Mapping[str, str] = columns["properties"]
+        values = [
+            int(v) if isinstance(v, bool) else v
+            for v in (columns[c] for c in STATE_COLS if c != "properties")
+        ]
+        extra = [
+            owner_user(owner),
+            utcnow(),
+            search_text(columns["name"], columns["external_id"], props),
+            dumps(dict(props)),
+        ]
+        j = self.dialect.json_param()
+        pk = self.value(
+            "SELECT pk FROM cases WHERE agency_id = ? AND case_id = ?", (agency_id, case_id)
+        )
+        cols = [c for c in STATE_COLS if c != "properties"]
+        if pk is None:
+            pk = self.insert(
+                f"INSERT INTO cases (agency_id, case_id, {', '.join(cols)}, owner_user_id,"
+                f" server_modified_on, search, properties)"
+                f" VALUES (?, ?, {', '.join('?' * len(cols))}, ?, ?, ?, {j})",
+                (agency_id, case_id, *values, *extra),
+                key="pk",
+            )
+        else:
+            sets = ", ".join(f"{c} = ?" for c in cols)
+            self.execute(
+                f"UPDATE cases SET {sets}, owner_user_id = ?, server_modified_on = ?, search = ?,"
+                f" properties = {j} WHERE pk = ?",
+                (*values, *extra, pk),
+            )
+        self.execute("DELETE FROM case_indices WHERE case_pk = ?", (pk,))
+        for identifier, ref_id, ref_type, relationship in indices:
+            ref_pk = self.value(
+                "SELECT pk FROM cases WHERE agency_id = ? AND case_id = ?", (agency_id, ref_id)
+            )
+            if ref_pk is not None:
+                self.execute(
+                    "INSERT INTO case_indices (case_pk, identifier, ref_pk, ref_type, relationship)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (pk, identifier, ref_pk, ref_type, relationship),
+                )
+        return int(pk)
+
+    def case_state_columns(
+        self, agency_id: int, case_id: str
+    ) -> tuple[int, dict[str, Any], list[IndexRow]] | None:
+        """A case's pk, its state columns and its indices, as ``write_case_state`` takes them."""
+        row = self.row(
+            f"SELECT pk, {', '.join(STATE_COLS)} FROM cases WHERE agency_id = ? AND case_id = ?",
+            (agency_id, case_id),
+        )
+        if row is None:
+            return None
+        columns = dict(zip(STATE_COLS, row[1:], strict=True))
+        columns["closed"] = bool(columns["closed"])
+        columns["properties"] = loads(columns["properties"]) or {}
+        indices = [
+            (r[0], r[1], r[2], r[3])
+            for r in self.rows(
+                "SELECT i.identifier, c.case_id, i.ref_type, i.relationship FROM case_indices i"
+                " JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk = ? ORDER BY i.identifier",
+                (row[0],),
+            )
+        ]
+        return int(row[0]), columns, indices
+
+    def open_extensions(self, case_pk: int) -> list[str]:
+        """Open cases that index this one as their host (relationship ``extension``)."""
+        rows = self.rows(
+            "SELECT DISTINCT c.case_id FROM case_indices i JOIN cases c ON c.pk = i.case_pk"
+            " WHERE i.ref_pk = ? AND i.relationship = 'extension' AND c.closed = 0"
+            " AND c.deleted = 0 ORDER BY c.case_id",
+            (case_pk,),
+        )
+        return [r[0] for r in rows]

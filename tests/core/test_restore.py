@@ -1,0 +1,54 @@
+"""Restore rendering (S-SYNC-2, S-SYNC-3): the case state hash and the XML a device reads."""
+
+from __future__ import annotations
+
+import hashlib
+
+from caseshare.core.casestate import apply_blocks
+from caseshare.core.casexml import parse_submission
+from caseshare.core.restore import Restore, RestoreCase, state_hash, to_json, to_xml
+
+
+def test_state_hash_is_the_xor_of_md5s() -> None:
+    assert state_hash([]) == "ccsh:" + "0" * 32
+    assert state_hash(["a"]) == "ccsh:" + hashlib.md5(b"a").hexdigest()
+    assert state_hash(["a", "b"]) == state_hash(["b", "a", "a"])
+    both = int(state_hash(["a", "b"])[5:], 16)
+    assert both == int(state_hash(["a"])[5:], 16) ^ int(state_hash(["b"])[5:], 16)
+
+
+def test_restore_xml_parses_back_into_the_same_cases() -> None:
+    host = RestoreCase(
+        "h",
+        "house",
+        "Home",
+        "group:1",
+        "ext-1",
+        True,
+        "2024-01-01T00:00:00.000000Z",
+        "user:2",
+        {"p": "1"},
+    )
+    kid = RestoreCase(
+        "k",
+        "person",
+        "Kid",
+        "user:2",
+        "",
+        False,
+        "2024-01-02T00:00:00Z",
+        "user:2",
+        {},
+        [("parent", "h", "house", "child"), ("host", "h", "house", "extension")],
+    )
+    restore = Restore("tok", "nina", "user:2", [("group:1", "Nurses")], [host, kid], gone=["x"])
+    states = apply_blocks(parse_submission(to_xml(restore)).blocks)
+    assert states["h"].closed and states["h"].external_id == "ext-1"
+    assert dict(states["h"].properties) == {"p": "1"} and states["h"].owner_id == "group:1"
+    assert {k: v.relationship for k, v in states["k"].indices.items()} == {
+        "parent": "child",
+        "host": "extension",
+    }
+    assert states["x"].closed
+    data = to_json(restore)
+    assert [c["case_id"] for c in data["cases"]] == ["h", "k"] and data["removed"] == ["x"]
