@@ -24,6 +24,10 @@ ROWS = [
     "assign (committed)",
     "membership change (committed)",
     "rule change (committed)",
+    "forms/s, 10 create blocks each",
+    "forms/s, 10 update blocks each",
+    "full restore,",
+    "incremental restore after 100 changes",
     "peak resident memory",
 ]
 

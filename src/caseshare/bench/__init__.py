@@ -219,6 +219,12 @@ def _run(store: Store, size: str, seed: int) -> None:
         f"{(time.perf_counter() - t0) * 1000:.0f} ms",
         "reloads the agency context",
     )
+    from caseshare.bench import transactions
+
+    small = size == "XS"
+    transactions.run(
+        store, report.add, live_cases=500 if small else 10_000, forms=20 if small else 200
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report.add("peak resident memory", f"{peak:.0f} MiB", "target ≤ 1 GiB at L")
     sys.stdout.flush()
