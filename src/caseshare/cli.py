@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
@@ -143,36 +144,46 @@ def _access_args(args: argparse.Namespace) -> tuple[Store, int, int]:
     return store, agency_id, _user(store, agency_id, args.user)
 
 
+def _legend(svc: Any, agency_id: int, lines: list[str]) -> list[str]:
+    """The names behind the canonical ids the lines mention (``user:6 = nina (Nina Nurse)``)."""
+    names = svc.context(agency_id).directory.legend(*lines)
+    return ["  where:", *(f"    {n}" for n in names)] if names else []
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from caseshare.services import Caseshare
 
-    store, _, user_id = _access_args(args)
+    store, agency_id, user_id = _access_args(args)
     try:
-        decision = Caseshare(store).check(user_id, Action.parse(args.action), args.case)
+        svc = Caseshare(store)
+        decision = svc.check(user_id, Action.parse(args.action), args.case)
+        lines = [f"  effective level: {decision.access.level.label}"]
+        lines += [f"  {reason}" for reason in decision.reasons]
+        lines += _legend(svc, agency_id, [f"user:{user_id}", *lines])
     finally:
         store.close()
     print("allow" if decision.allowed else "deny")
-    print(f"  effective level: {decision.access.level.label}")
-    for reason in decision.reasons:
-        print(f"  {reason}")
+    print("\n".join(lines))
     return 0 if decision.allowed else 3
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from caseshare.services import Caseshare
 
-    store, _, user_id = _access_args(args)
+    store, agency_id, user_id = _access_args(args)
     try:
-        access = Caseshare(store).explain(user_id, args.case)
+        svc = Caseshare(store)
+        access = svc.explain(user_id, args.case)
+        lines = [f"user:{user_id} has {access.level.label} access to case:{access.case_id}"]
+        if access.blocked:
+            lines.append(f"  {access.blocked}")
+        lines += [f"  {grant}" for grant in access.grants]
+        if not access.grants and not access.blocked:
+            lines.append("  no grant applies")
+        lines += _legend(svc, agency_id, lines)
     finally:
         store.close()
-    print(f"user:{user_id} has {access.level.label} access to case:{access.case_id}")
-    if access.blocked:
-        print(f"  {access.blocked}")
-    for grant in access.grants:
-        print(f"  {grant}")
-    if not access.grants and not access.blocked:
-        print("  no grant applies")
+    print("\n".join(lines))
     return 0
 
 
