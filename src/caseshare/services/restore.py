@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
@@ -49,7 +50,8 @@ class RestoreService(ServiceBase):
             self.store.create_sync_log(
                 token, agency_id, user.id, since, self.store.transaction_watermark(agency_id), live
             )
-        removed = [self._restore_case(agency_id, c) for c in sorted(left)]
+        states = self.store.case_states(agency_id, sorted(send | left))
+        removed = [_restore_case(c, states.get(c)) for c in sorted(left)]
         return Restore(
             token=token,
             username=user.username,
@@ -57,7 +59,7 @@ class RestoreService(ServiceBase):
             groups=[
                 (str(p), _owner_name(ctx, p)) for p in sorted(ctx.directory.owner_ids(user.id))
             ],
-            cases=[c for c in (self._restore_case(agency_id, c) for c in sorted(send)) if c],
+            cases=[c for c in (_restore_case(c, states.get(c)) for c in sorted(send)) if c],
             removed=[c for c in removed if c is not None],
             gone=sorted(c for c, r in zip(sorted(left), removed, strict=True) if r is None),
             incremental=since is not None,
@@ -65,23 +67,25 @@ class RestoreService(ServiceBase):
             case_ids=frozenset(live),
         )
 
-    def _restore_case(self, agency_id: int, case_id: str) -> RestoreCase | None:
-        found = self.store.case_state_columns(agency_id, case_id)
-        if found is None:
-            return None
-        _, c, indices = found
-        return RestoreCase(
-            case_id=case_id,
-            case_type=c["case_type"],
-            name=c["name"],
-            owner_id=c["owner"],
-            external_id=c["external_id"],
-            closed=c["closed"],
-            date_modified=c["modified_on"],
-            user_id="" if c["modified_by"] is None else f"user:{c['modified_by']}",
-            properties=c["properties"],
-            indices=indices,
-        )
+
+def _restore_case(
+    case_id: str, found: tuple[int, dict[str, Any], list[tuple[str, str, str, str]]] | None
+) -> RestoreCase | None:
+    if found is None:
+        return None
+    _, c, indices = found
+    return RestoreCase(
+        case_id=case_id,
+        case_type=c["case_type"],
+        name=c["name"],
+        owner_id=c["owner"],
+        external_id=c["external_id"],
+        closed=c["closed"],
+        date_modified=c["modified_on"],
+        user_id="" if c["modified_by"] is None else f"user:{c['modified_by']}",
+        properties=c["properties"],
+        indices=indices,
+    )
 
 
 def _owner_name(ctx: AgencyContext, principal: Principal) -> str:

@@ -326,6 +326,36 @@ class SubmissionStore(Connection):
         ]
         return int(row[0]), columns, indices
 
+    def case_states(
+        self, agency_id: int, case_ids: list[str]
+    ) -> dict[str, tuple[int, dict[str, Any], list[IndexRow]]]:
+        """``case_state_columns`` for many cases in two queries (a restore sends thousands)."""
+        if not case_ids:
+            return {}
+        wanted, params = self.dialect.in_list("case_id", case_ids)
+        out: dict[str, tuple[int, dict[str, Any], list[IndexRow]]] = {}
+        by_pk: dict[int, str] = {}
+        for row in self.rows(
+            f"SELECT pk, case_id, {', '.join(STATE_COLS)} FROM cases"
+            f" WHERE agency_id = ? AND {wanted}",
+            (agency_id, *params),
+        ):
+            columns = dict(zip(STATE_COLS, row[2:], strict=True))
+            columns["closed"] = bool(columns["closed"])
+            columns["properties"] = loads(columns["properties"]) or {}
+            out[row[1]] = (int(row[0]), columns, [])
+            by_pk[int(row[0])] = row[1]
+        if by_pk:
+            pks, pk_params = self.dialect.in_list("i.case_pk", list(by_pk))
+            for r in self.rows(
+                "SELECT i.case_pk, i.identifier, c.case_id, i.ref_type, i.relationship"
+                f" FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE {pks}"
+                " ORDER BY i.case_pk, i.identifier",
+                pk_params,
+            ):
+                out[by_pk[r[0]]][2].append((r[1], r[2], r[3], r[4]))
+        return out
+
     def open_extensions(self, case_pk: int) -> list[str]:
         """Open cases that index this one as their host (relationship ``extension``)."""
         rows = self.rows(
