@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -50,6 +51,10 @@ class Connection:
             # Visible-case sets are hashed in memory; at 4 MB (the default) a set of 100k+
             # cases spills to a per-row subplan and a count turns quadratic.
             self._raw.execute("SET work_mem = '64MB'")
+            # A lock wait (an agency's submission lock included) that outlives this is an error,
+            # never a hang: CASESHARE_LOCK_TIMEOUT, in PostgreSQL units, default 60s.
+            timeout = os.environ.get("CASESHARE_LOCK_TIMEOUT", "60s")
+            self._raw.execute("SELECT set_config('lock_timeout', %s, false)", (timeout,))
         elif scheme == "sqlite" or "://" not in url:
             self.dialect = SQLITE
             self._raw = sqlite3.connect(
