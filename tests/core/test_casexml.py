@@ -272,6 +272,21 @@ def test_unparseable_meta_time_is_refused() -> None:
     assert error.details["field"] == "meta/timeStart" and "yesterday" in error.message
 
 
+def test_an_over_long_instance_id_is_refused() -> None:
+    ns = "http://openrosa.org/jr/xforms"
+    meta = f'<meta xmlns="{ns}"><instanceID>{"i" * 256}</instanceID></meta>'
+    error = refused(form(meta=meta))
+    assert error.code == "invalid_case_block" and error.details["field"] == "meta/instanceID"
+    meta = meta.replace("i" * 256, "i" * 255)
+    assert parse_submission(form(meta=meta)).meta.instance_id == "i" * 255
+
+
+def test_a_bad_block_names_the_forms_instance_id() -> None:
+    meta = '<meta xmlns="http://openrosa.org/jr/xforms"><instanceID>f-9</instanceID></meta>'
+    error = refused(form(block("<update/>", 'case_id=""'), meta=meta))
+    assert error.details["instance_id"] == "f-9"
+
+
 # --- the block rules -----------------------------------------------------------------------------
 
 
@@ -495,6 +510,8 @@ def test_device_times(text: str, expected: datetime) -> None:
         "2014-08-04T21:09:07+25:00",
         "2014-08-04T21:09:07 UTC",
         "20140804T210907",
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:00:00-02:00",  # after year 9999 in UTC
     ],
 )
 def test_bad_device_times(text: str) -> None:

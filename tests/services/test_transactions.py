@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from caseshare.core.errors import CaseShareError
+from caseshare.services.casehistory import fmt_time, parse_time
 from tests.services.cast import Cast, code_of
 from tests.services.forms import block, create, form, index, update
 
@@ -287,6 +289,28 @@ def test_s_tx_5_an_edit_deprecates_and_rebuilds_every_case_either_touched(cast: 
     statuses = [s.status for s in cast.store.submissions(cast.agency, "edited")]
     assert statuses == ["deprecated", "normal"]
     assert_rebuild_agrees(cast, "a", "c")
+
+
+def test_times_before_year_1000_are_stored_zero_padded() -> None:
+    moment = datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert fmt_time(moment) == "0999-01-02T03:04:05.000006Z"
+    assert parse_time(fmt_time(moment)) == moment
+
+
+def test_s_tx_5_an_edit_needs_edit_access_on_the_cases_of_its_old_version(cast: Cast) -> None:
+    mine = form(block("x1", create(owner=f"user:{cast.owner}") + update(p="1")), instance="f-x")
+    cast.svc.submit(cast.agency, cast.owner, mine)
+    # someone else may not send a new version of Olga's form at all
+    other = form(block("y1", create(owner=f"user:{cast.colleague}")), instance="f-x")
+    assert code_of(cast.svc.submit, cast.agency, cast.colleague, other) == "insufficient_access"
+    # Olga herself may not either, once the case only the old version named is out of her reach
+    cast.svc.change_owner(cast.agency, cast.owner, "x1", f"user:{cast.reader}")
+    assert not cast.svc.check(cast.owner, "edit", "x1").allowed
+    edit = form(block("y1", create(owner=f"user:{cast.owner}")), instance="f-x")
+    assert code_of(cast.svc.submit, cast.agency, cast.owner, edit) == "insufficient_access"
+    assert row(cast, "x1")["properties"] == {"p": "1"} and not exists(cast, "y1")
+    statuses = [s.status for s in cast.store.submissions(cast.agency, "f-x")]
+    assert statuses == ["normal", "error", "error"]
 
 
 def test_s_tx_7_updates_need_edit_access_on_every_existing_case(cast: Cast) -> None:

@@ -104,10 +104,17 @@ def parse_submission(data: bytes | str, *, max_bytes: int = MAX_BYTES) -> CaseSu
 
     Raises ``CaseShareError`` with code ``invalid_case_block`` (``invalid_index`` for a bad index)
     and a sentence naming the case and the field; nothing is returned for a partly bad document.
+    A bad block's error carries the form's ``instance_id`` in its details when the meta has one.
     """
     root = _parse_xml(data, max_bytes)
-    blocks = tuple(_parse_block(el, n) for n, el in enumerate(_case_elements(root), start=1))
-    return CaseSubmission(meta=_parse_meta(root), blocks=blocks)
+    meta = _parse_meta(root)
+    try:
+        blocks = tuple(_parse_block(el, n) for n, el in enumerate(_case_elements(root), start=1))
+    except CaseShareError as exc:  # the refusal can still be filed under the form's instanceID
+        if meta.instance_id is not None:
+            exc.details.setdefault("instance_id", meta.instance_id)
+        raise
+    return CaseSubmission(meta=meta, blocks=blocks)
 
 
 def parse_case_blocks(data: bytes | str, *, max_bytes: int = MAX_BYTES) -> tuple[CaseBlock, ...]:
@@ -140,7 +147,10 @@ def parse_client_datetime(value: str) -> datetime:
     offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
     if offset >= timedelta(hours=24):
         raise ValueError(f"offset out of range: {value!r}")
-    return moment.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"outside the supported date range in UTC: {value!r}") from None
 
 
 # --- the document ------------------------------------------------------------------------------
@@ -230,8 +240,15 @@ def _parse_meta(root: Element) -> FormMeta:
                 f"The form's meta/{key} {_shorten(value)} is not a date-time.", field=f"meta/{key}"
             ) from exc
 
+    instance_id = values.get("instanceID") or None
+    if instance_id is not None and len(instance_id) > MAX_FIELD_LENGTH:
+        raise _invalid(
+            f"The form's meta/instanceID is {len(instance_id)} characters long;"
+            f" the limit is {MAX_FIELD_LENGTH}.",
+            field="meta/instanceID",
+        )
     return FormMeta(
-        instance_id=values.get("instanceID") or None,
+        instance_id=instance_id,
         user_id=values.get("userID") or None,
         device_id=values.get("deviceID") or None,
         time_start=time("timeStart"),

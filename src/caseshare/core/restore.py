@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -15,6 +16,41 @@ RESPONSE_NS: Final = "http://openrosa.org/http/response"
 SYNC_NS: Final = "http://commcarehq.org/sync"
 REGISTRATION_NS: Final = "http://openrosa.org/user/registration"
 HASH_PREFIX: Final = "ccsh:"
+#: update keys a CommCare device reads as the case's own fields, not as properties; a restore
+#: writes them from the case's columns only (the sharing API refuses them as property names)
+RESERVED_PROPERTIES: Final = frozenset(
+    {
+        "case_id",
+        "case_type",
+        "case_name",
+        "owner_id",
+        "external_id",
+        "date_opened",
+        "date_modified",
+        "user_id",
+    }
+)
+#: restore keys written from the case's columns: a stored property of that name never overrides
+_COLUMN_KEYS: Final = frozenset({"case_id", "case_type", "case_name", "owner_id", "external_id"})
+# an XML name without a colon (a property is one element of <update>); letters and digits
+# below U+00C0 other than ASCII ones are not name characters
+_XML_NAME: Final = re.compile(r"(?![\u0080-\u00bf])[^\W\d](?:(?![\u0080-\u00bf])[\w.\-])*")
+# characters XML 1.0 does not allow at all
+_NOT_XML_CHAR: Final = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def is_xml_name(name: str) -> bool:
+    """Whether ``name`` can be an element name of a case block (an XML name, no colon)."""
+    return _XML_NAME.fullmatch(name) is not None
+
+
+def has_invalid_xml_chars(text: str) -> bool:
+    """Whether ``text`` holds a character XML 1.0 cannot carry (control characters …)."""
+    return _NOT_XML_CHAR.search(text) is not None
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML_CHAR.sub("", text)
 
 
 def state_hash(case_ids: Iterable[str]) -> str:
@@ -48,10 +84,11 @@ class Restore:
     #: (owner id, name) for the ``user-groups`` fixture
     groups: Sequence[tuple[str, str]]
     cases: Sequence[RestoreCase]
-    #: cases the device held that left its scope (incremental restores only): sent as they are
-    #: now, so the device purges them as it purges any case it does not own
+    #: cases the device held that left its scope: sent as a bare close like ``gone``, never
+    #: with their data (kept for callers that build a Restore by hand)
     removed: Sequence[RestoreCase] = ()
-    #: ids of cases the device held that no longer exist: sent as a bare close
+    #: ids of cases the device held that left its scope or no longer exist (incremental
+    #: restores only): sent as a bare close, so the device drops them
     gone: Sequence[str] = ()
     incremental: bool = False
     date: str = ""
@@ -64,9 +101,9 @@ def _case_element(parent: Element, case: RestoreCase) -> None:
         "case",
         {
             "xmlns": CASE_NS,
-            "case_id": case.case_id,
-            "date_modified": case.date_modified,
-            "user_id": case.user_id,
+            "case_id": _xml_text(case.case_id),
+            "date_modified": _xml_text(case.date_modified),
+            "user_id": _xml_text(case.user_id),
         },
     )
     create = SubElement(el, "create")
@@ -75,51 +112,59 @@ def _case_element(parent: Element, case: RestoreCase) -> None:
         ("case_name", case.name),
         ("owner_id", case.owner_id),
     ):
-        SubElement(create, tag).text = value
-    props = dict(case.properties)
+        SubElement(create, tag).text = _xml_text(value)
+    # a property that would override one of the case's own fields, or whose name cannot be an
+    # element, is left out: the restore stays well-formed and the device gets the real fields
+    props = {
+        key: value
+        for key, value in case.properties.items()
+        if key not in _COLUMN_KEYS and is_xml_name(key)
+    }
     if case.external_id:
         props["external_id"] = case.external_id
     if props:
         update = SubElement(el, "update")
         for key in sorted(props):
-            SubElement(update, key).text = props[key]
+            SubElement(update, key).text = _xml_text(props[key])
     if case.closed:
         SubElement(el, "close")
     if case.indices:
         index = SubElement(el, "index")
         for identifier, ref, ref_type, relationship in case.indices:
-            attrs = {"case_type": ref_type}
+            if not is_xml_name(identifier):
+                continue
+            attrs = {"case_type": _xml_text(ref_type)}
             if relationship != "child":
-                attrs["relationship"] = relationship
-            SubElement(index, identifier, attrs).text = ref
+                attrs["relationship"] = _xml_text(relationship)
+            SubElement(index, identifier, attrs).text = _xml_text(ref)
 
 
 def _removed_element(parent: Element, case_id: str, date: str) -> None:
-    el = SubElement(parent, "case", {"xmlns": CASE_NS, "case_id": case_id, "date_modified": date})
+    el = SubElement(
+        parent, "case", {"xmlns": CASE_NS, "case_id": _xml_text(case_id), "date_modified": date}
+    )
     SubElement(el, "close")
 
 
 def to_xml(restore: Restore) -> str:
     """The OpenRosa restore payload a CommCare device reads."""
     root = Element("OpenRosaResponse", {"xmlns": RESPONSE_NS})
-    SubElement(
-        root, "message", {"nature": "ota_restore_success"}
-    ).text = f"Successfully restored account {restore.username}!"
+    SubElement(root, "message", {"nature": "ota_restore_success"}).text = _xml_text(
+        f"Successfully restored account {restore.username}!"
+    )
     sync = SubElement(root, "Sync", {"xmlns": SYNC_NS})
     SubElement(sync, "restore_id").text = restore.token
     reg = SubElement(root, "Registration", {"xmlns": REGISTRATION_NS})
-    SubElement(reg, "username").text = restore.username
+    SubElement(reg, "username").text = _xml_text(restore.username)
     SubElement(reg, "uuid").text = restore.user_id
     SubElement(reg, "date").text = restore.date
     fixture = SubElement(root, "fixture", {"id": "user-groups", "user_id": restore.user_id})
     groups = SubElement(fixture, "groups")
     for owner_id, name in restore.groups:
-        SubElement(SubElement(groups, "group", {"id": owner_id}), "name").text = name
+        SubElement(SubElement(groups, "group", {"id": owner_id}), "name").text = _xml_text(name)
     for case in restore.cases:
         _case_element(root, case)
-    for case in restore.removed:
-        _case_element(root, case)
-    for case_id in restore.gone:
+    for case_id in sorted({*(c.case_id for c in restore.removed), *restore.gone}):
         _removed_element(root, case_id, restore.date)
     return tostring(root, encoding="unicode")
 
@@ -127,7 +172,7 @@ def to_xml(restore: Restore) -> str:
 def to_json(restore: Restore) -> dict[str, Any]:
     """The same restore as plain data."""
     return {
-        "removed": sorted([*(c.case_id for c in restore.removed), *restore.gone]),
+        "removed": sorted({*(c.case_id for c in restore.removed), *restore.gone}),
         "restore_id": restore.token,
         "incremental": restore.incremental,
         "user": {"id": restore.user_id, "username": restore.username},

@@ -17,15 +17,19 @@ from caseshare.store.submissions import IndexRow, SubmissionRow, TransactionRow
 
 #: a case as the store holds what history decides: (state columns, indices)
 Snapshot = tuple[dict[str, Any], list[IndexRow]]
-#: one transaction to replay: (baseline state, blocks, owner after it, is a cascade close)
-_Step = tuple[CaseState | None, list[CaseBlock], str | None, bool]
+#: one transaction to replay: (baseline state, blocks, owner after it, is a cascade close, its id)
+_Step = tuple[CaseState | None, list[CaseBlock], str | None, bool, int]
 
 
 def fmt_time(moment: datetime | None) -> str | None:
-    """A datetime in the store's fixed-width UTC text form."""
+    """A datetime in the store's fixed-width UTC text form.
+
+    The year is zero-padded to four digits by hand: ``strftime("%Y")`` does not pad years below
+    1000 on Linux, and ``parse_time`` (``fromisoformat``) needs four digits."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -127,20 +131,25 @@ class _Replayer:
 class HistoryService(ServiceBase):
     """Replays and rebuilds cases from their transactions (S-TX-8, S-TX-3)."""
 
-    def replay_case(self, agency_id: int, case_id: str) -> CaseState | None:
-        """What the case's live transactions, replayed in order, make of it (None: no case)."""
+    def replay_case(
+        self, agency_id: int, case_id: str, until: int | None = None
+    ) -> CaseState | None:
+        """What the case's live transactions, replayed in order, make of it (None: no case).
+
+        With ``until`` (a transaction id), the replay stops right after that transaction."""
         ordering = self.context(agency_id).settings.ordering
         replayer = _Replayer({})
         entries: list[Entry[_Step]] = []
         for tx in self.store.transactions(agency_id, case_id, live_only=True):
             entries.append(self._entry(replayer, case_id, tx))
         state: CaseState | None = None
-        for baseline, blocks, owner, cascade in replay_order(entries, ordering):
+        for baseline, blocks, owner, cascade, tx_id in replay_order(entries, ordering):
             if baseline is not None:
                 state = baseline
-            if cascade and state is None:
-                continue  # a cascade closes an extension; it never brings one into being
-            state = fold_transaction(state, blocks, owner)
+            if not (cascade and state is None):  # a cascade never brings a case into being
+                state = fold_transaction(state, blocks, owner)
+            if tx_id == until:
+                break
         return state
 
     def _entry(self, replayer: _Replayer, case_id: str, tx: TransactionRow) -> Entry[_Step]:
@@ -151,10 +160,10 @@ class HistoryService(ServiceBase):
         if "baseline" in kinds:
             columns, indices = tx.snapshot
             base = state_of(case_id, columns, [tuple(i) for i in indices])
-            return Entry(None, received, device, (base, [], None, False))
+            return Entry(None, received, device, (base, [], None, False, tx.id))
         if "cascade" in kinds:
             close = CaseBlock(case_id=case_id, date_modified=device, close=True)
-            return Entry(None, received, device, (None, [close], None, True))
+            return Entry(None, received, device, (None, [close], None, True, tx.id))
         assert tx.submission_id is not None
         sub = self.store.submission(tx.submission_id)
         assert sub is not None
@@ -162,7 +171,7 @@ class HistoryService(ServiceBase):
         assert sub_received is not None
         user = None if sub.user_id is None else str(sub.user_id)
         blocks = replayer.blocks(sub, case_id)
-        return Entry(user, sub_received, device, (None, blocks, tx.owner, False))
+        return Entry(user, sub_received, device, (None, blocks, tx.owner, False, tx.id))
 
     def history_snapshot(self, agency_id: int, case_id: str) -> Snapshot | None:
         """The replayed state as the store would hold it (indices to missing cases left out)."""
@@ -205,6 +214,11 @@ class HistoryService(ServiceBase):
                 if before is None:
                     continue
                 referrers = []  # purging drops the index rows that point at the case
+                for other in self.store.indexing_cases(before[0]):
+                    # a case made outside forms keeps its index in a baseline, so it is
+                    # re-linked when this case comes back (unarchive)
+                    if not self.store.has_transactions(agency_id, other):
+                        self.store.add_baseline(agency_id, other, position or 0)
                 self.store.purge_case(before[0])
                 self.audit_case(
                     agency_id, actor, case_id, before[0], before[1], None, reason, action
@@ -236,12 +250,89 @@ class HistoryService(ServiceBase):
                     todo.append(other)
         for case_id, snap in written:  # index rows to cases written after them
             self.store.write_case_state(agency_id, case_id, *snap)
+        if written and self.context(agency_id).settings.extension_close_cascade:
+            changed += self._rederive_cascades(agency_id, [c for c, _ in written], reason)
         if position is not None:
             for case_id in changed:
                 self.store.add_transaction(
                     agency_id, case_id, None, position, ["rebuild"], client_date=None
                 )
         return changed
+
+    def _closing_transaction(self, agency_id: int, case_id: str) -> TransactionRow | None:
+        """The live form transaction that closed the case; None when it is open or was closed
+        outside forms (a baseline: the sharing API closes without cascading)."""
+        closer: TransactionRow | None = None
+        outside = False
+        for tx in self.store.transactions(agency_id, case_id, live_only=True):
+            kinds = tx.kind_set
+            if "baseline" in kinds:
+                if not tx.snapshot[0]["closed"]:
+                    closer, outside = None, False
+                elif closer is None:
+                    outside = True
+            elif "close" in kinds and closer is None and not outside:
+                closer = tx if tx.submission_id is not None else None
+                outside = closer is None
+        return closer
+
+    def _rederive_cascades(self, agency_id: int, case_ids: Sequence[str], reason: str) -> list[str]:
+        """§8.4 ``extension_close_cascade`` after a rebuild: every open extension of a host that a
+        form closed gets that form's ``close,cascade`` transaction (the one the form would have
+        recorded, had the remaining forms been received alone), recursively. Returns the cases
+        it closed."""
+        todo = list(dict.fromkeys(case_ids))
+        expanded: set[str] = set()
+        closed: list[str] = []
+        tried: set[tuple[str, int | None]] = set()  # each (extension, closing form) once
+        while todo:
+            case_id = todo.pop(0)
+            found = self.store.case_state_columns(agency_id, case_id)
+            if found is None:
+                continue
+            pk, columns, indices = found
+            if columns["closed"]:
+                if case_id not in expanded:
+                    expanded.add(case_id)
+                    todo.extend(self.store.open_extensions(pk))
+                continue
+            facts = self.store.case_row(agency_id, case_id)
+            if facts is None or facts.deleted:
+                continue
+            for _, ref, _, relationship in indices:
+                host = self.store.case_state_columns(agency_id, ref)
+                if relationship != "extension" or host is None or not host[1]["closed"]:
+                    continue
+                closer = self._closing_transaction(agency_id, ref)
+                if closer is None or (case_id, closer.submission_id) in tried:
+                    continue
+                tried.add((case_id, closer.submission_id))
+                self.store.add_transaction(
+                    agency_id,
+                    case_id,
+                    closer.submission_id,
+                    closer.position,
+                    ["close", "cascade"],
+                    client_date=host[1]["closed_on"],
+                )
+                state = self.replay_case(agency_id, case_id)
+                assert state is not None
+                new = columns_of(state)
+                self.store.write_case_state(agency_id, case_id, *new)
+                self.audit_case(
+                    agency_id,
+                    "system",
+                    case_id,
+                    pk,
+                    columns,
+                    new[0],
+                    f"{reason}: host case closed (extension_close_cascade)",
+                )
+                if new[0]["closed"]:  # the replay may order the close before the case began
+                    closed.append(case_id)
+                    todo.append(case_id)
+                break
+        return closed
 
     def audit_case(
         self,

@@ -10,6 +10,7 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Cause
 from caseshare.core.model import User
 from caseshare.core.principals import Principal
+from caseshare.core.restore import RESERVED_PROPERTIES, has_invalid_xml_chars, is_xml_name
 from caseshare.services.base import ServiceBase, actor_name
 
 MAX_FIELD = 255
@@ -63,6 +64,37 @@ def choose_owner(
     return options[0]
 
 
+def checked_properties(properties: Mapping[str, str] | None) -> dict[str, str]:
+    """Properties a device can be sent (S-SYNC-3): each name an XML name that is not one of the
+    case's own fields, each value free of characters XML cannot carry; else
+    ``validation_error``."""
+    checked = {str(k): str(v) for k, v in (properties or {}).items()}
+    for key, value in checked.items():
+        if key in RESERVED_PROPERTIES:
+            raise CaseShareError(
+                "validation_error",
+                f"{key!r} is one of the case's own fields, not a property; set it through its own"
+                " field (case type, name, owner or external id) instead.",
+            )
+        if not is_xml_name(key):
+            raise CaseShareError(
+                "validation_error",
+                f"Property name {key!r} is not allowed: it must start with a letter or _ and hold"
+                " only letters, digits, _, - and . (no spaces or colons).",
+            )
+        check_text(f"Property {key!r}", value)
+    return checked
+
+
+def check_text(label: str, value: str) -> None:
+    """``validation_error`` when ``value`` holds a control character XML cannot carry."""
+    if has_invalid_xml_chars(value):
+        raise CaseShareError(
+            "validation_error",
+            f"{label} holds a control character; only text, tabs and line breaks are allowed.",
+        )
+
+
 class CaseService(ServiceBase):
     """Case lifecycle operations that touch access."""
 
@@ -82,7 +114,11 @@ class CaseService(ServiceBase):
         closed: bool = False,
     ) -> str:
         """Create a case; ``indices`` maps identifier → (referenced case id, relationship)."""
+        checked = checked_properties(properties)
+        for label, text in (("case_type", case_type), ("name", name), ("external_id", external_id)):
+            check_text(label, text)
         with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
             ctx = self.context(agency_id)
             actor_user = self.acting_user(actor, agency_id)
             if actor_user is not None and opened_by not in (None, actor):
@@ -120,7 +156,7 @@ class CaseService(ServiceBase):
                 name,
                 chosen,
                 opened_by=creator_id,
-                properties={str(k): str(v) for k, v in (properties or {}).items()},
+                properties=checked,
                 external_id=external_id,
             )
             for identifier, (ref, relationship) in (indices or {}).items():
@@ -165,6 +201,7 @@ class CaseService(ServiceBase):
     ) -> list[str]:
         """Transfer a case (S-SHR-6): its manual shares go, the new owner decides who sees it."""
         with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
             ctx = self.context(agency_id)
             if actor is not None:
                 self.require(actor, Action.TRANSFER, case_id, agency_id=agency_id)
@@ -201,6 +238,7 @@ class CaseService(ServiceBase):
     def delete_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
         """S-SHR-8: to the recycle bin, with its shares."""
         with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
             ctx = self.context(agency_id)
             if actor is not None:
                 self.require(actor, Action.DELETE, case_id, agency_id=agency_id)
@@ -213,6 +251,7 @@ class CaseService(ServiceBase):
             )
 
     def _binned(self, agency_id: int, actor: int | None, case_id: str) -> int:
+        self.store.lock_case_transactions(agency_id)
         ctx = self.context(agency_id)
         case = self.case(ctx, case_id)
         if not case.deleted:
@@ -249,7 +288,13 @@ class CaseService(ServiceBase):
         properties: Mapping[str, str] | None = None,
         closed: bool | None = None,
     ) -> None:
+        """Change a case through the sharing API; it waits for the agency's submissions (S-TX-6)
+        so that neither overwrites the other."""
+        checked = None if properties is None else checked_properties(properties)
+        if name is not None:
+            check_text("name", name)
         with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
             ctx = self.context(agency_id)
             if actor is not None:
                 self.require(
@@ -257,8 +302,8 @@ class CaseService(ServiceBase):
                 )
             case = self.case(ctx, case_id)
             merged = None
-            if properties is not None:
-                merged = {**case.properties, **{str(k): str(v) for k, v in properties.items()}}
+            if checked is not None:
+                merged = {**case.properties, **checked}
             self.store.update_case(case.pk, name=name, properties=merged)
             if closed is not None and closed != case.closed:
                 self.store.set_closed(case.pk, closed, actor)

@@ -50,8 +50,9 @@ class RestoreService(ServiceBase):
             self.store.create_sync_log(
                 token, agency_id, user.id, since, self.store.transaction_watermark(agency_id), live
             )
-        states = self.store.case_states(agency_id, sorted(send | left))
-        removed = [_restore_case(c, states.get(c)) for c in sorted(left)]
+        # a case that left the scope (transferred, deleted, purged …) is sent as a bare close:
+        # none of its current data, which the user may no longer be allowed to see
+        states = self.store.case_states(agency_id, sorted(send))
         return Restore(
             token=token,
             username=user.username,
@@ -60,8 +61,7 @@ class RestoreService(ServiceBase):
                 (str(p), _owner_name(ctx, p)) for p in sorted(ctx.directory.owner_ids(user.id))
             ],
             cases=[c for c in (_restore_case(c, states.get(c)) for c in sorted(send)) if c],
-            removed=[c for c in removed if c is not None],
-            gone=sorted(c for c, r in zip(sorted(left), removed, strict=True) if r is None),
+            gone=sorted(left),
             incremental=since is not None,
             date=utcnow()[:10],
             case_ids=frozenset(live),

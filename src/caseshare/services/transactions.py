@@ -24,7 +24,7 @@ from caseshare.services.casehistory import (
 )
 from caseshare.services.cases import choose_owner
 from caseshare.store.base import utcnow
-from caseshare.store.submissions import IndexRow
+from caseshare.store.submissions import IndexRow, SubmissionRow
 
 SYSTEM = "system"
 _Found = tuple[int, dict[str, Any], list[IndexRow]]
@@ -88,15 +88,21 @@ class TransactionService(HistoryService):
             instance_id = parsed.meta.instance_id or instance_id
             with self.store.transaction():
                 self.store.lock_case_transactions(agency_id)
-                result = self._submit(
-                    agency_id, user, text, digest, instance_id, parsed, sync_token
-                )
+                # S-SYNC-2: only the submitter's own restore counts; another user's (or an
+                # unknown) token is ignored, so it can never hide changes from its owner
                 log = self.store.sync_log(sync_token) if sync_token else None
-                if log is not None and log.user_id == user.id and result.status == "normal":
-                    self.store.add_sync_cases(log.token, [b.case_id for b in parsed.blocks])
+                own = log.token if log is not None and log.user_id == user.id else None
+                result = self._submit(agency_id, user, text, digest, instance_id, parsed, own)
+                if own is not None and result.status == "normal":
+                    self.store.add_sync_cases(own, [b.case_id for b in parsed.blocks])
                 return result
         except CaseShareError as exc:
+            found_id = exc.details.get("instance_id")
+            if isinstance(found_id, str) and instance_id.startswith("sha256:"):
+                instance_id = found_id  # a bad block of a form whose meta names it
             stored = raw.decode("utf-8", errors="replace") if len(raw) <= MAX_BYTES else ""
+            # PostgreSQL text cannot hold NUL: the error row keeps U+FFFD in its place
+            stored = stored.replace("\x00", "\ufffd")
             with self.store.transaction():
                 exc.details["submission"] = self.store.insert_submission(
                     agency_id,
@@ -105,7 +111,7 @@ class TransactionService(HistoryService):
                     stored,
                     digest,
                     "error",
-                    problem=f"{exc.code}: {exc.message}",
+                    problem=f"{exc.code}: {exc.message}".replace("\x00", "\ufffd"),
                 )
             raise
 
@@ -147,6 +153,8 @@ class TransactionService(HistoryService):
             by_case.setdefault(block.case_id, []).append(block)
         before = {cid: self.store.case_state_columns(agency_id, cid) for cid in by_case}
         self._check(agency_id, user, by_case, before)
+        if current is not None:
+            self._check_edit(agency_id, user, current, by_case)
 
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated")
@@ -218,11 +226,15 @@ class TransactionService(HistoryService):
                     ref = index.referenced_id
                     if index.deletes or ref in by_case:
                         continue
-                    if self.store.case_pk(agency_id, ref) is None:
+                    # S-TX-7: only a case the submitter may view; one they may not is
+                    # reported exactly as a missing one, so its existence does not leak
+                    if self.store.case_pk(agency_id, ref) is None or not self.access(
+                        user.id, ref
+                    ).allows(Action.VIEW):
                         raise CaseShareError(
                             "invalid_index",
                             f"Case {case_id!r}: index {index.identifier!r} names case {ref!r},"
-                            " which does not exist in this agency.",
+                            " which was not found in this agency.",
                             {"case_id": case_id, "field": f"index/{index.identifier}"},
                         )
             named = [
@@ -245,6 +257,31 @@ class TransactionService(HistoryService):
                     choose_owner(ctx, None, Principal.parse(owner), check_creator=False)
                     action = Action.TRANSFER
             self._require_device(user, action, case_id)
+
+    def _check_edit(
+        self,
+        agency_id: int,
+        user: User,
+        current: SubmissionRow,
+        by_case: Mapping[str, Sequence[CaseBlock]],
+    ) -> None:
+        """S-TX-5/S-TX-7 for an edit: only the user who sent a form may send a new version of it,
+        and the rebuild it causes may only change cases that user may edit, so every case the
+        old version touched (and the new one does not) is checked too."""
+        if current.user_id != user.id:
+            raise CaseShareError(
+                "insufficient_access",
+                f"Form {current.instance_id!r} was sent by another user; only the user who sent"
+                " a form may send a new version of it (same instanceID). The whole form was"
+                " refused.",
+                {"instance_id": current.instance_id},
+            )
+        # the old version's own blocks (its cascade closes follow their host on the rebuild)
+        old = dict.fromkeys(b.case_id for b in parse_submission(current.xml).blocks)
+        for case_id in old:
+            if case_id in by_case or self.store.case_pk(agency_id, case_id) is None:
+                continue
+            self._require_device(user, Action.EDIT, case_id)
 
     def _require_device(self, user: User, action: Action, case_id: str) -> None:
         access = self.access(user.id, case_id)
@@ -313,13 +350,22 @@ class TransactionService(HistoryService):
         ctx = self.context(agency_id)
         states: dict[str, CaseState] = {}
         for case_id, tx_id in tx_ids.items():
-            if replay:
-                state = self.replay_case(agency_id, case_id)
+            if replay:  # the owner right after this transaction, not after the whole history
+                state = self.replay_case(agency_id, case_id, until=tx_id)
             else:
                 assert by_case is not None and before is not None
                 found = before[case_id]
-                start = None if found is None else state_of(case_id, found[1], found[2])
-                state = fold_transaction(start, by_case[case_id])
+                if found is not None and any(
+                    before[c] is None and case_id in self.store.referrers(agency_id, c)
+                    for c in by_case
+                    if c != case_id
+                ):
+                    # its history indexes a case this form brings back: the stored row lacks
+                    # that index (S-TX-8 writes no row to a missing case), the replay has it
+                    state = self.replay_case(agency_id, case_id)
+                else:
+                    start = None if found is None else state_of(case_id, found[1], found[2])
+                    state = fold_transaction(start, by_case[case_id])
             assert state is not None
             if state.owner_id is None:
                 state = replace(state, owner_id=str(choose_owner(ctx, user, None)))

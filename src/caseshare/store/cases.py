@@ -183,6 +183,11 @@ class CaseStore(Connection):
             "UPDATE cases SET server_modified_on = ?, modified_on = ?, modified_by = ? WHERE pk = ?",
             (now, now, actor, pk),
         )
+        # the last step of every sharing-API change to a case: its history records the result
+        from caseshare.store.submissions import SubmissionStore  # cycle: it imports this module
+
+        if isinstance(self, SubmissionStore):
+            self.note_outside_change(pk)
 
     def set_owner(self, pk: int, owner: Principal) -> None:
         self.execute(

@@ -62,7 +62,7 @@ class TransactionRow:
     server_date: str
     client_date: str | None
     #: comma-separated: create, update, close, index, attachment, touch, cascade, baseline,
-    #: rebuild
+    #: rebuild, api (a baseline recording a change made outside forms)
     kinds: str
     #: the owner the case had right after this transaction was received (S-CRT-2 included)
     owner: str | None
@@ -201,13 +201,61 @@ class SubmissionStore(Connection):
         return tx_id
 
     def has_transactions(self, agency_id: int, case_id: str) -> bool:
+        """Whether the case has a live history (revoked and ``rebuild`` rows do not count: a
+        case re-made outside forms after its forms were archived starts a new history)."""
         return (
             self.value(
-                "SELECT 1 FROM case_transactions WHERE agency_id = ? AND case_id = ? LIMIT 1",
+                "SELECT 1 FROM case_transactions WHERE agency_id = ? AND case_id = ?"
+                " AND revoked = 0 AND kinds <> 'rebuild' LIMIT 1",
                 (agency_id, case_id),
             )
             is not None
         )
+
+    def add_baseline(
+        self,
+        agency_id: int,
+        case_id: str,
+        position: int,
+        kinds: Sequence[str] = ("baseline",),
+    ) -> None:
+        """Record the case's stored state as a ``baseline`` its replay starts from (S-TX-8); the
+        cases its indices name are recorded as its refs, so their comeback re-links it."""
+        found = self.case_state_columns(agency_id, case_id)
+        if found is None:
+            return
+        self.add_transaction(
+            agency_id,
+            case_id,
+            None,
+            position,
+            kinds,
+            client_date=found[1]["modified_on"],
+            refs=[i[1] for i in found[2]],
+            snapshot=[found[1], found[2]],
+        )
+
+    def note_outside_change(self, case_pk: int) -> None:
+        """A case with a history was changed outside forms (sharing API: close, owner, name,
+        properties): its new state is recorded as a ``baseline,api`` transaction after every
+        transaction it has, so a later rebuild keeps the change (S-TX-4, S-TX-8)."""
+        row = self.row("SELECT agency_id, case_id FROM cases WHERE pk = ?", (case_pk,))
+        if row is None or not self.has_transactions(row[0], row[1]):
+            return
+        position = self.value(
+            "SELECT max(position) FROM case_transactions WHERE agency_id = ? AND case_id = ?",
+            (row[0], row[1]),
+        )
+        self.add_baseline(row[0], row[1], int(position), ("baseline", "api"))
+
+    def indexing_cases(self, case_pk: int) -> list[str]:
+        """The case ids of the cases whose index rows point at this case."""
+        rows = self.rows(
+            "SELECT DISTINCT c.case_id FROM case_indices i JOIN cases c ON c.pk = i.case_pk"
+            " WHERE i.ref_pk = ? ORDER BY c.case_id",
+            (case_pk,),
+        )
+        return [r[0] for r in rows]
 
     def set_transaction_owner(self, transaction_id: int, owner: str) -> None:
         self.execute("UPDATE case_transactions SET owner = ? WHERE id = ?", (owner, transaction_id))

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from caseshare.store.base import Connection, dumps, loads, utcnow
+
+#: audit actions only the sharing API writes; it writes ``case.create`` and ``case.update``
+#: too, always without a reason, while the submission pipeline always gives one
+API_ONLY_ACTIONS: Final = ("case.owner", "case.delete", "case.restore")
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,24 @@ class SyncLogStore(Connection):
             " OR t.kinds LIKE '%cascade%')"
             " UNION SELECT c.case_id FROM cases c WHERE c.agency_id = ?"
             " AND c.server_modified_on > ? AND NOT EXISTS (SELECT 1 FROM case_transactions t"
-            " WHERE t.agency_id = c.agency_id AND t.case_id = c.case_id AND t.id > ?)",
-            (log.agency_id, log.watermark, log.token, log.agency_id, log.created_on, log.watermark),
+            " WHERE t.agency_id = c.agency_id AND t.case_id = c.case_id AND t.id > ?)"
+            # a sharing-API change (S-SYNC-2) is news even when the device changed the case too:
+            # the API writes no transaction, only its audit event
+            " UNION SELECT c.case_id FROM audit_events a JOIN cases c ON c.pk = a.case_pk"
+            " WHERE a.agency_id = ? AND c.agency_id = ? AND a.at > ?"
+            f" AND (a.action IN ({', '.join('?' * len(API_ONLY_ACTIONS))})"
+            " OR (a.action IN ('case.create', 'case.update') AND a.reason = ''))",
+            (
+                log.agency_id,
+                log.watermark,
+                log.token,
+                log.agency_id,
+                log.created_on,
+                log.watermark,
+                log.agency_id,
+                log.agency_id,
+                log.created_on,
+                *API_ONLY_ACTIONS,
+            ),
         )
         return {r[0] for r in rows}
