@@ -20,7 +20,7 @@ from caseshare.core.engine import evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.core.principals import Principal
-from caseshare.services import CaseFilter, Caseshare
+from caseshare.services import Caseshare
 from caseshare.store import Store, open_store
 
 PG_ADMIN = os.environ.get(
@@ -261,4 +261,4 @@ def _writes(
     return out
 
 
-__all__ = ["BenchWorld", "CaseFilter", "run_bench"]
+__all__ = ["BenchWorld", "run_bench"]

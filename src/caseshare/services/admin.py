@@ -204,11 +204,10 @@ class AdminService(ServiceBase):
     ) -> bool:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
-            if self.store.group_agency(group_id) != agency_id:
+            if not self.store.belongs("agency_groups", group_id, agency_id):
                 raise CaseShareError("validation_error", f"group:{group_id} is unknown.")
-            if member.kind not in ("user", "group") or (
-                self.store.principal_agency(member) != agency_id
-            ):
+            table = {"user": "users", "group": "agency_groups"}.get(member.kind)
+            if table is None or not self.store.belongs(table, member.id, agency_id):
                 raise CaseShareError(
                     "validation_error", f"{member} is not a user or group of this agency."
                 )

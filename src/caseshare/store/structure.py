@@ -195,18 +195,6 @@ class StructureStore(Connection):
         )
         return None if found is None else int(found)
 
-    def group_agency(self, group_id: int) -> int | None:
-        found = self.value("SELECT agency_id FROM agency_groups WHERE id = ?", (group_id,))
-        return None if found is None else int(found)
-
-    def principal_agency(self, principal: Principal) -> int | None:
-        """The agency a user or group belongs to (None when it does not exist)."""
-        table = {"user": "users", "group": "agency_groups"}.get(principal.kind)
-        if table is None:
-            return None
-        found = self.value(f"SELECT agency_id FROM {table} WHERE id = ?", (principal.id,))
-        return None if found is None else int(found)
-
     def group_contains(self, outer: int, inner: int) -> bool:
         """Whether group ``inner`` is ``outer`` or nested in it at any depth."""
         if outer == inner:
