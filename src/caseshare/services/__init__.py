@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from caseshare.services.access import AccessService, CaseFilter, Page
+from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
 from caseshare.services.cases import CaseService
 from caseshare.services.context import ContextCache
+from caseshare.services.personal import PersonalService, case_filter
 from caseshare.services.restore import RestoreService
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
 from caseshare.services.transactions import SubmitResult, TransactionService
 
 
-class Caseshare(AdminService, CaseService, SharingService, TransactionService, RestoreService):
+class Caseshare(
+    AdminService,
+    CaseService,
+    SharingService,
+    TransactionService,
+    RestoreService,
+    AccountService,
+    PersonalService,
+):
     """Every service over one store."""
 
 
@@ -22,6 +32,8 @@ __all__ = [
     "Caseshare",
     "ContextCache",
     "Page",
+    "Session",
     "ShareEntry",
     "SubmitResult",
+    "case_filter",
 ]

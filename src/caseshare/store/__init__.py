@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from caseshare.store.accounts import AccountStore, SessionRow, TokenRow
 from caseshare.store.audit import AuditEvent, AuditStore
 from caseshare.store.cases import CaseStore, GrantRow
+from caseshare.store.personal import PersonalStore
 from caseshare.store.structure import StructureStore
 from caseshare.store.submissions import SubmissionRow, SubmissionStore, TransactionRow
 from caseshare.store.synclogs import SyncLog, SyncLogStore
@@ -13,8 +15,16 @@ from caseshare.store.synclogs import SyncLog, SyncLogStore
 DEFAULT_URL = "sqlite:///caseshare.db"
 
 
-class Store(StructureStore, CaseStore, SubmissionStore, SyncLogStore, AuditStore):
-    """The store: structure, cases, grants, submissions and audit over one connection."""
+class Store(
+    StructureStore,
+    CaseStore,
+    SubmissionStore,
+    SyncLogStore,
+    AccountStore,
+    PersonalStore,
+    AuditStore,
+):
+    """The store: structure, cases, grants, submissions, accounts and audit over one connection."""
 
 
 def database_url(url: str | None = None) -> str:
@@ -33,9 +43,11 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 __all__ = [
     "AuditEvent",
     "GrantRow",
+    "SessionRow",
     "Store",
     "SubmissionRow",
     "SyncLog",
+    "TokenRow",
     "TransactionRow",
     "database_url",
     "open_store",

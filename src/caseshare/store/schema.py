@@ -122,4 +122,37 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 previous TEXT, watermark {bigint} NOT NULL, case_ids {json} NOT NULL)""",
         ],
     ),
+    (
+        4,
+        "sign-in: sessions, API tokens, sign-in attempts; favourites, recent cases, saved filters",
+        [
+            """CREATE TABLE sessions (
+                id {pk}, token_hash TEXT NOT NULL UNIQUE,
+                user_id {bigint} NOT NULL REFERENCES users(id), csrf TEXT NOT NULL,
+                created_at TEXT NOT NULL, expires_at TEXT NOT NULL)""",
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            """CREATE TABLE api_tokens (
+                id {pk}, user_id {bigint} NOT NULL REFERENCES users(id), name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL,
+                last_used_at TEXT, revoked_at TEXT)""",
+            "CREATE INDEX api_tokens_user ON api_tokens (user_id)",
+            """CREATE TABLE signin_failures (
+                id {pk}, agency_id {bigint} NOT NULL, username TEXT NOT NULL,
+                at TEXT NOT NULL)""",
+            "CREATE INDEX signin_failures_name ON signin_failures (agency_id, username, at)",
+            """CREATE TABLE favourites (
+                user_id {bigint} NOT NULL REFERENCES users(id),
+                case_pk {bigint} NOT NULL REFERENCES cases(pk), created_at TEXT NOT NULL,
+                PRIMARY KEY (user_id, case_pk))""",
+            """CREATE TABLE recent_cases (
+                user_id {bigint} NOT NULL REFERENCES users(id),
+                case_pk {bigint} NOT NULL REFERENCES cases(pk), viewed_at TEXT NOT NULL,
+                PRIMARY KEY (user_id, case_pk))""",
+            "CREATE INDEX recent_cases_user ON recent_cases (user_id, viewed_at)",
+            """CREATE TABLE saved_filters (
+                id {pk}, user_id {bigint} NOT NULL REFERENCES users(id), name TEXT NOT NULL,
+                filter {json} NOT NULL, is_default INTEGER NOT NULL DEFAULT 0,
+                UNIQUE (user_id, name))""",
+        ],
+    ),
 ]

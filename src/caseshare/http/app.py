@@ -1,0 +1,100 @@
+"""The application: routers, error translation, the OpenAPI document and its docs page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from caseshare.core.errors import CaseShareError
+from caseshare.http import errors
+from caseshare.http.pool import ServicePool
+from caseshare.http.routes import agency, cases, devices, directory, personal, session, shares
+
+OPENAPI_URL = "/api/v1/openapi.json"
+DESCRIPTION = """Case management whose heart is case sharing.
+
+Every request acts as one user: an API token (`Authorization: Bearer cs_…`, created at
+`POST /api/v1/tokens`) or a browser session (`POST /api/v1/session`; writes then carry the
+`X-CSRF-Token` header). Every refusal is `{"code", "message", "details"}` with a SPEC §14 code.
+A case of another agency, or one you cannot see, is 404 `not_found`."""
+
+
+def create_app(
+    url: str,
+    *,
+    pool_size: int = 4,
+    secure_cookies: bool = False,
+    default_agency: str | None = None,
+    pool: ServicePool | None = None,
+) -> FastAPI:
+    """The app over the database at ``url`` (already migrated)."""
+    services = pool or ServicePool(url, pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if pool is None:
+            services.close()
+
+    app = FastAPI(
+        title="caseshare",
+        version="1",
+        description=DESCRIPTION,
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.pool = services
+    app.state.secure_cookies = secure_cookies
+    app.state.default_agency = default_agency
+    app.add_exception_handler(CaseShareError, errors.domain_error)
+    app.add_exception_handler(errors.Unauthenticated, errors.unauthenticated)
+    app.add_exception_handler(RequestValidationError, errors.invalid_request)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    for module in (session, agency, directory, cases, shares, personal):
+        for name in ("router", "api"):
+            router = getattr(module, name, None)
+            if router is not None:
+                app.include_router(router, responses=_error_responses())
+    app.include_router(devices.router)
+    app.mount(
+        "/static/swagger",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="swagger",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL,
+            title="caseshare API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _error_responses() -> dict[int | str, dict[str, Any]]:
+    schema = {"content": {"application/json": {"schema": errors.ERROR_SCHEMA}}}
+    return {
+        401: {"description": "Not signed in", **schema},
+        403: {"description": "Signed in, but not allowed", **schema},
+        404: {"description": "Not found, or not visible to you", **schema},
+        422: {"description": "Refused: the body names the §14 code", **schema},
+    }

@@ -1,0 +1,121 @@
+"""Who is calling: session cookies (with CSRF), bearer tokens and, for devices, HTTP basic auth."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from caseshare.core.errors import CaseShareError
+from caseshare.core.model import User
+from caseshare.http.errors import Unauthenticated
+from caseshare.services import Caseshare
+
+SESSION_COOKIE = "caseshare_session"
+#: the double-submit cookie that protects the sign-in form itself (before any session exists)
+CSRF_COOKIE = "caseshare_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An API token: `Authorization: Bearer cs_…`."
+)
+cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="A browser session; writes also need the X-CSRF-Token header.",
+)
+
+
+def service(request: Request) -> Iterator[Caseshare]:
+    """Borrow a service (one connection) for the length of the request."""
+    pool = request.app.state.pool
+    svc = pool.acquire()
+    try:
+        yield svc
+    finally:
+        pool.release(svc)
+
+
+Service = Annotated[Caseshare, Depends(service)]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The one user a request acts as."""
+
+    user_id: int
+    agency_id: int
+    username: str
+    via: str  # "session", "token" or "basic"
+    csrf: str | None = None
+
+
+def _actor(svc: Caseshare, user_id: int, via: str, csrf: str | None = None) -> Actor:
+    _, user = svc.user(user_id)
+    return Actor(user.id, user.agency_id, user.username, via, csrf)
+
+
+def current_actor(
+    request: Request,
+    svc: Service,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> Actor:
+    """The signed-in user; a cookie-borne write must carry the session's CSRF token."""
+    if bearer is not None:
+        user_id = svc.token_user(bearer.credentials)
+        if user_id is None:
+            raise Unauthenticated("This API token is not valid: it is unknown or was revoked.")
+        return _actor(svc, user_id, "token")
+    if cookie:
+        session = svc.session(cookie)
+        if session is None:
+            raise Unauthenticated("Your session has ended; sign in again.")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not secrets.compare_digest(sent.encode(), session.csrf.encode()):
+                raise CaseShareError(
+                    "insufficient_access",
+                    f"This write lacks the {CSRF_HEADER} header of your session"
+                    " (GET /api/v1/session gives it); it was refused to protect you.",
+                )
+        return _actor(svc, session.user_id, "session", session.csrf)
+    raise Unauthenticated(
+        "Sign in first: send an API token (Authorization: Bearer …) or a session cookie."
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def basic_user(request: Request, svc: Caseshare, agency: str) -> User:
+    """HTTP basic auth as CommCare devices send it: ``name`` or ``name@agency`` and a password."""
+    realm = f"caseshare {agency}"
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthenticated("Sign in with HTTP basic auth.", basic_realm=realm)
+    try:
+        name, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated("The basic auth header is malformed.", basic_realm=realm) from None
+    if not sep:
+        raise Unauthenticated("The basic auth header is malformed.", basic_realm=realm)
+    username, at, suffix = name.partition("@")
+    if at and suffix.split(".")[0] != agency:
+        raise Unauthenticated(f"{name!r} is not a user of agency {agency!r}.", basic_realm=realm)
+    user = svc.authenticate(agency, username, password)
+    if user is None:
+        raise Unauthenticated("The user name or password is wrong.", basic_realm=realm)
+    return user
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(24)

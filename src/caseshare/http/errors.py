@@ -1,0 +1,106 @@
+"""One table from SPEC §14 codes to HTTP statuses, and the JSON error body every refusal has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from caseshare.core.errors import CaseShareError
+
+STATUS = {
+    "not_found": 404,
+    "insufficient_access": 403,
+    "invalid_access_level": 422,
+    "access_level_too_low": 422,
+    "reserved_row_cause": 422,
+    "read_only_share": 409,
+    "cannot_share_with_owner": 422,
+    "invalid_grantee": 422,
+    "invalid_owner": 422,
+    "no_case_sharing_group": 422,
+    "multiple_case_sharing_groups": 422,
+    "invalid_case_block": 422,
+    "invalid_index": 422,
+    "stale_sync_token": 412,
+    "agreement_required": 403,
+    "invalid_transition": 409,
+    "validation_error": 422,
+}
+
+#: the error body's schema, for the OpenAPI document
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message", "details"],
+    "properties": {
+        "code": {"type": "string", "enum": sorted(STATUS)},
+        "message": {"type": "string"},
+        "details": {"type": "object"},
+    },
+}
+
+
+class Unauthenticated(Exception):
+    """No valid credentials: 401, with a challenge the caller can answer."""
+
+    def __init__(self, message: str, *, basic_realm: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.basic_realm = basic_realm
+
+
+def body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def status_of(error: CaseShareError) -> int:
+    if "retry_after" in error.details:
+        return 429
+    return STATUS.get(error.code, 422)
+
+
+async def domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CaseShareError)
+    headers = {}
+    if "retry_after" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after"])
+    return JSONResponse(
+        body(exc.code, exc.message, exc.details), status_code=status_of(exc), headers=headers
+    )
+
+
+async def unauthenticated(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unauthenticated)
+    challenge = f'Basic realm="{exc.basic_realm}", charset="UTF-8"' if exc.basic_realm else "Bearer"
+    # §14 has no code of its own for "who are you?": the nearest is insufficient_access.
+    return JSONResponse(
+        body("insufficient_access", exc.message, {"signed_in": False}),
+        status_code=401,
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        problems.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+    message = "The request is not valid: " + "; ".join(problems[:5])
+    return JSONResponse(
+        body("validation_error", message, {"problems": problems[:20]}), status_code=422
+    )
+
+
+async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        payload = body("not_found", "There is nothing at this address.")
+    elif exc.status_code == 405:
+        payload = body("validation_error", "This address does not take that method.")
+    else:
+        payload = body("validation_error", str(exc.detail))
+    return JSONResponse(payload, status_code=exc.status_code, headers=exc.headers)

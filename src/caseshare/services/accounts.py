@@ -1,0 +1,196 @@
+"""Sign-in: passwords (argon2), browser sessions, API tokens and the failed-sign-in limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from caseshare.core.errors import CaseShareError
+from caseshare.core.model import User
+from caseshare.services.base import ServiceBase, actor_name
+
+#: failed sign-ins for one user name within FAILURE_WINDOW before it is locked for a while
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+SESSION_LIFETIME = dt.timedelta(hours=12)
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "cs_"
+
+_hasher = PasswordHasher()
+#: verified against when the user does not exist, so a wrong name costs what a wrong password does
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def secret_hash(secret: str) -> str:
+    """Sessions and tokens are long random secrets: a plain SHA-256 is enough to store them."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise CaseShareError(
+            "validation_error", f"A password needs at least {MIN_PASSWORD} characters."
+        )
+    return _hasher.hash(password)
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    csrf: str
+    user_id: int
+    expires_at: str
+
+
+class AccountService(ServiceBase):
+    """Who is calling: every request resolves to one active user of one agency, or to nobody."""
+
+    def set_password(self, agency_id: int, actor: int | None, user_id: int, password: str) -> None:
+        """A user sets their own password; an admin (or the system) sets anyone's."""
+        hashed = hash_password(password)
+        with self.store.transaction():
+            if actor != user_id:
+                self.require_admin(actor, agency_id)
+            user = self.store.user(user_id)
+            if user.agency_id != agency_id:
+                raise CaseShareError("not_found", f"User {user_id} was not found.")
+            self.store.set_password_hash(user_id, hashed)
+            self.store.delete_user_sessions(user_id)
+            self.store.record(agency_id, actor_name(actor), "user.password", f"user:{user_id}")
+
+    def authenticate(self, agency_slug: str, username: str, password: str) -> User | None:
+        """The user these credentials name, or None; refuses while the name is locked."""
+        agency_id = self.store.agency_by_slug(agency_slug)
+        since = _iso(_now() - FAILURE_WINDOW)
+        key = username.strip().casefold()
+        if agency_id is not None:
+            failures = self.store.signin_failures_since(agency_id, key, since)
+            if len(failures) >= MAX_FAILURES:
+                first = dt.datetime.strptime(failures[-MAX_FAILURES], "%Y-%m-%dT%H:%M:%S.%fZ")
+                unlock = first.replace(tzinfo=dt.UTC) + FAILURE_WINDOW
+                wait = max(1, int((unlock - _now()).total_seconds()) + 1)
+                raise CaseShareError(
+                    "insufficient_access",
+                    f"Too many failed sign-ins for {username!r}; try again in"
+                    f" {(wait + 59) // 60} minute(s), or ask an admin to reset the password.",
+                    {"retry_after": wait},
+                )
+        user = None if agency_id is None else self.store.user_by_name(agency_id, username.strip())
+        stored = None if user is None else self.store.password_hash(user.id)
+        ok = False
+        try:
+            ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if agency_id is None:
+            return None
+        with self.store.transaction():
+            if not ok or user is None or not user.active:
+                self.store.record_signin_failure(agency_id, key)
+                return None
+            self.store.clear_signin_failures(agency_id, key)
+            assert stored is not None
+            if _hasher.check_needs_rehash(stored):
+                self.store.set_password_hash(user.id, _hasher.hash(password))
+        return user
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def start_session(self, user_id: int) -> Session:
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        expires = _iso(_now() + SESSION_LIFETIME)
+        with self.store.transaction():
+            self.store.delete_expired_sessions(_iso(_now()))
+            self.store.create_session(secret_hash(token), user_id, csrf, expires)
+        return Session(token, csrf, user_id, expires)
+
+    def session(self, token: str) -> Session | None:
+        """The live session of an active user this cookie names, or None."""
+        row = self.store.session_by_hash(secret_hash(token))
+        if row is None or row.expires_at < _iso(_now()) or not self._active(row.user_id):
+            return None
+        return Session(token, row.csrf, row.user_id, row.expires_at)
+
+    def end_session(self, token: str) -> None:
+        with self.store.transaction():
+            self.store.delete_session(secret_hash(token))
+
+    # -- API tokens -------------------------------------------------------------------------
+
+    def create_token(self, user_id: int, name: str) -> tuple[int, str]:
+        """A new token for the user: the secret is shown once, only its hash is kept."""
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise CaseShareError("validation_error", "Give the token a name of 1–100 characters.")
+        user = self.store.user(user_id)
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.store.transaction():
+            token_id = self.store.create_token(user_id, name, secret_hash(secret))
+            self.store.record(
+                user.agency_id,
+                actor_name(user_id),
+                "token.create",
+                f"user:{user_id}",
+                after={"token": token_id, "name": name},
+            )
+        return token_id, secret
+
+    def tokens(self, user_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": t.id,
+                "name": t.name,
+                "created_at": t.created_at,
+                "last_used_at": t.last_used_at,
+                "revoked": t.revoked_at is not None,
+                "revoked_at": t.revoked_at,
+            }
+            for t in self.store.tokens_of(user_id)
+        ]
+
+    def revoke_token(self, user_id: int, token_id: int) -> None:
+        user = self.store.user(user_id)
+        with self.store.transaction():
+            if not self.store.revoke_token(user_id, token_id):
+                raise CaseShareError("not_found", f"Token {token_id} was not found.")
+            self.store.record(
+                user.agency_id,
+                actor_name(user_id),
+                "token.revoke",
+                f"user:{user_id}",
+                before={"token": token_id},
+            )
+
+    def token_user(self, secret: str) -> int | None:
+        """The active user a bearer token belongs to, or None (unknown, revoked, inactive)."""
+        if not secret.startswith(TOKEN_PREFIX):
+            return None
+        row = self.store.token_by_hash(secret_hash(secret))
+        if row is None or row.revoked_at is not None or not self._active(row.user_id):
+            return None
+        if row.last_used_at is None or row.last_used_at[:16] != _iso(_now())[:16]:
+            with self.store.transaction():  # at most one write a minute per token
+                self.store.touch_token(row.id)
+        return row.user_id
+
+    def _active(self, user_id: int) -> bool:
+        try:
+            _, user = self.user(user_id)
+        except CaseShareError:
+            return False
+        return user.active

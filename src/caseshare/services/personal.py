@@ -1,0 +1,120 @@
+"""A user's own lists (S-VIEW-1): favourite cases, recent cases and saved filters."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from caseshare.core.errors import CaseShareError
+from caseshare.core.levels import Action
+from caseshare.services.access import SORTS, CaseFilter
+from caseshare.services.base import ServiceBase
+
+FILTER_FIELDS = tuple(f.name for f in fields(CaseFilter))
+MAX_FILTERS = 50
+
+
+def case_filter(raw: dict[str, Any]) -> CaseFilter:
+    """A ``CaseFilter`` from its JSON form, refusing unknown fields and impossible values."""
+    unknown = set(raw) - set(FILTER_FIELDS)
+    if unknown:
+        raise CaseShareError(
+            "validation_error",
+            f"Unknown filter field(s) {', '.join(sorted(unknown))}"
+            f" (known: {', '.join(FILTER_FIELDS)}).",
+        )
+    flt = CaseFilter(**raw)
+    for name in ("created_by_me", "assigned_to_me", "owned_by_me", "shared_with_me", "descending"):
+        if not isinstance(getattr(flt, name), bool):
+            raise CaseShareError("validation_error", f"Filter field {name} is true or false.")
+    for name in ("case_type", "owner", "q"):
+        value = getattr(flt, name)
+        if value is not None and (not isinstance(value, str) or len(value) > 200):
+            raise CaseShareError("validation_error", f"Filter field {name} is a short text.")
+    if flt.status not in (None, "open", "closed"):
+        raise CaseShareError("validation_error", "Filter field status is 'open' or 'closed'.")
+    if flt.sort not in SORTS:
+        raise CaseShareError("validation_error", f"Filter field sort is one of {', '.join(SORTS)}.")
+    return flt
+
+
+class PersonalService(ServiceBase):
+    """Favourites and recents list only cases the user can still view (checked by the engine)."""
+
+    def _visible_pk(self, user_id: int, case_id: str) -> int:
+        ctx, _ = self.user(user_id)
+        self.require(user_id, Action.VIEW, case_id, agency_id=ctx.agency_id)
+        return self.case(ctx, case_id).pk
+
+    def _still_visible(self, user_id: int, pks: list[int]) -> list[dict[str, Any]]:
+        rows = self.store.case_summaries(pks)
+        out = []
+        for pk in pks:
+            row = rows.get(pk)
+            if row is None:
+                continue
+            row = {**row, "pk": pk}
+            try:
+                if self.check(user_id, Action.VIEW, row["case_id"]).allowed:
+                    out.append(row)
+            except CaseShareError:
+                continue
+        return out
+
+    def set_favourite(self, user_id: int, case_id: str, on: bool) -> None:
+        pk = self._visible_pk(user_id, case_id)
+        with self.store.transaction():
+            self.store.set_favourite(user_id, pk, on)
+
+    def favourites(self, user_id: int) -> list[dict[str, Any]]:
+        rows = self._still_visible(user_id, self.store.favourite_pks(user_id))
+        for row in rows:
+            del row["pk"]
+        return rows
+
+    def note_recent(self, user_id: int, case_pk: int) -> None:
+        with self.store.transaction():
+            self.store.note_recent(user_id, case_pk)
+
+    def recent_cases(self, user_id: int) -> list[dict[str, Any]]:
+        """The cases the user opened last (newest first), with when."""
+        recent = self.store.recent_pks(user_id)
+        rows = self._still_visible(user_id, [pk for pk, _ in recent])
+        viewed = dict(recent)
+        for row in rows:
+            row["viewed_at"] = viewed[row.pop("pk")]
+        return rows
+
+    def saved_filters(self, user_id: int) -> list[dict[str, Any]]:
+        return self.store.saved_filters(user_id)
+
+    def save_filter(
+        self, user_id: int, name: str, raw: dict[str, Any], *, default: bool = False
+    ) -> dict[str, Any]:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise CaseShareError("validation_error", "Give the filter a name of 1–100 characters.")
+        flt = case_filter(raw)
+        stored = {k: v for k, v in asdict(flt).items() if v != getattr(CaseFilter(), k)}
+        existing = self.store.saved_filters(user_id)
+        if len(existing) >= MAX_FILTERS and all(f["name"] != name for f in existing):
+            raise CaseShareError(
+                "validation_error", f"A user keeps at most {MAX_FILTERS} saved filters."
+            )
+        with self.store.transaction():
+            filter_id = self.store.save_filter(user_id, name, stored, default)
+        return {"id": filter_id, "name": name, "filter": stored, "default": default}
+
+    def delete_filter(self, user_id: int, filter_id: int) -> None:
+        with self.store.transaction():
+            if not self.store.delete_filter(user_id, filter_id):
+                raise CaseShareError("not_found", f"Saved filter {filter_id} was not found.")
+
+    def saved_filter(self, user_id: int, filter_id: int | str) -> CaseFilter:
+        """A saved filter by id, or the user's default one for ``"default"``."""
+        for f in self.store.saved_filters(user_id):
+            if f["id"] == filter_id or (filter_id == "default" and f["default"]):
+                return case_filter(f["filter"])
+        if filter_id == "default":
+            return CaseFilter()
+        raise CaseShareError("not_found", f"Saved filter {filter_id} was not found.")

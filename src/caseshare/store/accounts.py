@@ -1,0 +1,122 @@
+"""Credentials: password hashes, browser sessions, API tokens and failed sign-ins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caseshare.store.base import Connection, utcnow
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    user_id: int
+    csrf: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    user_id: int
+    name: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class AccountStore(Connection):
+    """Only hashes are stored: a leaked table gives no session, token or password."""
+
+    def password_hash(self, user_id: int) -> str | None:
+        value = self.value("SELECT password_hash FROM users WHERE id = ?", (user_id,))
+        return None if value is None else str(value)
+
+    def set_password_hash(self, user_id: int, password_hash: str | None) -> None:
+        self.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def create_session(self, token_hash: str, user_id: int, csrf: str, expires_at: str) -> int:
+        return self.insert(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (token_hash, user_id, csrf, utcnow(), expires_at),
+        )
+
+    def session_by_hash(self, token_hash: str) -> SessionRow | None:
+        row = self.row(
+            "SELECT id, user_id, csrf, expires_at FROM sessions WHERE token_hash = ?",
+            (token_hash,),
+        )
+        return None if row is None else SessionRow(int(row[0]), int(row[1]), row[2], row[3])
+
+    def delete_session(self, token_hash: str) -> None:
+        self.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    def delete_user_sessions(self, user_id: int) -> None:
+        self.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+
+    def delete_expired_sessions(self, now: str) -> None:
+        self.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+
+    # -- API tokens -------------------------------------------------------------------------
+
+    def create_token(self, user_id: int, name: str, token_hash: str) -> int:
+        return self.insert(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+            (user_id, name, token_hash, utcnow()),
+        )
+
+    def token_by_hash(self, token_hash: str) -> TokenRow | None:
+        row = self.row(
+            "SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens"
+            " WHERE token_hash = ?",
+            (token_hash,),
+        )
+        return None if row is None else TokenRow(int(row[0]), int(row[1]), *row[2:])
+
+    def tokens_of(self, user_id: int) -> list[TokenRow]:
+        return [
+            TokenRow(int(r[0]), int(r[1]), *r[2:])
+            for r in self.rows(
+                "SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens"
+                " WHERE user_id = ? ORDER BY id",
+                (user_id,),
+            )
+        ]
+
+    def revoke_token(self, user_id: int, token_id: int) -> bool:
+        cur = self.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ?"
+            " AND revoked_at IS NULL",
+            (utcnow(), token_id, user_id),
+        )
+        return bool(cur.rowcount)
+
+    def touch_token(self, token_id: int) -> None:
+        self.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (utcnow(), token_id))
+
+    # -- failed sign-ins --------------------------------------------------------------------
+
+    def record_signin_failure(self, agency_id: int, username: str) -> None:
+        self.execute(
+            "INSERT INTO signin_failures (agency_id, username, at) VALUES (?, ?, ?)",
+            (agency_id, username, utcnow()),
+        )
+
+    def signin_failures_since(self, agency_id: int, username: str, since: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.rows(
+                "SELECT at FROM signin_failures WHERE agency_id = ? AND username = ? AND at >= ?"
+                " ORDER BY at",
+                (agency_id, username, since),
+            )
+        ]
+
+    def clear_signin_failures(self, agency_id: int, username: str) -> None:
+        self.execute(
+            "DELETE FROM signin_failures WHERE agency_id = ? AND username = ?",
+            (agency_id, username),
+        )

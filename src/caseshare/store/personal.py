@@ -1,0 +1,125 @@
+"""Each user's own lists: favourite cases, recently opened cases and saved filters (S-VIEW-1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caseshare.store.base import Connection, dumps, loads, utcnow
+
+#: how many recently opened cases are kept per user
+RECENT_KEEP = 20
+
+
+class PersonalStore(Connection):
+    """Rows that belong to one user and change nobody's access."""
+
+    def set_favourite(self, user_id: int, case_pk: int, on: bool) -> bool:
+        exists = self.value(
+            "SELECT 1 FROM favourites WHERE user_id = ? AND case_pk = ?", (user_id, case_pk)
+        )
+        if on and not exists:
+            self.execute(
+                "INSERT INTO favourites (user_id, case_pk, created_at) VALUES (?, ?, ?)",
+                (user_id, case_pk, utcnow()),
+            )
+            return True
+        if not on and exists:
+            self.execute(
+                "DELETE FROM favourites WHERE user_id = ? AND case_pk = ?", (user_id, case_pk)
+            )
+            return True
+        return False
+
+    def favourite_pks(self, user_id: int) -> list[int]:
+        return [
+            int(r[0])
+            for r in self.rows(
+                "SELECT case_pk FROM favourites WHERE user_id = ? ORDER BY created_at DESC",
+                (user_id,),
+            )
+        ]
+
+    def note_recent(self, user_id: int, case_pk: int) -> None:
+        now = utcnow()
+        updated = self.execute(
+            "UPDATE recent_cases SET viewed_at = ? WHERE user_id = ? AND case_pk = ?",
+            (now, user_id, case_pk),
+        )
+        if not updated.rowcount:
+            self.execute(
+                "INSERT INTO recent_cases (user_id, case_pk, viewed_at) VALUES (?, ?, ?)",
+                (user_id, case_pk, now),
+            )
+            self.execute(
+                "DELETE FROM recent_cases WHERE user_id = ? AND case_pk NOT IN ("
+                " SELECT case_pk FROM recent_cases WHERE user_id = ?"
+                f" ORDER BY viewed_at DESC LIMIT {RECENT_KEEP})",
+                (user_id, user_id),
+            )
+
+    def recent_pks(self, user_id: int) -> list[tuple[int, str]]:
+        return [
+            (int(r[0]), r[1])
+            for r in self.rows(
+                "SELECT case_pk, viewed_at FROM recent_cases WHERE user_id = ?"
+                " ORDER BY viewed_at DESC",
+                (user_id,),
+            )
+        ]
+
+    def saved_filters(self, user_id: int) -> list[dict[str, Any]]:
+        return [
+            {"id": int(r[0]), "name": r[1], "filter": loads(r[2]), "default": bool(r[3])}
+            for r in self.rows(
+                "SELECT id, name, filter, is_default FROM saved_filters WHERE user_id = ?"
+                " ORDER BY name",
+                (user_id,),
+            )
+        ]
+
+    def save_filter(self, user_id: int, name: str, flt: dict[str, Any], default: bool) -> int:
+        j = self.dialect.json_param()
+        found = self.value(
+            "SELECT id FROM saved_filters WHERE user_id = ? AND name = ?", (user_id, name)
+        )
+        if default:
+            self.execute("UPDATE saved_filters SET is_default = 0 WHERE user_id = ?", (user_id,))
+        if found is not None:
+            self.execute(
+                f"UPDATE saved_filters SET filter = {j}, is_default = ? WHERE id = ?",
+                (dumps(flt), int(default), found),
+            )
+            return int(found)
+        return self.insert(
+            f"INSERT INTO saved_filters (user_id, name, filter, is_default) VALUES (?, ?, {j}, ?)",
+            (user_id, name, dumps(flt), int(default)),
+        )
+
+    def delete_filter(self, user_id: int, filter_id: int) -> bool:
+        cur = self.execute(
+            "DELETE FROM saved_filters WHERE id = ? AND user_id = ?", (filter_id, user_id)
+        )
+        return bool(cur.rowcount)
+
+    def case_summaries(self, pks: list[int]) -> dict[int, dict[str, Any]]:
+        """The list-row form of these cases (what a case list shows), by pk."""
+        if not pks:
+            return {}
+        marks = ", ".join("?" * len(pks))
+        return {
+            int(r[0]): {
+                "case_id": r[1],
+                "case_type": r[2],
+                "name": r[3],
+                "owner": r[4],
+                "closed": bool(r[5]),
+                "opened_on": r[6],
+                "server_modified_on": r[7],
+                "external_id": r[8],
+            }
+            for r in self.rows(
+                "SELECT pk, case_id, case_type, name, owner, closed, opened_on,"
+                f" server_modified_on, external_id FROM cases WHERE pk IN ({marks})",
+                pks,
+            )
+        }
