@@ -45,7 +45,6 @@ class ServicePool:
 
     def close(self) -> None:
         for svc in self._all:
-            try:
+            # reason: closing on shutdown; a connection already gone has nothing to report
+            with contextlib.suppress(Exception):
                 svc.store.close()
-            except Exception:
-                pass
