@@ -1,4 +1,4 @@
-# caseshare: `make run` sets up and runs the main job; `make test` sets up and runs every check.
+# caseshare: `make run` sets up and serves http://127.0.0.1:8000 (SQLite file, demo agency); `make test` sets up and runs every check.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -16,7 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/caseshare demo --database caseshare.db
+	$(BIN)/caseshare serve --database sqlite:///caseshare.db --demo
 
 lint: setup
 	$(BIN)/ruff check src tests

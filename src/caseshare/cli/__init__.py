@@ -1,4 +1,5 @@
-"""The ``caseshare`` command: scenarios, checks, device forms, the demo, migrations, benchmarks."""
+"""The ``caseshare`` command: the server, accounts, scenarios, checks, device forms, the demo,
+migrations and benchmarks."""
 
 from __future__ import annotations
 
@@ -337,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--seed", type=int, default=1)
     bench.set_defaults(func=cmd_bench)
+
+    from caseshare.cli import accounts, serve
+
+    serve.add_parser(sub)
+    accounts.add_parsers(sub)
     return parser
 
 

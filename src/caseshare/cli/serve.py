@@ -1,0 +1,94 @@
+"""``caseshare serve``: the HTTP service over any database, with the demo agency on a new one."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from caseshare.store import database_url, open_store
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from caseshare.demo import DEMO_PASSWORD, DEMO_SIGN_INS, DEMO_SLUG, load_demo
+    from caseshare.http import create_app
+
+    url = database_url(args.database)
+    store = open_store(url)  # creates the SQLite file and brings the schema up to date
+    try:
+        loaded = args.demo and not store.agencies() and load_demo(store)
+        slugs = [slug for _, slug, _ in store.agencies()]
+        has_demo = store.agency_by_slug(DEMO_SLUG) is not None
+        postgres = store.is_postgres
+    finally:
+        store.close()
+    default_agency = DEMO_SLUG if has_demo else (slugs[0] if len(slugs) == 1 else None)
+    connections = args.connections or int(
+        os.environ.get("CASESHARE_CONNECTIONS", "8" if postgres else "4")
+    )
+    app = create_app(
+        url,
+        pool_size=connections,
+        secure_cookies=args.secure_cookies
+        or os.environ.get("CASESHARE_SECURE_COOKIES", "") in ("1", "true"),
+        default_agency=default_agency,
+    )
+    base = f"http://{args.host}:{args.port}"
+    print(f"caseshare serving {url}" + (" (the demo agency was loaded now)" if loaded else ""))
+    print(f"  sign in:  {base}/signin")
+    print(f"  API docs: {base}/docs  (OpenAPI: {base}/api/v1/openapi.json)")
+    if has_demo:
+        print(f"  demo sign-ins (agency {DEMO_SLUG}, password {DEMO_PASSWORD}):")
+        for username, what in DEMO_SIGN_INS:
+            print(f"    {username:<7} {what}")
+    print("  Ctrl-C stops the server.", flush=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the HTTP API, sign-in and device endpoints",
+        description="Serve the database over HTTP. The database is created and migrated when it"
+        " is new; with --demo, a new database also gets the demo agency.",
+    )
+    p.add_argument(
+        "--database",
+        help="database URL (sqlite:///PATH or postgresql://…);"
+        " default $CASESHARE_DATABASE_URL or sqlite:///caseshare.db",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    p.add_argument(
+        "--demo", action="store_true", help="load the demo agency when the database is new"
+    )
+    p.add_argument(
+        "--connections",
+        type=int,
+        help="database connections (default $CASESHARE_CONNECTIONS, else 4 SQLite, 8 PostgreSQL)",
+    )
+    p.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="mark cookies Secure even on plain HTTP (behind a TLS proxy);"
+        " also $CASESHARE_SECURE_COOKIES=1. HTTPS requests always get Secure cookies.",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies trusted for X-Forwarded-Proto/For (127.0.0.1)",
+    )
+    p.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    p.set_defaults(func=cmd_serve)

@@ -1,0 +1,66 @@
+"""``caseshare user …`` and ``caseshare token …`` on a real database."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from caseshare.cli import main
+from caseshare.services import Caseshare
+from caseshare.store import open_store
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_user_create_password_token_deactivate(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(sqlite_url)
+    agency = Caseshare(store).create_agency("acme", "Acme")
+    store.close()
+    db = ("--database", sqlite_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long secret\n"))
+    code, out, _ = _run(capsys, "user", "create", "alice", "--admin", "--password-stdin", *db)
+    assert code == 0 and "created user:" in out and "password:" not in out
+    code, out, _ = _run(capsys, "user", "create", "bob", *db)
+    generated = re.search(r"password: (\S+)", out)
+    assert code == 0 and generated is not None
+    code, out, _ = _run(capsys, "token", "create", "alice", "--name", "backup job", *db)
+    assert code == 0
+    secret = out.strip().splitlines()[-1]
+    assert secret.startswith("cs_")
+
+    store = open_store(sqlite_url)
+    svc = Caseshare(store)
+    alice = svc.authenticate("acme", "alice", "a long secret")
+    bob = svc.authenticate("acme", "bob", generated.group(1))
+    assert alice is not None and "admin" in alice.permissions and bob is not None
+    assert svc.token_user(secret) == alice.id
+    store.close()
+
+    code, out, _ = _run(capsys, "user", "deactivate", "alice", *db)
+    assert code == 0 and "inactive" in out
+    store = open_store(sqlite_url)
+    svc = Caseshare(store)
+    assert svc.token_user(secret) is None
+    assert svc.authenticate("acme", "alice", "a long secret") is None
+    store.close()
+    assert agency
+
+
+def test_refusals_have_codes(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = open_store(sqlite_url)
+    Caseshare(store).create_agency("acme", "Acme")
+    store.close()
+    code, _, err = _run(capsys, "user", "deactivate", "nobody", "--database", sqlite_url)
+    assert code == 4 and "not_found" in err
+    code, _, err = _run(
+        capsys, "token", "create", "nobody", "--name", "x", "--database", sqlite_url
+    )
+    assert code == 4 and "not_found" in err
