@@ -11,11 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from caseshare.http import create_app
+from caseshare.services import accounts
 from caseshare.store import open_store
 from tests.http.cast import HttpCast, build_http_cast
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Cheap argon2 parameters for the HTTP tests: the cast's passwords are hashed per module and
+    every device request verifies one. Production keeps argon2's defaults (tests/test_serve.py and
+    tests/test_cli_accounts.py run with them)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+        yield
 
 
 def _url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -77,7 +77,14 @@ class Report:
 
 
 def run_bench(
-    size: str = "S", store_kind: str = "sqlite", database: str | None = None, seed: int = 1
+    size: str = "S",
+    store_kind: str = "sqlite",
+    database: str | None = None,
+    seed: int = 1,
+    *,
+    http: bool = False,
+    concurrency: int = 4,
+    duration: float = 10.0,
 ) -> int:
     spec = SIZES[size]
     print(
@@ -89,6 +96,11 @@ def run_bench(
         f" {platform.python_version()}, {platform.platform()}"
     )
     with _database(store_kind, database) as url:
+        if http:
+            from caseshare.bench.http import run_http
+
+            run_http(url, spec.name, seed, concurrency, duration, Report().add)
+            return 0
         store = open_store(url)
         try:
             _run(store, spec.name, seed)

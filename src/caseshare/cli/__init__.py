@@ -254,7 +254,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from caseshare.bench import run_bench
 
-    return run_bench(size=args.size, store_kind=args.store, database=args.database, seed=args.seed)
+    return run_bench(
+        size=args.size,
+        store_kind=args.store,
+        database=args.database,
+        seed=args.seed,
+        http=args.http,
+        concurrency=args.concurrency,
+        duration=args.duration,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,6 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
         " a new database on the local PostgreSQL server)",
     )
     bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument(
+        "--http",
+        action="store_true",
+        help="measure over HTTP instead: a served database and a load generator on loopback",
+    )
+    bench.add_argument("--concurrency", type=int, default=4, help="--http: client connections (4)")
+    bench.add_argument(
+        "--duration", type=float, default=10.0, help="--http: seconds per measured request (10)"
+    )
     bench.set_defaults(func=cmd_bench)
 
     from caseshare.cli import accounts, serve

@@ -28,7 +28,8 @@ class Principal(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> Principal:
         kind, key = parse_ref(text)
-        if not key.isdigit():
+        # ASCII digits only: "²".isdigit() is true, yet int("²") fails
+        if not (key.isascii() and key.isdigit()) or len(key) > 18:
             raise CaseShareError("validation_error", f"{text!r}: a principal id is a number.")
         return cls(kind, int(key))
 

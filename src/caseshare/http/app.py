@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -16,8 +17,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caseshare.core.errors import CaseShareError
 from caseshare.http import errors
+from caseshare.http.middleware import RefuseControlCharacters
 from caseshare.http.pool import ServicePool
-from caseshare.http.routes import agency, cases, devices, directory, personal, session, shares
+from caseshare.http.routes import (
+    agency,
+    case_access,
+    cases,
+    devices,
+    directory,
+    personal,
+    session,
+    shares,
+    structure,
+)
 
 OPENAPI_URL = "/api/v1/openapi.json"
 DESCRIPTION = """Case management whose heart is case sharing.
@@ -61,7 +73,19 @@ def create_app(
     app.add_exception_handler(errors.Unauthenticated, errors.unauthenticated)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
-    for module in (session, agency, directory, cases, shares, personal):
+    app.add_exception_handler(psycopg.DataError, errors.database_refused)
+    app.add_exception_handler(OverflowError, errors.database_refused)  # SQLite: int > 64 bits
+    app.add_middleware(RefuseControlCharacters)
+    for module in (
+        session,
+        agency,
+        directory,
+        structure,
+        cases,
+        case_access,
+        shares,
+        personal,
+    ):
         for name in ("router", "api"):
             router = getattr(module, name, None)
             if router is not None:

@@ -97,7 +97,7 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 def basic_user(request: Request, svc: Caseshare, agency: str) -> User:
     """HTTP basic auth as CommCare devices send it: ``name`` or ``name@agency`` and a password."""
-    realm = f"caseshare {agency}"
+    realm = "caseshare"  # a header is Latin-1: the agency (any text in the URL) stays out of it
     header = request.headers.get("Authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:

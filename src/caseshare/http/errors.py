@@ -104,3 +104,16 @@ async def http_error(_: Request, exc: Exception) -> JSONResponse:
     else:
         payload = body("validation_error", str(exc.detail))
     return JSONResponse(payload, status_code=exc.status_code, headers=exc.headers)
+
+
+async def database_refused(_: Request, exc: Exception) -> JSONResponse:
+    """Values the database cannot hold (NUL in text, a number out of range) are the caller's
+    error, never a 500; SQLite would take some of them, PostgreSQL refuses them."""
+    return JSONResponse(
+        body(
+            "validation_error",
+            "A value in the request cannot be stored: text may not contain NUL or control"
+            " characters, and numbers must fit in 64 bits.",
+        ),
+        status_code=422,
+    )

@@ -502,6 +502,39 @@ class AdminService(ServiceBase):
                 )
         return out
 
+    # -- reads and combined updates for the directory API -------------------------------------------
+
+    def group_members(self, agency_id: int, group_id: int) -> list[Principal]:
+        """A group's direct members; another agency's group is not found."""
+        self._mine("agency_groups", group_id, agency_id, "Group")
+        return self.store.group_members(group_id)
+
+    def user_locations(self, agency_id: int) -> dict[int, list[int]]:
+        """The locations assigned to each user of the agency."""
+        return self.store.user_locations(agency_id)
+
+    def update_user(
+        self, agency_id: int, actor: int | None, user_id: int, changes: dict[str, Any]
+    ) -> None:
+        """Change any of full_name, email, role_id, permissions, locations — all or none."""
+        unknown = set(changes) - {"full_name", "email", "role_id", "permissions", "locations"}
+        if unknown:
+            raise CaseShareError("validation_error", f"Unknown user field(s) {sorted(unknown)}.")
+        with self.store.transaction():
+            self.require_admin(actor, agency_id)
+            self._mine("users", user_id, agency_id, "User")
+            profile = {k: changes[k] for k in ("full_name", "email") if k in changes}
+            if profile:
+                self._change_user(agency_id, actor, user_id, "user.profile", **profile)
+            if "role_id" in changes:
+                self.set_role(agency_id, actor, user_id, changes["role_id"])
+            if "permissions" in changes:
+                self.set_permissions(agency_id, actor, user_id, list(changes["permissions"]))
+            if "locations" in changes:
+                self.set_locations(
+                    agency_id, actor, user_id, list(dict.fromkeys(changes["locations"]))
+                )
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, frozenset):

@@ -321,3 +321,75 @@ class CaseService(ServiceBase):
                 },
                 after={"name": name, "closed": closed, "properties": merged},
             )
+
+    def edit_case(
+        self,
+        agency_id: int,
+        actor: int | None,
+        case_id: str,
+        *,
+        name: str | None = None,
+        external_id: str | None = None,
+        properties: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """The JSON API's edit: name, external id and properties merged in (a ``None`` value
+        removes a property). Needs edit; never opens or closes the case (S-TX-4)."""
+        removed = {k for k, v in (properties or {}).items() if v is None}
+        checked = checked_properties({k: v for k, v in (properties or {}).items() if v is not None})
+        for label, text in (("name", name), ("external_id", external_id)):
+            if text is not None:
+                check_text(label, text)
+                if len(text) > MAX_FIELD:
+                    raise CaseShareError(
+                        "validation_error", f"{label} is longer than {MAX_FIELD} characters."
+                    )
+        with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
+            ctx = self.context(agency_id)
+            if actor is not None:
+                self.require(actor, Action.EDIT, case_id, agency_id=agency_id)
+            case = self.case(ctx, case_id)
+            merged = None
+            if properties is not None:
+                merged = {
+                    k: v for k, v in {**case.properties, **checked}.items() if k not in removed
+                }
+            self.store.update_case(case.pk, name=name, external_id=external_id, properties=merged)
+            self.store.touch(case.pk, actor)
+            self.store.record(
+                agency_id,
+                actor_name(actor),
+                "case.update",
+                f"case:{case_id}",
+                case_pk=case.pk,
+                before={
+                    "name": case.name,
+                    "external_id": case.external_id,
+                    "properties": dict(case.properties),
+                },
+                after={"name": name, "external_id": external_id, "properties": merged},
+            )
+
+    def close_case(self, agency_id: int, actor: int | None, case_id: str) -> bool:
+        """Close a case (needs the close action, i.e. edit); closing a closed case changes
+        nothing and answers False. Closing is sticky: the API has no reopen (S-TX-4)."""
+        with self.store.transaction():
+            self.store.lock_case_transactions(agency_id)
+            ctx = self.context(agency_id)
+            if actor is not None:
+                self.require(actor, Action.CLOSE, case_id, agency_id=agency_id)
+            case = self.case(ctx, case_id)
+            if case.closed:
+                return False
+            self.store.set_closed(case.pk, True, actor)
+            self.store.touch(case.pk, actor)
+            self.store.record(
+                agency_id,
+                actor_name(actor),
+                "case.close",
+                f"case:{case_id}",
+                case_pk=case.pk,
+                before={"closed": False},
+                after={"closed": True},
+            )
+        return True

@@ -12,6 +12,8 @@ from caseshare.services.base import ServiceBase
 
 FILTER_FIELDS = tuple(f.name for f in fields(CaseFilter))
 MAX_FILTERS = 50
+#: each listing re-checks every favourite with the engine, so the list stays short
+MAX_FAVOURITES = 200
 
 
 def case_filter(raw: dict[str, Any]) -> CaseFilter:
@@ -64,6 +66,12 @@ class PersonalService(ServiceBase):
     def set_favourite(self, user_id: int, case_id: str, on: bool) -> None:
         pk = self._visible_pk(user_id, case_id)
         with self.store.transaction():
+            starred = self.store.favourite_pks(user_id) if on else []
+            if len(starred) >= MAX_FAVOURITES and pk not in starred:
+                raise CaseShareError(
+                    "validation_error",
+                    f"A user stars at most {MAX_FAVOURITES} cases; unstar one first.",
+                )
             self.store.set_favourite(user_id, pk, on)
 
     def favourites(self, user_id: int) -> list[dict[str, Any]]:
@@ -96,12 +104,12 @@ class PersonalService(ServiceBase):
             raise CaseShareError("validation_error", "Give the filter a name of 1–100 characters.")
         flt = case_filter(raw)
         stored = {k: v for k, v in asdict(flt).items() if v != getattr(CaseFilter(), k)}
-        existing = self.store.saved_filters(user_id)
-        if len(existing) >= MAX_FILTERS and all(f["name"] != name for f in existing):
-            raise CaseShareError(
-                "validation_error", f"A user keeps at most {MAX_FILTERS} saved filters."
-            )
         with self.store.transaction():
+            existing = self.store.saved_filters(user_id)
+            if len(existing) >= MAX_FILTERS and all(f["name"] != name for f in existing):
+                raise CaseShareError(
+                    "validation_error", f"A user keeps at most {MAX_FILTERS} saved filters."
+                )
             filter_id = self.store.save_filter(user_id, name, stored, default)
         return {"id": filter_id, "name": name, "filter": stored, "default": default}
 
@@ -113,7 +121,7 @@ class PersonalService(ServiceBase):
     def saved_filter(self, user_id: int, filter_id: int | str) -> CaseFilter:
         """A saved filter by id, or the user's default one for ``"default"``."""
         for f in self.store.saved_filters(user_id):
-            if f["id"] == filter_id or (filter_id == "default" and f["default"]):
+            if str(f["id"]) == str(filter_id) or (filter_id == "default" and f["default"]):
                 return case_filter(f["filter"])
         if filter_id == "default":
             return CaseFilter()

@@ -9,8 +9,10 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import STORED_CAUSES, Action, Cause, Level
 from caseshare.core.model import CaseFacts
 from caseshare.core.principals import Principal
+from caseshare.services.access import CaseFilter
 from caseshare.services.base import ServiceBase, actor_name
 from caseshare.store import GrantRow
+from caseshare.store.cases import GRANT_COLS, _grant_row
 
 #: S-SHR-7 describe: the fields of a share entry and what may be done with each
 SHARE_FIELDS: dict[str, dict[str, Any]] = {
@@ -40,6 +42,9 @@ SHARE_FIELDS: dict[str, dict[str, Any]] = {
     "is_deleted": {"type": "boolean", "create": False, "update": False, "filter": True},
     "derived": {"type": "boolean", "create": False, "update": False, "filter": True},
 }
+
+#: the largest id a store holds (a 64-bit integer on both dialects)
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -373,6 +378,119 @@ class SharingService(ServiceBase):
             if row is None:
                 return False
             return self._delete_row(agency_id, actor, case, row)
+
+    # -- for the HTTP share API: upsert status, agency-wide query, assignees, team ---------------
+
+    def share_upsert(
+        self,
+        agency_id: int,
+        actor: int | None,
+        case_id: str,
+        grantee: str,
+        level: str,
+        *,
+        row_cause: str = "manual",
+    ) -> tuple[ShareEntry, bool]:
+        """:meth:`share`, also saying whether the share was created (True) or updated (S-SHR-3)."""
+        with self.store.transaction():
+            existing = None
+            try:
+                case = self.case(self.context(agency_id), case_id)
+                who = Principal.parse(grantee)
+                existing = self.store.find_grant(case.pk, Cause.MANUAL, who)
+            except CaseShareError:
+                pass  # share() below refuses with the right code
+            entry = self.share(agency_id, actor, case_id, grantee, level, row_cause=row_cause)
+        return entry, existing is None
+
+    def query_agency_shares(
+        self,
+        agency_id: int,
+        actor: int,
+        *,
+        grantee: str | None = None,
+        cause: str | None = None,
+        level: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[ShareEntry], int | None]:
+        """S-SHR-7 query on every case the actor may view: stored rows, and the id to go on after."""
+        ctx, user = self.user(actor)
+        if ctx.agency_id != agency_id or not user.active:
+            return [], None
+        limit = max(1, min(int(limit), 500))
+        where = self._where(ctx, user, CaseFilter())
+        cols = ", ".join(f"sg.{c.strip()}" for c in GRANT_COLS.split(","))
+        effective = "CASE WHEN sg.cause = 'team' THEN COALESCE(tr.level, 0) ELSE sg.level END"
+        sql = (
+            f"SELECT {cols}, c.case_id, {effective} FROM grants sg"
+            " JOIN cases c ON c.pk = sg.case_pk"
+            " LEFT JOIN team_roles tr ON tr.id = sg.team_role_id"
+            f" WHERE sg.agency_id = ? AND sg.id > ? AND {where.sql}"
+        )
+        params: list[Any] = [agency_id, after, *where.params]
+        if grantee is not None:
+            sql += " AND sg.grantee = ?"
+            params.append(grantee)
+        if cause is not None:
+            sql += " AND sg.cause = ?"
+            params.append(cause)
+        if level is not None:
+            sql += f" AND {effective} = ?"
+            params.append(int(Level.parse(level)))
+        rows = self.store.rows(sql + f" ORDER BY sg.id LIMIT {limit + 1}", params)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        n = len(GRANT_COLS.split(","))
+        entries = [_entry(r[n], _grant_row(r[:n]), Level(r[n + 1])) for r in rows]
+        return entries, (rows[-1][0] if more and rows else None)
+
+    def _stored_of(
+        self, agency_id: int, actor: int | None, case_id: str, cause: Cause
+    ) -> list[tuple[GrantRow, dict[str, Any]]]:
+        """The stored rows of one cause on a case the actor may view, with each user's card."""
+        if actor is not None:
+            self.require(actor, Action.VIEW, case_id, agency_id=agency_id)
+        ctx = self.context(agency_id)
+        case = self.case(ctx, case_id)
+        out = []
+        for row in self.store.grant_rows(case.pk, cause=cause):
+            u = ctx.directory.users.get(row.grantee.id)
+            card: dict[str, Any] = {"user_id": row.grantee.id, "active": bool(u and u.active)}
+            for name in ("username", "full_name", "email"):
+                card[name] = getattr(u, name) if u else ""
+            out.append((row, card))
+        return out
+
+    def assignees(self, agency_id: int, actor: int | None, case_id: str) -> list[dict[str, Any]]:
+        """S-ASG-1: the users assigned to a case (each with full access, row cause assigned)."""
+        rows = self._stored_of(agency_id, actor, case_id, Cause.ASSIGNED)
+        return [
+            card | {"share_id": r.id, "assigned_by": r.created_by, "assigned_at": r.created_at}
+            for r, card in rows
+        ]
+
+    def team_members(self, agency_id: int, actor: int | None, case_id: str) -> list[dict[str, Any]]:
+        """S-TEAM-1: a case's team, each member with their team role and its current level."""
+        roles = self.context(agency_id).team_roles
+        out = []
+        for row, card in self._stored_of(agency_id, actor, case_id, Cause.TEAM):
+            role = roles.get(row.team_role_id or -1)
+            out.append(
+                card
+                | {
+                    "share_id": row.id,
+                    "team_role": None
+                    if role is None
+                    else {"id": role.id, "name": role.name, "level": role.level.label},
+                    "access_level": self._level(agency_id, row).label,
+                    "added_by": row.created_by,
+                    "added_at": row.created_at,
+                    "last_modified_by": row.modified_by,
+                    "last_modified_at": row.modified_at,
+                }
+            )
+        return out
 
 
 def _kind(cause: Cause) -> str:

@@ -70,3 +70,21 @@ class AuditStore(Connection):
             AuditEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], loads(r[7]), loads(r[8]), r[9])
             for r in rows
         ]
+
+    def case_audit_page(
+        self, agency_id: int, case_pk: int, *, before_id: int | None = None, limit: int = 50
+    ) -> list[AuditEvent]:
+        """A case's events, newest first, keyset-paged by id (``before_id`` excluded)."""
+        sql = (
+            "SELECT id, agency_id, actor, at, action, subject, case_pk, before, after, reason"
+            " FROM audit_events WHERE agency_id = ? AND case_pk = ?"
+        )
+        params: list[Any] = [agency_id, case_pk]
+        if before_id is not None:
+            sql += " AND id < ?"
+            params.append(before_id)
+        rows = self.rows(sql + f" ORDER BY id DESC LIMIT {int(limit)}", params)
+        return [
+            AuditEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], loads(r[7]), loads(r[8]), r[9])
+            for r in rows
+        ]

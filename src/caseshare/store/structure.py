@@ -383,3 +383,26 @@ class StructureStore(Connection):
             roles=roles,
         )
         return AgencyContext(agency_id, settings, directory, rules, team_roles, version)
+
+    # -- reads for the directory API ----------------------------------------------------------------
+
+    def group_members(self, group_id: int) -> list[Principal]:
+        """A group's direct members (users and groups), in the order they were added."""
+        return [
+            Principal.parse(r[0])
+            for r in self.rows(
+                "SELECT member FROM group_members WHERE group_id = ? ORDER BY member", (group_id,)
+            )
+        ]
+
+    def user_locations(self, agency_id: int) -> dict[int, list[int]]:
+        """Each user of the agency with the locations assigned to them (users with none left out)."""
+        out: dict[int, list[int]] = {}
+        for user_id, loc_id in self.rows(
+            "SELECT ul.user_id, ul.location_id FROM user_locations ul"
+            " JOIN users u ON u.id = ul.user_id WHERE u.agency_id = ?"
+            " ORDER BY ul.user_id, ul.location_id",
+            (agency_id,),
+        ):
+            out.setdefault(int(user_id), []).append(int(loc_id))
+        return out
