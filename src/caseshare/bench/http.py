@@ -127,7 +127,9 @@ def run_http(
         add("build world", f"{time.perf_counter() - t0:.1f} s")
         svc = Caseshare(store)
         rng = random.Random(seed)
-        users = rng.sample(world.users, SAMPLED_USERS)
+        directory = svc.context(world.agency_id).directory
+        active = [u for u in world.users if directory.users[u].active]  # others get 401
+        users = rng.sample(active, SAMPLED_USERS)
         tokens = {u: svc.create_token(u, "bench")[1] for u in users}
         # what each sampled user can open: their first page of cases (a case read must succeed)
         readable = {u: [r["case_id"] for r in svc.list_cases(u, limit=50).items] for u in users}

@@ -8,10 +8,11 @@ from typing import Any
 
 import psycopg
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -76,21 +77,22 @@ def create_app(
     app.add_exception_handler(psycopg.DataError, errors.database_refused)
     app.add_exception_handler(OverflowError, errors.database_refused)  # SQLite: int > 64 bits
     app.add_middleware(RefuseControlCharacters)
+    # Routes are matched one by one in this order: the busiest (cases) come first.
     for module in (
-        session,
-        agency,
-        directory,
-        structure,
         cases,
         case_access,
         shares,
         personal,
+        session,
+        agency,
+        directory,
+        structure,
     ):
         for name in ("router", "api"):
             router = getattr(module, name, None)
             if router is not None:
-                app.include_router(router, responses=_error_responses())
-    app.include_router(devices.router)
+                _add_routes(app, router, _error_responses())
+    _add_routes(app, devices.router, {})
     app.mount(
         "/static/swagger",
         StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
@@ -112,6 +114,18 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def _add_routes(app: FastAPI, router: APIRouter, responses: dict[int | str, Any]) -> None:
+    """The router's routes, added to the app's own list.
+
+    ``include_router`` would wrap each router in a lazily matched layer that this FastAPI walks on
+    every request (1 ms of a 1.4 ms health check); the routes themselves are complete already.
+    """
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            route.responses = {**responses, **route.responses}
+        app.router.routes.append(route)
 
 
 def _error_responses() -> dict[int | str, dict[str, Any]]:

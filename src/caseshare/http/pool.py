@@ -35,6 +35,13 @@ class ServicePool:
                 "validation_error", "The server is busy; try again in a moment."
             ) from None
 
+    def try_acquire(self) -> Caseshare | None:
+        """An idle service at once, or None (then wait with ``acquire`` off the event loop)."""
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return None
+
     def release(self, svc: Caseshare) -> None:
         if svc.store.in_transaction:  # never hand on a connection left mid-transaction
             svc.store.close()

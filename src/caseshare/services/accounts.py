@@ -176,21 +176,42 @@ class AccountService(ServiceBase):
                 before={"token": token_id},
             )
 
-    def token_user(self, secret: str) -> int | None:
-        """The active user a bearer token belongs to, or None (unknown, revoked, inactive)."""
+    def token_owner(self, secret: str) -> tuple[User, int | None] | None:
+        """Read only: the active user a bearer token belongs to, and the token's id when its
+        last use is to be recorded (at most once a minute); None for an unknown, revoked or
+        inactive user's token."""
         if not secret.startswith(TOKEN_PREFIX):
             return None
         row = self.store.token_by_hash(secret_hash(secret))
-        if row is None or row.revoked_at is not None or not self._active(row.user_id):
+        if row is None or row.revoked_at is not None:
             return None
-        if row.last_used_at is None or row.last_used_at[:16] != _iso(_now())[:16]:
-            with self.store.transaction():  # at most one write a minute per token
-                self.store.touch_token(row.id)
-        return row.user_id
+        user = self._active_user(row.user_id)
+        if user is None:
+            return None
+        stale = row.last_used_at is None or row.last_used_at[:16] != _iso(_now())[:16]
+        return user, row.id if stale else None
+
+    def touch_token(self, token_id: int) -> None:
+        with self.store.transaction():
+            self.store.touch_token(token_id)
+
+    def token_user(self, secret: str) -> int | None:
+        """The active user a bearer token belongs to, or None (unknown, revoked, inactive)."""
+        found = self.token_owner(secret)
+        if found is None:
+            return None
+        user, touch = found
+        if touch is not None:
+            self.touch_token(touch)
+        return user.id
 
     def _active(self, user_id: int) -> bool:
+        return self._active_user(user_id) is not None
+
+    def _active_user(self, user_id: int) -> User | None:
+        """The user's own row, not the agency context: cheap enough to run on the event loop."""
         try:
-            _, user = self.user(user_id)
+            user = self.store.user(user_id)
         except CaseShareError:
-            return False
-        return user.active
+            return None
+        return user if user.active else None
