@@ -335,3 +335,21 @@ def test_s_crt_1_a_caller_cannot_borrow_another_creators_rights_through_opened_b
         opened_by=c.admin,
     )
     assert err in ("invalid_owner", "validation_error", "insufficient_access")
+
+
+def test_restore_and_purge_tell_an_outsider_nothing_about_a_case_s_state(cast: Cast) -> None:
+    """S-ACC-3: "not in the recycle bin" would say the case exists; an outsider gets not_found."""
+    assert code_of(cast.svc.restore_case, cast.agency, cast.outsider, cast.case) == "not_found"
+    assert code_of(cast.svc.purge_case, cast.agency, cast.outsider, cast.case) == "not_found"
+    assert code_of(cast.svc.restore_case, cast.agency, cast.owner, cast.case) == (
+        "invalid_transition"
+    )
+
+
+def test_a_closed_case_cannot_be_reopened_through_the_api(cast: Cast) -> None:
+    """S-TX-4: a close is sticky, whatever path the change comes by."""
+    cast.svc.update_case(cast.agency, cast.owner, cast.case, closed=True)
+    assert code_of(cast.svc.update_case, cast.agency, cast.owner, cast.case, closed=False) == (
+        "invalid_transition"
+    )
+    assert cast.store.case_row(cast.agency, cast.case).closed  # type: ignore[union-attr]

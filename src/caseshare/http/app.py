@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -76,6 +77,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
     app.add_exception_handler(psycopg.DataError, errors.database_refused)
     app.add_exception_handler(OverflowError, errors.database_refused)  # SQLite: int > 64 bits
+    app.add_exception_handler(psycopg.IntegrityError, errors.concurrent_change)
+    app.add_exception_handler(sqlite3.IntegrityError, errors.concurrent_change)
     app.add_middleware(RefuseControlCharacters)
     # Routes are matched one by one in this order: the busiest (cases) come first.
     for module in (

@@ -117,3 +117,15 @@ async def database_refused(_: Request, exc: Exception) -> JSONResponse:
         ),
         status_code=422,
     )
+
+
+async def concurrent_change(_: Request, exc: Exception) -> JSONResponse:
+    """Two requests that create the same row at the same instant: the second loses, cleanly."""
+    return JSONResponse(
+        body(
+            "invalid_transition",
+            "Another request changed the same thing at the same moment; nothing was changed."
+            " Try again.",
+        ),
+        status_code=409,
+    )

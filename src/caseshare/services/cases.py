@@ -254,12 +254,12 @@ class CaseService(ServiceBase):
         self.store.lock_case_transactions(agency_id)
         ctx = self.context(agency_id)
         case = self.case(ctx, case_id)
+        if actor is not None:  # first: whoever may not see the case learns nothing of its state
+            self.require(actor, Action.DELETE, case_id, agency_id=agency_id, include_deleted=True)
         if not case.deleted:
             raise CaseShareError(
                 "invalid_transition", f"Case {case_id!r} is not in the recycle bin."
             )
-        if actor is not None:
-            self.require(actor, Action.DELETE, case_id, agency_id=agency_id, include_deleted=True)
         return case.pk
 
     def restore_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
@@ -301,6 +301,11 @@ class CaseService(ServiceBase):
                     actor, Action.CLOSE if closed else Action.EDIT, case_id, agency_id=agency_id
                 )
             case = self.case(ctx, case_id)
+            if closed is False and case.closed:
+                raise CaseShareError(
+                    "invalid_transition",
+                    f"Case {case_id!r} is closed, and a close is final (S-TX-4): open a new case.",
+                )
             merged = None
             if checked is not None:
                 merged = {**case.properties, **checked}
