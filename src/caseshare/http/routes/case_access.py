@@ -12,6 +12,7 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.core.principals import Principal
 from caseshare.http.auth import Actor, CurrentActor, Service
+from caseshare.http.fastjson import Json
 from caseshare.services import Caseshare
 from caseshare.store.audit import AuditEvent
 
@@ -113,8 +114,8 @@ UserParam = Annotated[
     "/cases/{case_id}/access",
     summary="Explain access (S-ACC-6): every grant with its cause, level and path",
 )
-def explain(case_id: CaseId, actor: CurrentActor, svc: Service, user: UserParam = None) -> Any:
-    return access_view(_access_of(svc, actor, case_id, user))
+def explain(case_id: CaseId, actor: CurrentActor, svc: Service, user: UserParam = None) -> Json:
+    return Json(access_view(_access_of(svc, actor, case_id, user)))
 
 
 @router.get(
@@ -129,19 +130,21 @@ def check(
         str, Query(min_length=1, max_length=20, description="view, edit, close, delete, share …")
     ],
     user: UserParam = None,
-) -> dict[str, Any]:
+) -> Json:
     try:
         act = Action.parse(action)
     except ValueError as exc:
         raise CaseShareError("validation_error", str(exc).capitalize() + ".") from None
     decision = _access_of(svc, actor, case_id, user).decide(act)
-    return {
-        "action": act.value,
-        "allowed": decision.allowed,
-        "level": decision.access.level.label,
-        "causes": sorted(c.value for c in decision.access.causes),
-        "reasons": decision.reasons,
-    }
+    return Json(
+        {
+            "action": act.value,
+            "allowed": decision.allowed,
+            "level": decision.access.level.label,
+            "causes": sorted(c.value for c in decision.access.causes),
+            "reasons": list(decision.reasons),
+        }
+    )
 
 
 @router.get(

@@ -17,6 +17,7 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.core.restore import is_xml_name
 from caseshare.http.auth import Actor, CurrentActor, Service
+from caseshare.http.fastjson import Json
 from caseshare.http.routes.case_access import (
     ONE_LINE,
     CaseId,
@@ -160,11 +161,11 @@ def create_case(
 
 
 @router.get("/cases/{case_id}", summary="One case: the full record and your access to it")
-def read_case(case_id: CaseId, actor: CurrentActor, svc: Service) -> dict[str, Any]:
+def read_case(case_id: CaseId, actor: CurrentActor, svc: Service) -> Json:
     access = visible(svc, actor, case_id)
     out = record(svc, actor, access)
     svc.note_recent(actor.user_id, access.case_pk)
-    return out
+    return Json(out)
 
 
 @router.patch("/cases/{case_id}", summary="Change name, external id or properties (needs edit)")
@@ -290,7 +291,7 @@ def list_cases(
         ),
     ] = None,
     count: Annotated[bool, Query(description="Also return the exact count.")] = False,
-) -> dict[str, Any]:
+) -> Json:
     base = CaseFilter()
     if saved_filter is not None:
         chosen: int | str = int(saved_filter) if saved_filter.isdigit() else saved_filter
@@ -321,4 +322,4 @@ def list_cases(
     out: dict[str, Any] = {"items": items, "next_cursor": page.next_cursor}
     if count:
         out["count"] = svc.count_cases(actor.user_id, flt)
-    return out
+    return Json(out)
