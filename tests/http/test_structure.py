@@ -188,7 +188,7 @@ def test_invalid_rules_are_refused(http: HttpCast, change: dict[str, Any], code:
 
 
 def test_absurdly_deep_criteria_are_refused_not_crashed(http: HttpCast) -> None:
-    for depth, status in ((50, 422), (5000, 400)):  # 400: too deep for the JSON parser itself
+    for depth in (50, 5000):  # 5000 is too deep for the JSON parser itself: 422 all the same
         criteria = '{"any": [' * depth + '{"case_type": "patient"}' + "]}" * depth
         reader = http.id("reader")
         body = (
@@ -197,7 +197,7 @@ def test_absurdly_deep_criteria_are_refused_not_crashed(http: HttpCast) -> None:
         )
         headers = {"Content-Type": "application/json"}
         sent = http.call("admin", "POST", f"{API}/rules", content=body, headers=headers)
-        expect(sent, status, "validation_error")
+        expect(sent, 422, "validation_error")
 
 
 def test_rules_cannot_name_another_agencys_principals(http: HttpCast) -> None:

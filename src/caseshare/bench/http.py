@@ -109,6 +109,18 @@ def _drive(
     return load, time.perf_counter() - start
 
 
+def _peak_rss(pid: int) -> str:
+    """The serving process's high-water resident size (Linux), after the whole load."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return f"{int(line.split()[1]) / 1024:.0f} MiB"
+    except OSError:
+        pass
+    return "unknown (no /proc)"
+
+
 def _figure(load: Load, elapsed: float) -> str:
     ordered = sorted(load.latencies)
     p50 = statistics.median(ordered) * 1000
@@ -160,6 +172,7 @@ def run_http(
             _drive(port, make, concurrency, min(3.0, duration), seed)  # warm the server
             load, elapsed = _drive(port, make, concurrency, duration, seed)
             add(f"{name}, {concurrency} clients", _figure(load, elapsed))
+        add("server: peak resident memory", _peak_rss(proc.pid), "target ≤ 1 GiB at L")
     finally:
         proc.send_signal(signal.SIGINT)
         try:

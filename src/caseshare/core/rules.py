@@ -103,8 +103,10 @@ def _condition(data: Mapping[str, Any]) -> Condition:
     if op not in OPS:
         raise _fail(f"Condition op must be one of {', '.join(OPS)}, not {op!r}.")
     key = data.get("key")
-    if field == "property" and not key:
-        raise _fail("A property condition names the property with 'key'.")
+    if field == "property" and (not isinstance(key, str) or not key.strip()):
+        raise _fail("A property condition names the property with 'key', a text.")
+    if key is not None and not isinstance(key, str):
+        raise _fail("A condition's 'key' is a property name: text.")
     value = data.get("value")
     if op == "exists":
         return Condition(field, op, None, key)

@@ -113,7 +113,7 @@ def basic_user(request: Request, svc: Caseshare, agency: str) -> User:
         raise Unauthenticated("Sign in with HTTP basic auth.", basic_realm=realm)
     try:
         name, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII text; UnicodeDecodeError is one
         raise Unauthenticated("The basic auth header is malformed.", basic_realm=realm) from None
     if not sep:
         raise Unauthenticated("The basic auth header is malformed.", basic_realm=realm)

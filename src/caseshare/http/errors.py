@@ -101,6 +101,11 @@ async def http_error(_: Request, exc: Exception) -> JSONResponse:
         payload = body("not_found", "There is nothing at this address.")
     elif exc.status_code == 405:
         payload = body("validation_error", "This address does not take that method.")
+    elif exc.status_code == 400:  # a body that could not be read at all (e.g. nested too deep)
+        return JSONResponse(
+            body("validation_error", f"The request body could not be read: {exc.detail}"),
+            status_code=422,
+        )
     else:
         payload = body("validation_error", str(exc.detail))
     return JSONResponse(payload, status_code=exc.status_code, headers=exc.headers)

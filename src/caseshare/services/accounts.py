@@ -70,6 +70,8 @@ class AccountService(ServiceBase):
                 raise CaseShareError("not_found", f"User {user_id} was not found.")
             self.store.set_password_hash(user_id, hashed)
             self.store.delete_user_sessions(user_id)
+            # a reset is the way out of a sign-in lock (the 429 message says so)
+            self.store.clear_signin_failures(agency_id, user.username.strip().casefold())
             self.store.record(agency_id, actor_name(actor), "user.password", f"user:{user_id}")
 
     def authenticate(self, agency_slug: str, username: str, password: str) -> User | None:

@@ -163,8 +163,9 @@ class AdminService(ServiceBase):
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             self._mine("users", user_id, agency_id, "User")
-            for loc in locations:
-                self._mine("locations", loc, agency_id, "Location")
+            for loc in locations:  # a referenced id of the body: unknown, not "not found"
+                if not self.store.belongs("locations", loc, agency_id):
+                    raise CaseShareError("validation_error", f"Location {loc} is unknown.")
             self.store.set_user_locations(user_id, agency_id, locations)
             self.store.record(
                 agency_id,

@@ -175,7 +175,7 @@ class SharingService(ServiceBase):
         self, agency_id: int, actor: int | None, share_id: int, level: Level | str
     ) -> ShareEntry:
         with self.store.transaction():
-            row, case = self._manual(agency_id, share_id, "changed")
+            row, case = self._manual(agency_id, actor, share_id, "changed")
             return self.share(agency_id, actor, case.case_id, row.grantee, level)
 
     def unshare(
@@ -191,7 +191,7 @@ class SharingService(ServiceBase):
 
     def delete_share(self, agency_id: int, actor: int | None, share_id: int) -> bool:
         with self.store.transaction():
-            row, case = self._manual(agency_id, share_id, "deleted")
+            row, case = self._manual(agency_id, actor, share_id, "deleted")
             self._full(agency_id, actor, case.case_id)
             return self._delete_row(agency_id, actor, case, row)
 
@@ -209,9 +209,11 @@ class SharingService(ServiceBase):
         )
         return True
 
-    def _manual(self, agency_id: int, share_id: int, verb: str) -> tuple[GrantRow, CaseFacts]:
+    def _manual(
+        self, agency_id: int, actor: int | None, share_id: int, verb: str
+    ) -> tuple[GrantRow, CaseFacts]:
         """S-SHR-4: only manual rows can be changed or deleted through the share API."""
-        row, case = self._stored(agency_id, share_id)
+        row, case = self._visible_share(agency_id, actor, share_id)
         if row.cause is not Cause.MANUAL:
             raise CaseShareError(
                 "read_only_share",
@@ -231,10 +233,23 @@ class SharingService(ServiceBase):
             raise CaseShareError("not_found", f"Share {share_id} was not found.")
         return row, case
 
-    def retrieve_share(self, agency_id: int, actor: int | None, share_id: int) -> ShareEntry:
+    def _visible_share(
+        self, agency_id: int, actor: int | None, share_id: int
+    ) -> tuple[GrantRow, CaseFacts]:
+        """A share of a case the actor may view; any other is "not found", worded as a share id
+        that does not exist, so share ids tell an outsider nothing (S-ACC-3)."""
         row, case = self._stored(agency_id, share_id)
         if actor is not None:
-            self.require(actor, Action.VIEW, case.case_id, agency_id=agency_id)
+            try:
+                self.require(actor, Action.VIEW, case.case_id, agency_id=agency_id)
+            except CaseShareError as exc:
+                if exc.code == "not_found":
+                    raise CaseShareError("not_found", f"Share {share_id} was not found.") from None
+                raise
+        return row, case
+
+    def retrieve_share(self, agency_id: int, actor: int | None, share_id: int) -> ShareEntry:
+        row, case = self._visible_share(agency_id, actor, share_id)
         return _entry(case.case_id, row, self._level(agency_id, row))
 
     def _level(self, agency_id: int, row: GrantRow) -> Level:

@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from caseshare.core.directory import Directory
 from caseshare.core.errors import CaseShareError
@@ -69,7 +69,7 @@ class NewPassword(BaseModel):
 class NewGroup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     case_sharing: bool = Field(False, description="Members work every case the group owns.")
     kind: Literal["group", "unit"] = Field("group", description="`unit`: a field unit (§10).")
 

@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from caseshare.core.errors import CaseShareError
 from caseshare.core.model import Location, LocationType, Role, TeamRole
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1")
 
 Id = Annotated[int, Field(ge=1, le=2**62)]
 PathId = Annotated[int, Path(ge=1, le=2**62)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 PRINCIPAL = re.compile(r"^(user|group|location|role|role_tree|agency):[0-9]{1,18}$")
 MAX_CRITERIA_DEPTH = 8
 T = TypeVar("T")
