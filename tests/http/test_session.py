@@ -131,3 +131,26 @@ def test_errors_are_json_with_a_code(http: HttpCast) -> None:
     expect(bad, 422, "validation_error")
     assert http.client.get("/api/v1/openapi.json").json()["info"]["title"] == "caseshare"
     assert http.client.get("/docs").status_code == 200
+
+
+def test_deactivation_ends_sessions_for_good(http: HttpCast) -> None:
+    """S-ACC-4: a session of a deactivated user stays dead after reactivation."""
+    svc = http.cast.fresh()
+    name = f"returner{http.id('owner')}"
+    user_id = svc.create_user(http.cast.agency, None, name)
+    svc.set_password(http.cast.agency, None, user_id, PASSWORD)
+    http.client.cookies.clear()
+    signed = http.client.post(
+        "/api/v1/session", json={"agency": http.slug, "username": name, "password": PASSWORD}
+    )
+    expect(signed, 200)
+    svc.set_active(http.cast.agency, None, user_id, False)
+    svc.set_active(http.cast.agency, None, user_id, True)
+    expect(http.client.get("/api/v1/session"), 401, "insufficient_access")
+
+
+def test_the_sign_in_form_never_reuses_a_csrf_token_the_client_brought(http: HttpCast) -> None:
+    http.client.cookies.clear()
+    http.client.cookies.set("caseshare_csrf", "planted-by-someone-else")
+    form = http.client.get("/signin")
+    assert "planted-by-someone-else" not in form.text

@@ -164,7 +164,11 @@ def run_http(
         def page(r: random.Random) -> tuple[str, str]:
             return "/api/v1/cases?limit=50", tokens[r.choice(users)]
 
+        def health(r: random.Random) -> tuple[str, str]:
+            return "/healthz", tokens[users[0]]
+
         for name, make in (
+            ("floor: GET /healthz (no database, no sign-in)", health),
             ("HTTP check (random user and case)", check),
             ("HTTP case read (a visible case)", read),
             ("HTTP list: first page of 50", page),

@@ -133,14 +133,20 @@ class AdminService(ServiceBase):
             )
 
     def set_active(self, agency_id: int, actor: int | None, user_id: int, active: bool) -> None:
-        """S-ACC-4: deactivating removes all access at once; reactivating restores it."""
-        self._change_user(
-            agency_id,
-            actor,
-            user_id,
-            "user.activate" if active else "user.deactivate",
-            active=active,
-        )
+        """S-ACC-4: deactivating removes all access at once; reactivating restores it.
+
+        Deactivating also ends the user's browser sessions, so a reactivated user signs in
+        again; API tokens are only suspended (a reactivated program keeps working)."""
+        with self.store.transaction():
+            self._change_user(
+                agency_id,
+                actor,
+                user_id,
+                "user.activate" if active else "user.deactivate",
+                active=active,
+            )
+            if not active:
+                self.store.delete_user_sessions(user_id)
 
     def set_role(
         self, agency_id: int, actor: int | None, user_id: int, role_id: int | None

@@ -151,7 +151,7 @@ def _with_csrf_cookie(request: Request, response: HTMLResponse, csrf: str) -> HT
 
 @router.get("/signin", include_in_schema=False)
 def sign_in_form(request: Request) -> HTMLResponse:
-    csrf = request.cookies.get(CSRF_COOKIE) or new_csrf()
+    csrf = new_csrf()  # never one the client brought: a planted cookie would be a known token
     return _with_csrf_cookie(request, page("Sign in", _form(request, csrf)), csrf)
 
 
