@@ -14,7 +14,7 @@ from caseshare.core.model import CaseFacts, User
 from caseshare.core.principals import Principal
 from caseshare.services.context import ContextCache
 from caseshare.store import Store
-from caseshare.store.listing import Fragment, VisibilityQuery
+from caseshare.store.listing import SUMMARY_COLUMNS, Fragment, VisibilityQuery, summary
 
 #: how many children a check loads to find implicit_parent grants (any one suffices for read)
 CHILD_SAMPLE = 10
@@ -258,26 +258,13 @@ class AccessService:
             sql += f" AND ({column} {op} ? OR ({column} = ? AND c.pk {op} ?))"
             params += [value, value, pk]
         rows = self.store.rows(
-            f"SELECT c.pk, c.case_id, c.case_type, c.name, c.owner, c.closed, c.opened_on,"
-            f" c.server_modified_on, c.external_id, {column} FROM cases c WHERE {sql}"
+            f"SELECT {SUMMARY_COLUMNS}, {column} FROM cases c WHERE {sql}"
             f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {limit + 1}",
             params,
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [
-            {
-                "case_id": r[1],
-                "case_type": r[2],
-                "name": r[3],
-                "owner": r[4],
-                "closed": bool(r[5]),
-                "opened_on": r[6],
-                "server_modified_on": r[7],
-                "external_id": r[8],
-            }
-            for r in rows
-        ]
+        items = [summary(r) for r in rows]
         next_cursor = _encode(rows[-1][9], rows[-1][0]) if more and rows else None
         return Page(items, next_cursor, limit)
 

@@ -6,6 +6,7 @@ The property test in ``tests/test_property_consistency.py`` holds the two to the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -292,3 +293,24 @@ class VisibilityQuery:
 
     def _criteria_any(self, alias: str, criteria: list[Criterion]) -> Fragment:
         return _or([self.criteria(alias, c) for c in criteria])
+
+
+#: the columns of a case list row, ``summary`` reads them in this order (pk first)
+SUMMARY_COLUMNS = (
+    "c.pk, c.case_id, c.case_type, c.name, c.owner, c.closed, c.opened_on,"
+    " c.server_modified_on, c.external_id"
+)
+
+
+def summary(row: Sequence[Any]) -> dict[str, Any]:
+    """A case as a list shows it, from a row of ``SUMMARY_COLUMNS``."""
+    return {
+        "case_id": row[1],
+        "case_type": row[2],
+        "name": row[3],
+        "owner": row[4],
+        "closed": bool(row[5]),
+        "opened_on": row[6],
+        "server_modified_on": row[7],
+        "external_id": row[8],
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from caseshare.store.base import Connection, dumps, loads, utcnow
+from caseshare.store.listing import SUMMARY_COLUMNS, summary
 
 #: how many recently opened cases are kept per user
 RECENT_KEEP = 20
@@ -107,19 +108,8 @@ class PersonalStore(Connection):
             return {}
         marks = ", ".join("?" * len(pks))
         return {
-            int(r[0]): {
-                "case_id": r[1],
-                "case_type": r[2],
-                "name": r[3],
-                "owner": r[4],
-                "closed": bool(r[5]),
-                "opened_on": r[6],
-                "server_modified_on": r[7],
-                "external_id": r[8],
-            }
+            int(r[0]): summary(r)
             for r in self.rows(
-                "SELECT pk, case_id, case_type, name, owner, closed, opened_on,"
-                f" server_modified_on, external_id FROM cases WHERE pk IN ({marks})",
-                pks,
+                f"SELECT {SUMMARY_COLUMNS} FROM cases c WHERE c.pk IN ({marks})", pks
             )
         }
