@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,36 @@ def _iso(moment: dt.datetime) -> str:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+#: HMAC tags of (user, stored hash, password) that argon2 accepted, under a key of this process.
+#: A device signs in on every request (HTTP basic auth); argon2 costs ~0.2 s of CPU each time,
+#: so a password once verified is recognised by its tag. A new password (a new stored hash)
+#: never matches an old tag, and the user's row is read on every sign-in, so deactivation and
+#: password changes take effect at once. Nothing here is a password or a hash of one alone.
+_VERIFIED: set[bytes] = set()
+_VERIFIED_MAX = 10_000
+_CACHE_KEY = secrets.token_bytes(32)
+
+
+def _password_ok(user_id: int, stored: str | None, password: str) -> bool:
+    """argon2's verdict, remembered for this exact stored hash (see ``_VERIFIED``)."""
+    if stored is None:
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher.verify(_DUMMY_HASH, password)  # the same time as a real check
+        return False
+    tag = hmac.digest(_CACHE_KEY, f"{user_id}\0{stored}\0{password}".encode(), "sha256")
+    if tag in _VERIFIED:
+        return True
+    try:
+        ok = bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+    if ok:
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED.add(tag)
+    return ok
 
 
 def secret_hash(secret: str) -> str:
@@ -79,6 +111,7 @@ class AccountService(ServiceBase):
         agency_id = self.store.agency_by_slug(agency_slug)
         since = _iso(_now() - FAILURE_WINDOW)
         key = username.strip().casefold()
+        failures: list[str] = []
         if agency_id is not None:
             failures = self.store.signin_failures_since(agency_id, key, since)
             if len(failures) >= MAX_FAILURES:
@@ -93,21 +126,20 @@ class AccountService(ServiceBase):
                 )
         user = None if agency_id is None else self.store.user_by_name(agency_id, username.strip())
         stored = None if user is None else self.store.password_hash(user.id)
-        ok = False
-        try:
-            ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
-        except (VerificationError, InvalidHashError):
-            ok = False
+        ok = _password_ok(0 if user is None else user.id, stored, password)
         if agency_id is None:
             return None
-        with self.store.transaction():
-            if not ok or user is None or not user.active:
+        if not ok or user is None or not user.active:
+            with self.store.transaction():
                 self.store.record_signin_failure(agency_id, key)
-                return None
-            self.store.clear_signin_failures(agency_id, key)
-            assert stored is not None
-            if _hasher.check_needs_rehash(stored):
-                self.store.set_password_hash(user.id, _hasher.hash(password))
+            return None
+        assert stored is not None
+        rehash = _hasher.check_needs_rehash(stored)
+        if failures or rehash:  # a successful sign-in writes only when there is something to do
+            with self.store.transaction():
+                self.store.clear_signin_failures(agency_id, key)
+                if rehash:
+                    self.store.set_password_hash(user.id, _hasher.hash(password))
         return user
 
     # -- sessions ---------------------------------------------------------------------------
