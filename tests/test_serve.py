@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from caseshare.demo import DEMO_PASSWORD
 
 
@@ -31,7 +33,10 @@ def _request(url: str, body: dict[str, str] | None = None, headers: dict[str, st
         return response.status, json.loads(response.read() or b"null"), response.headers
 
 
-def test_serve_creates_the_database_loads_the_demo_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_creates_the_database_loads_the_demo_and_stops_on_ctrl_c(
+    tmp_path: Path, workers: int
+) -> None:
     port = _free_port()
     db = tmp_path / "new.db"
     proc = subprocess.Popen(
@@ -45,6 +50,8 @@ def test_serve_creates_the_database_loads_the_demo_and_stops_on_ctrl_c(tmp_path:
             "--demo",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -85,6 +85,7 @@ def run_bench(
     http: bool = False,
     concurrency: int = 4,
     duration: float = 10.0,
+    workers: int = 1,
 ) -> int:
     spec = SIZES[size]
     print(
@@ -99,7 +100,7 @@ def run_bench(
         if http:
             from caseshare.bench.http import run_http
 
-            run_http(url, spec.name, seed, concurrency, duration, Report().add)
+            run_http(url, spec.name, seed, concurrency, duration, Report().add, workers)
             return 0
         store = open_store(url)
         try:

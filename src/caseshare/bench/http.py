@@ -43,11 +43,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_server(url: str, port: int) -> subprocess.Popen[str]:
+def _start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "caseshare.cli", "serve", "--database", url),
-            *("--port", str(port), "--log-level", "warning"),
+            *("--port", str(port), "--log-level", "warning", "--workers", str(workers)),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -110,15 +110,19 @@ def _drive(
 
 
 def _peak_rss(pid: int) -> str:
-    """The serving process's high-water resident size (Linux), after the whole load."""
+    """The serving processes' high-water resident size (Linux), after the whole load: the
+    server, or with --workers each worker (summed, with the supervisor)."""
+    pids = [pid]
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return f"{int(line.split()[1]) / 1024:.0f} MiB"
-    except OSError:
-        pass
-    return "unknown (no /proc)"
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
+            pids += [int(p) for p in children.read().split()]
+        total = 0
+        for one in pids:
+            with open(f"/proc/{one}/status", encoding="ascii") as status:
+                total += next(int(ln.split()[1]) for ln in status if ln.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        return "unknown (no /proc)"
+    return f"{total / 1024:.0f} MiB" + (f" ({len(pids)} processes)" if len(pids) > 1 else "")
 
 
 def _figure(load: Load, elapsed: float) -> str:
@@ -130,7 +134,13 @@ def _figure(load: Load, elapsed: float) -> str:
 
 
 def run_http(
-    url: str, size: str, seed: int, concurrency: int, duration: float, add: Callable[..., None]
+    url: str,
+    size: str,
+    seed: int,
+    concurrency: int,
+    duration: float,
+    add: Callable[..., None],
+    workers: int = 1,
 ) -> None:
     store = open_store(url)
     try:
@@ -149,7 +159,7 @@ def run_http(
     finally:
         store.close()
     port = _free_port()
-    proc = _start_server(url, port)
+    proc = _start_server(url, port, workers)
     try:
         cases = world.case_ids
 
@@ -175,7 +185,7 @@ def run_http(
         ):
             _drive(port, make, concurrency, min(3.0, duration), seed)  # warm the server
             load, elapsed = _drive(port, make, concurrency, duration, seed)
-            add(f"{name}, {concurrency} clients", _figure(load, elapsed))
+            add(f"{name}, {concurrency} clients, {workers} worker(s)", _figure(load, elapsed))
         add("server: peak resident memory", _peak_rss(proc.pid), "target ≤ 1 GiB at L")
     finally:
         proc.send_signal(signal.SIGINT)

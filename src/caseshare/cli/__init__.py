@@ -262,6 +262,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         http=args.http,
         concurrency=args.concurrency,
         duration=args.duration,
+        workers=args.workers,
     )
 
 
@@ -354,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--duration", type=float, default=10.0, help="--http: seconds per measured request (10)"
     )
+    bench.add_argument("--workers", type=int, default=1, help="--http: server processes (1)")
     bench.set_defaults(func=cmd_bench)
 
     from caseshare.cli import accounts, serve

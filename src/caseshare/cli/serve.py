@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from caseshare.store import database_url, open_store
 
@@ -13,6 +14,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from caseshare.demo import DEMO_PASSWORD, DEMO_SIGN_INS, DEMO_SLUG, load_demo
     from caseshare.http import create_app
+    from caseshare.http.protocol import NoDelayH11Protocol
 
     url = database_url(args.database)
     store = open_store(url)  # creates the SQLite file and brings the schema up to date
@@ -27,13 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     connections = args.connections or int(
         os.environ.get("CASESHARE_CONNECTIONS", "8" if postgres else "4")
     )
-    app = create_app(
-        url,
-        pool_size=connections,
-        secure_cookies=args.secure_cookies
-        or os.environ.get("CASESHARE_SECURE_COOKIES", "") in ("1", "true"),
-        default_agency=default_agency,
-    )
+    secure = args.secure_cookies or os.environ.get("CASESHARE_SECURE_COOKIES", "") in ("1", "true")
     base = f"http://{args.host}:{args.port}"
     print(f"caseshare serving {url}" + (" (the demo agency was loaded now)" if loaded else ""))
     print(f"  sign in:  {base}/signin")
@@ -42,9 +38,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  demo sign-ins (agency {DEMO_SLUG}, password {DEMO_PASSWORD}):")
         for username, what in DEMO_SIGN_INS:
             print(f"    {username:<7} {what}")
+    if args.workers > 1:
+        print(f"  {args.workers} worker processes, {connections} connections each")
     print("  Ctrl-C stops the server.", flush=True)
+    app: Any
+    if args.workers > 1:
+        # each worker process builds its own app (and pool) from these
+        os.environ.update(
+            {
+                "CASESHARE_SERVE_URL": url,
+                "CASESHARE_SERVE_CONNECTIONS": str(connections),
+                "CASESHARE_SERVE_SECURE_COOKIES": "1" if secure else "0",
+                "CASESHARE_SERVE_DEFAULT_AGENCY": default_agency or "",
+            }
+        )
+        app = "caseshare.http.app:app_from_environment"
+    else:
+        app = create_app(
+            url, pool_size=connections, secure_cookies=secure, default_agency=default_agency
+        )
     uvicorn.run(
         app,
+        http=NoDelayH11Protocol,
+        factory=args.workers > 1,
+        workers=args.workers if args.workers > 1 else None,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -76,6 +93,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--connections",
         type=int,
         help="database connections (default $CASESHARE_CONNECTIONS, else 4 SQLite, 8 PostgreSQL)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("CASESHARE_WORKERS", "1")),
+        help="server processes (default $CASESHARE_WORKERS, else 1); each has its own"
+        " connections and agency cache, kept current through the database",
     )
     p.add_argument(
         "--secure-cookies",

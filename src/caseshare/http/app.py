@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -117,6 +118,25 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+#: how ``caseshare serve --workers N`` hands its settings to each worker process
+ENVIRONMENT = (
+    "CASESHARE_SERVE_URL",
+    "CASESHARE_SERVE_CONNECTIONS",
+    "CASESHARE_SERVE_SECURE_COOKIES",
+    "CASESHARE_SERVE_DEFAULT_AGENCY",
+)
+
+
+def app_from_environment() -> FastAPI:
+    """The app a worker process of ``caseshare serve --workers N`` builds (a uvicorn factory)."""
+    return create_app(
+        os.environ["CASESHARE_SERVE_URL"],
+        pool_size=int(os.environ.get("CASESHARE_SERVE_CONNECTIONS", "4")),
+        secure_cookies=os.environ.get("CASESHARE_SERVE_SECURE_COOKIES") == "1",
+        default_agency=os.environ.get("CASESHARE_SERVE_DEFAULT_AGENCY") or None,
+    )
 
 
 def _add_routes(app: FastAPI, router: APIRouter, responses: dict[int | str, Any]) -> None:
