@@ -6,10 +6,10 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 import psycopg
-import swagger_ui_bundle
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -99,7 +99,8 @@ def create_app(
     _add_routes(app, devices.router, {})
     app.mount(
         "/static/swagger",
-        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        # Swagger UI 5 (OpenAPI 3.1, which FastAPI writes) as the fastapi-swagger package ships it
+        StaticFiles(directory=str(resources.files("fastapi_swagger") / "resources")),
         name="swagger",
     )
 
