@@ -421,3 +421,40 @@ def test_commcare_create_fixtures_give_their_output_state(cast: Cast, path: Path
         props = {c.tag: (c.text or "") for c in el if c.tag not in skip}
         assert case["properties"] == props
         assert case["indices"] == []
+
+
+def test_extension_close_cascade_applies_to_a_close_through_the_api(cast: Cast) -> None:
+    """§8.4: the setting is about closing a host, whatever path the close comes by; the cascade
+    closes are outside changes of the system user and survive a rebuild."""
+    cast.svc.update_settings(cast.agency, None, {"extension_close_cascade": True})
+    cast.svc.submit(
+        cast.agency,
+        cast.owner,
+        form(
+            block("h2", create()),
+            block("e2", create() + index("host", "h2", "extension")),
+            block("e3", create() + index("host", "e2", "extension")),
+            block("c2", create() + index("parent", "h2")),
+        ),
+    )
+    assert cast.svc.close_case(cast.agency, cast.owner, "h2")
+    assert row(cast, "e2")["closed"] and row(cast, "e3")["closed"]
+    assert row(cast, "e2")["closed_by"] is None  # the system closed it
+    assert not row(cast, "c2")["closed"]  # a child is not an extension
+    assert_rebuild_agrees(cast, "h2", "e2", "e3", "c2")
+    # and through update_case, on a case made by the API (no form history)
+    host = cast.svc.create_case(cast.agency, cast.owner, "patient", "API host")
+    ext = cast.svc.create_case(
+        cast.agency, cast.owner, "contact", "API ext", indices={"host": (host, "extension")}
+    )
+    cast.svc.update_case(cast.agency, cast.owner, host, closed=True)
+    assert row(cast, ext)["closed"]
+
+
+def test_without_the_setting_an_api_close_leaves_extensions_open(cast: Cast) -> None:
+    host = cast.svc.create_case(cast.agency, cast.owner, "patient", "API host")
+    ext = cast.svc.create_case(
+        cast.agency, cast.owner, "contact", "API ext", indices={"host": (host, "extension")}
+    )
+    cast.svc.close_case(cast.agency, cast.owner, host)
+    assert not row(cast, ext)["closed"]

@@ -310,8 +310,9 @@ class CaseService(ServiceBase):
             if checked is not None:
                 merged = {**case.properties, **checked}
             self.store.update_case(case.pk, name=name, properties=merged)
-            if closed is not None and closed != case.closed:
-                self.store.set_closed(case.pk, closed, actor)
+            newly_closed = closed is True and not case.closed
+            if newly_closed:
+                self.store.set_closed(case.pk, True, actor)
             self.store.touch(case.pk, actor)
             self.store.record(
                 agency_id,
@@ -326,6 +327,8 @@ class CaseService(ServiceBase):
                 },
                 after={"name": name, "closed": closed, "properties": merged},
             )
+            if newly_closed:
+                self._cascade_close(ctx, case.pk)
 
     def edit_case(
         self,
@@ -397,4 +400,32 @@ class CaseService(ServiceBase):
                 before={"closed": False},
                 after={"closed": True},
             )
+            self._cascade_close(ctx, case.pk)
         return True
+
+    def _cascade_close(self, ctx: AgencyContext, host_pk: int) -> list[str]:
+        """§8.4 ``extension_close_cascade`` for a close made outside forms: the host's open
+        extensions close, recursively, each by the system user. Each is an outside change like
+        the host's own close (``touch`` records it in a case's history), so rebuilds keep it."""
+        if not ctx.settings.extension_close_cascade:
+            return []
+        closed: list[str] = []
+        hosts = [host_pk]
+        while hosts:
+            for ext_id in self.store.open_extensions(hosts.pop(0)):
+                ext = self.case(ctx, ext_id)
+                self.store.set_closed(ext.pk, True, None)
+                self.store.touch(ext.pk, None)
+                self.store.record(
+                    ctx.agency_id,
+                    actor_name(None),
+                    "case.close",
+                    f"case:{ext_id}",
+                    case_pk=ext.pk,
+                    before={"closed": False},
+                    after={"closed": True},
+                    reason="host case closed (extension_close_cascade)",
+                )
+                closed.append(ext_id)
+                hosts.append(ext.pk)
+        return closed
