@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Cause
-from caseshare.core.model import User
+from caseshare.core.model import CaseFacts, User
 from caseshare.core.principals import Principal
 from caseshare.core.restore import RESERVED_PROPERTIES, has_invalid_xml_chars, is_xml_name
 from caseshare.services.base import ServiceBase, actor_name
@@ -201,11 +201,7 @@ class CaseService(ServiceBase):
     ) -> list[str]:
         """Transfer a case (S-SHR-6): its manual shares go, the new owner decides who sees it."""
         with self.store.transaction():
-            self.store.lock_case_transactions(agency_id)
-            ctx = self.context(agency_id)
-            if actor is not None:
-                self.require(actor, Action.TRANSFER, case_id, agency_id=agency_id)
-            case = self.case(ctx, case_id)
+            ctx, case = self._authorised_case(agency_id, actor, case_id, Action.TRANSFER)
             new_owner = Principal.parse(owner) if isinstance(owner, str) else owner
             choose_owner(ctx, None, new_owner, check_creator=False)
             removed = []
@@ -238,11 +234,7 @@ class CaseService(ServiceBase):
     def delete_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
         """S-SHR-8: to the recycle bin, with its shares."""
         with self.store.transaction():
-            self.store.lock_case_transactions(agency_id)
-            ctx = self.context(agency_id)
-            if actor is not None:
-                self.require(actor, Action.DELETE, case_id, agency_id=agency_id)
-            case = self.case(ctx, case_id)
+            _ctx, case = self._authorised_case(agency_id, actor, case_id, Action.DELETE)
             if case.deleted:
                 raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
             self.store.set_deleted(case.pk, True)
@@ -250,12 +242,30 @@ class CaseService(ServiceBase):
                 agency_id, actor_name(actor), "case.delete", f"case:{case_id}", case_pk=case.pk
             )
 
-    def _binned(self, agency_id: int, actor: int | None, case_id: str) -> int:
+    def _authorised_case(
+        self,
+        agency_id: int,
+        actor: int | None,
+        case_id: str,
+        action: Action,
+        *,
+        include_deleted: bool = False,
+    ) -> tuple[AgencyContext, CaseFacts]:
+        """Inside a transaction: wait for the agency's submissions (S-TX-6), then load the case
+        and authorise the actor (the system, ``None``, may do anything)."""
         self.store.lock_case_transactions(agency_id)
         ctx = self.context(agency_id)
-        case = self.case(ctx, case_id)
-        if actor is not None:  # first: whoever may not see the case learns nothing of its state
-            self.require(actor, Action.DELETE, case_id, agency_id=agency_id, include_deleted=True)
+        if actor is not None:
+            self.require(
+                actor, action, case_id, agency_id=agency_id, include_deleted=include_deleted
+            )
+        return ctx, self.case(ctx, case_id)
+
+    def _binned(self, agency_id: int, actor: int | None, case_id: str) -> int:
+        # access first: whoever may not see the case learns nothing of its state
+        _, case = self._authorised_case(
+            agency_id, actor, case_id, Action.DELETE, include_deleted=True
+        )
         if not case.deleted:
             raise CaseShareError(
                 "invalid_transition", f"Case {case_id!r} is not in the recycle bin."
@@ -294,13 +304,8 @@ class CaseService(ServiceBase):
         if name is not None:
             check_text("name", name)
         with self.store.transaction():
-            self.store.lock_case_transactions(agency_id)
-            ctx = self.context(agency_id)
-            if actor is not None:
-                self.require(
-                    actor, Action.CLOSE if closed else Action.EDIT, case_id, agency_id=agency_id
-                )
-            case = self.case(ctx, case_id)
+            action = Action.CLOSE if closed else Action.EDIT
+            ctx, case = self._authorised_case(agency_id, actor, case_id, action)
             if closed is False and case.closed:
                 raise CaseShareError(
                     "invalid_transition",
@@ -352,11 +357,7 @@ class CaseService(ServiceBase):
                         "validation_error", f"{label} is longer than {MAX_FIELD} characters."
                     )
         with self.store.transaction():
-            self.store.lock_case_transactions(agency_id)
-            ctx = self.context(agency_id)
-            if actor is not None:
-                self.require(actor, Action.EDIT, case_id, agency_id=agency_id)
-            case = self.case(ctx, case_id)
+            _ctx, case = self._authorised_case(agency_id, actor, case_id, Action.EDIT)
             merged = None
             if properties is not None:
                 merged = {
@@ -382,26 +383,28 @@ class CaseService(ServiceBase):
         """Close a case (needs the close action, i.e. edit); closing a closed case changes
         nothing and answers False. Closing is sticky: the API has no reopen (S-TX-4)."""
         with self.store.transaction():
-            self.store.lock_case_transactions(agency_id)
-            ctx = self.context(agency_id)
-            if actor is not None:
-                self.require(actor, Action.CLOSE, case_id, agency_id=agency_id)
-            case = self.case(ctx, case_id)
+            ctx, case = self._authorised_case(agency_id, actor, case_id, Action.CLOSE)
             if case.closed:
                 return False
-            self.store.set_closed(case.pk, True, actor)
-            self.store.touch(case.pk, actor)
-            self.store.record(
-                agency_id,
-                actor_name(actor),
-                "case.close",
-                f"case:{case_id}",
-                case_pk=case.pk,
-                before={"closed": False},
-                after={"closed": True},
-            )
+            self._close(agency_id, actor, case_id, case.pk)
             self._cascade_close(ctx, case.pk)
         return True
+
+    def _close(
+        self, agency_id: int, actor: int | None, case_id: str, pk: int, reason: str = ""
+    ) -> None:
+        self.store.set_closed(pk, True, actor)
+        self.store.touch(pk, actor)
+        self.store.record(
+            agency_id,
+            actor_name(actor),
+            "case.close",
+            f"case:{case_id}",
+            case_pk=pk,
+            before={"closed": False},
+            after={"closed": True},
+            reason=reason,
+        )
 
     def _cascade_close(self, ctx: AgencyContext, host_pk: int) -> list[str]:
         """§8.4 ``extension_close_cascade`` for a close made outside forms: the host's open
@@ -414,18 +417,8 @@ class CaseService(ServiceBase):
         while hosts:
             for ext_id in self.store.open_extensions(hosts.pop(0)):
                 ext = self.case(ctx, ext_id)
-                self.store.set_closed(ext.pk, True, None)
-                self.store.touch(ext.pk, None)
-                self.store.record(
-                    ctx.agency_id,
-                    actor_name(None),
-                    "case.close",
-                    f"case:{ext_id}",
-                    case_pk=ext.pk,
-                    before={"closed": False},
-                    after={"closed": True},
-                    reason="host case closed (extension_close_cascade)",
-                )
+                reason = "host case closed (extension_close_cascade)"
+                self._close(ctx.agency_id, None, ext_id, ext.pk, reason)
                 closed.append(ext_id)
                 hosts.append(ext.pk)
         return closed
