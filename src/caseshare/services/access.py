@@ -278,6 +278,20 @@ class AccessService:
             )
         }
 
+    def visible_summaries(self, user_id: int, pks: list[int]) -> dict[int, dict[str, Any]]:
+        """The list rows, by pk, of those of these cases the user may view: one query, the
+        listing's own condition (the property test holds it equal to the check)."""
+        if not pks:
+            return {}
+        ctx, user = self.user(user_id)
+        where = self._where(ctx, user, CaseFilter())
+        marks = ", ".join("?" * len(pks))
+        rows = self.store.rows(
+            f"SELECT {SUMMARY_COLUMNS} FROM cases c WHERE {where.sql} AND c.pk IN ({marks})",
+            [*where.params, *pks],
+        )
+        return {int(r[0]): summary(r) for r in rows}
+
     def count_cases(self, user_id: int, flt: CaseFilter | None = None) -> int:
         """The exact number of cases the user may view."""
         ctx, user = self.user(user_id)

@@ -49,19 +49,9 @@ class PersonalService(ServiceBase):
         return self.case(ctx, case_id).pk
 
     def _still_visible(self, user_id: int, pks: list[int]) -> list[dict[str, Any]]:
-        rows = self.store.case_summaries(pks)
-        out = []
-        for pk in pks:
-            row = rows.get(pk)
-            if row is None:
-                continue
-            row = {**row, "pk": pk}
-            try:
-                if self.check(user_id, Action.VIEW, row["case_id"]).allowed:
-                    out.append(row)
-            except CaseShareError:
-                continue
-        return out
+        """The rows of these cases the user may still view, in the order given."""
+        rows = self.visible_summaries(user_id, pks)
+        return [{**rows[pk], "pk": pk} for pk in pks if pk in rows]
 
     def set_favourite(self, user_id: int, case_id: str, on: bool) -> None:
         pk = self._visible_pk(user_id, case_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from caseshare.store.base import Connection, dumps, loads, utcnow
-from caseshare.store.listing import SUMMARY_COLUMNS, summary
 
 #: how many recently opened cases are kept per user
 RECENT_KEEP = 20
@@ -101,15 +100,3 @@ class PersonalStore(Connection):
             "DELETE FROM saved_filters WHERE id = ? AND user_id = ?", (filter_id, user_id)
         )
         return bool(cur.rowcount)
-
-    def case_summaries(self, pks: list[int]) -> dict[int, dict[str, Any]]:
-        """The list-row form of these cases (what a case list shows), by pk."""
-        if not pks:
-            return {}
-        marks = ", ".join("?" * len(pks))
-        return {
-            int(r[0]): summary(r)
-            for r in self.rows(
-                f"SELECT {SUMMARY_COLUMNS} FROM cases c WHERE c.pk IN ({marks})", pks
-            )
-        }
