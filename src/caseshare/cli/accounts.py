@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from caseshare.core.errors import CaseShareError
 from caseshare.store import open_store
+
+if TYPE_CHECKING:
+    from caseshare.services import Caseshare
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -48,34 +54,32 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_active(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _account(args: argparse.Namespace) -> Iterator[tuple[Caseshare, int, int]]:
+    """The services over ``--database``, the agency and the user USERNAME names; closed after."""
     from caseshare.cli import _agency, _user
     from caseshare.services import Caseshare
 
     store = open_store(args.database)
     try:
         agency_id = _agency(store, args.agency)
-        user_id = _user(store, agency_id, args.username)
-        active = args.user_command == "activate"
-        Caseshare(store).set_active(agency_id, None, user_id, active)
+        yield Caseshare(store), agency_id, _user(store, agency_id, args.username)
     finally:
         store.close()
+
+
+def cmd_user_active(args: argparse.Namespace) -> int:
+    active = args.user_command == "activate"
+    with _account(args) as (svc, agency_id, user_id):
+        svc.set_active(agency_id, None, user_id, active)
     print(f"user:{user_id} {args.username} is now {'active' if active else 'inactive'}")
     return 0
 
 
 def cmd_user_password(args: argparse.Namespace) -> int:
-    from caseshare.cli import _agency, _user
-    from caseshare.services import Caseshare
-
     password, generated = _password(args)
-    store = open_store(args.database)
-    try:
-        agency_id = _agency(store, args.agency)
-        user_id = _user(store, agency_id, args.username)
-        Caseshare(store).set_password(agency_id, None, user_id, password)
-    finally:
-        store.close()
+    with _account(args) as (svc, agency_id, user_id):
+        svc.set_password(agency_id, None, user_id, password)
     print(f"password of user:{user_id} {args.username} changed; their sessions are ended")
     if generated:
         print(f"password: {password}  (shown once)")
@@ -83,32 +87,16 @@ def cmd_user_password(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from caseshare.cli import _agency, _user
-    from caseshare.services import Caseshare
-
-    store = open_store(args.database)
-    try:
-        agency_id = _agency(store, args.agency)
-        user_id = _user(store, agency_id, args.username)
-        token_id, secret = Caseshare(store).create_token(user_id, args.name)
-    finally:
-        store.close()
+    with _account(args) as (svc, _, user_id):
+        token_id, secret = svc.create_token(user_id, args.name)
     print(f"token {token_id} for user:{user_id} {args.username} ({args.name}):")
     print(secret)
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    from caseshare.cli import _agency, _user
-    from caseshare.services import Caseshare
-
-    store = open_store(args.database)
-    try:
-        agency_id = _agency(store, args.agency)
-        user_id = _user(store, agency_id, args.username)
-        Caseshare(store).revoke_token(user_id, args.token_id)
-    finally:
-        store.close()
+    with _account(args) as (svc, _, user_id):
+        svc.revoke_token(user_id, args.token_id)
     print(f"token {args.token_id} of {args.username} revoked")
     return 0
 

@@ -24,19 +24,6 @@ CaseId = Annotated[
 ShareId = Annotated[int, Path(ge=1, le=MAX_ID, description="A stored share entry's id.")]
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="A user's id.")]
 LevelName = Literal["none", "read", "edit", "full"]
-CauseName = Literal[
-    "default",
-    "owner",
-    "hierarchy",
-    "assigned",
-    "manual",
-    "team",
-    "rule",
-    "implicit_child",
-    "implicit_parent",
-    "agency_share",
-    "permission",
-]
 GRANTEE_HELP = "A principal: user:ID, group:ID, location:ID, role:ID, role_tree:ID or agency:ID."
 
 
@@ -120,7 +107,7 @@ def query_shares(
     actor: CurrentActor,
     case: Annotated[str | None, Query(min_length=1, max_length=255, pattern=TEXT)] = None,
     grantee: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    cause: CauseName | None = None,
+    cause: Cause | None = None,
     level: LevelName | None = None,
     derived: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
