@@ -31,9 +31,8 @@ from starlette.testclient import TestClient
 from caseshare.core.casexml import CASE_NS
 from caseshare.core.errors import CODES, CaseShareError
 from caseshare.core.principals import Principal, parse_grant
-from caseshare.scenario.runner import Outcome, _apply, _validate, evaluate, parse_assertion
+from caseshare.scenario.runner import Outcome, run_data
 from caseshare.scenario.world import World
-from caseshare.scenario.yamlines import ScenarioError, line_of
 from caseshare.services import Caseshare
 from caseshare.store import Store
 
@@ -461,31 +460,14 @@ class HttpWorld(World):
 def run_http(
     store: Store, data: Any, client: TestClient, *, unique: bool = True
 ) -> tuple[list[Outcome], Http]:
-    """The runner's loop (caseshare.scenario.runner.run_data) over an :class:`HttpWorld`."""
-    world = HttpWorld.load(store, data, unique=unique)
-    assert isinstance(world, HttpWorld)
-    http = world.attach(client)
-    items = data.get("assertions") or []
-    outcomes: list[Outcome] = []
-    for i, item in enumerate(items):
-        line = line_of(items, i)
-        if isinstance(item, str):
-            kind, parts = parse_assertion(item)
-            _validate(kind, parts)
-            try:
-                held, got = evaluate(world, kind, parts)
-            except CaseShareError as exc:
-                raise ScenarioError(exc.code, exc.message, line) from None
-            outcomes.append(Outcome(line, str(item), held, got))
-            continue
-        expect = item.get("expect")
-        text = f"{item.get('do')} {', '.join(f'{k}={v}' for k, v in item.items() if k != 'do')}"
-        try:
-            _apply(world, item)
-        except CaseShareError as exc:
-            outcomes.append(
-                Outcome(line, text, expect == exc.code, f"refused: {exc.code}: {exc.message}")
-            )
-            continue
-        outcomes.append(Outcome(line, text, expect is None, "succeeded"))
-    return outcomes, http
+    """The runner's own loop (caseshare.scenario.runner.run_data) over an :class:`HttpWorld`."""
+    attached: list[Http] = []
+
+    def load(store: Store, data: Any, unique: bool) -> World:
+        world = HttpWorld.load(store, data, unique=unique)
+        assert isinstance(world, HttpWorld)
+        attached.append(world.attach(client))
+        return world
+
+    outcomes = run_data(store, data, unique=unique, load=load)
+    return outcomes, attached[0]

@@ -183,9 +183,20 @@ def _user_agency(world: World, item: Mapping[str, Any]) -> int:
     return world.store.user(world.user_id(str(item["user"]))).agency_id
 
 
-def run_data(store: Store, data: Any, *, unique: bool = False) -> list[Outcome]:
-    """Load the world and run every assertion and action in order."""
-    world = World.load(store, data, unique=unique)
+def run_data(
+    store: Store,
+    data: Any,
+    *,
+    unique: bool = False,
+    load: Callable[[Store, Any, bool], World] | None = None,
+) -> list[Outcome]:
+    """Load the world and run every assertion and action in order.
+
+    ``load`` builds the world (default ``World.load``): a World subclass that answers the
+    assertions and carries out the actions another way (over HTTP, say) runs the same loop."""
+    world = (
+        load(store, data, unique) if load is not None else World.load(store, data, unique=unique)
+    )
     items = data.get("assertions") or []
     outcomes: list[Outcome] = []
     parsed: list[tuple[int | None, Any, tuple[str, tuple[str, ...]] | None]] = []
