@@ -58,6 +58,14 @@ def _drop_database(admin_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def module_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """For a fixture parametrised over ``["sqlite", "postgres"]``: a new SQLite file, or the
+    session's PostgreSQL database (where tests keep apart by agency)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp(request.param) / 'caseshare.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture(scope="session")
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database shared by the session (tests isolate by agency)."""

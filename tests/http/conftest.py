@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from caseshare.http import create_app
 from caseshare.services import accounts
 from caseshare.store import open_store
+from tests.conftest import module_url
 from tests.http.cast import HttpCast, build_http_cast
 
 
@@ -30,18 +31,12 @@ def cheap_password_hashes() -> Iterator[None]:
         yield
 
 
-def _url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('http') / 'caseshare.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def http(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HttpCast]:
     """The standard cast behind the real app, once per module and database kind."""
-    url = _url(request, tmp_path_factory)
+    url = module_url(request, tmp_path_factory)
     store = open_store(url)
     cast = build_http_cast(store)
     app = create_app(url, pool_size=2)

@@ -9,7 +9,6 @@ does not turn the rest of the run into 401s. Examples are derandomized in CI (te
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -19,6 +18,7 @@ from schemathesis.checks import not_a_server_error
 from caseshare.http import create_app
 from caseshare.services import Caseshare
 from caseshare.store import Store, open_store
+from tests.conftest import module_url
 from tests.services.cast import Cast, build_cast
 
 #: generated requests per operation and store (PostgreSQL's run is the slower, so it gets fewer)
@@ -29,10 +29,7 @@ EXAMPLES = {"sqlite": 12, "postgres": 6}
 def fuzz_world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Store, Cast, object]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('fuzz')) / 'caseshare.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
+    url = module_url(request, tmp_path_factory)
     store = open_store(url)
     cast = build_cast(store)
     app = create_app(url, pool_size=2)

@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from caseshare.http import create_app
 from caseshare.scenario.runner import Outcome, run_data
 from caseshare.scenario.yamlines import load
-from caseshare.services import accounts
 from caseshare.store import Store, open_store
+from tests.conftest import module_url
 from tests.http.scenario_http import run_http
 
 HERE = Path(__file__).parent.parent / "scenarios"
@@ -40,19 +39,14 @@ class App:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """One real app per store; cheap argon2 so the device restore's basic auth stays fast."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('scenarios-http') / 'caseshare.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-        store = open_store(url)
-        try:
-            with TestClient(create_app(url, pool_size=2)) as client:
-                yield App(request.param, store, client)
-        finally:
-            store.close()
+    """One real app per store (argon2 is cheap in tests/http: see its conftest)."""
+    url = module_url(request, tmp_path_factory)
+    store = open_store(url)
+    try:
+        with TestClient(create_app(url, pool_size=2)) as client:
+            yield App(request.param, store, client)
+    finally:
+        store.close()
 
 
 def _report(path: Path, outcomes: list[Outcome]) -> str:

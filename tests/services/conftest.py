@@ -19,6 +19,7 @@ import pytest
 
 from caseshare.services import Caseshare
 from caseshare.store import Store, open_store
+from tests.conftest import module_url
 from tests.services.cast import Cast, build_cast
 
 
@@ -26,18 +27,12 @@ class _RollBack(Exception):
     """Ends a test's outer transaction."""
 
 
-def _url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('services') / 'caseshare.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def module_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
     """One store per test module and database kind."""
-    store = open_store(_url(request, tmp_path_factory))
+    store = open_store(module_url(request, tmp_path_factory))
     yield store
     store.close()
 
