@@ -83,9 +83,10 @@ async def current_actor(
             await anyio.to_thread.run_sync(svc.touch_token, touch)
         return Actor(user.id, user.agency_id, user.username, "token")
     if cookie:
-        session = svc.session(cookie)
-        if session is None:
+        owned = svc.session_owner(cookie)
+        if owned is None:
             raise Unauthenticated("Your session has ended; sign in again.")
+        session, user = owned
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not secrets.compare_digest(sent.encode(), session.csrf.encode()):
@@ -94,7 +95,6 @@ async def current_actor(
                     f"This write lacks the {CSRF_HEADER} header of your session"
                     " (GET /api/v1/session gives it); it was refused to protect you.",
                 )
-        user = svc.store.user(session.user_id)
         return Actor(user.id, user.agency_id, user.username, "session", session.csrf)
     raise Unauthenticated(
         "Sign in first: send an API token (Authorization: Bearer …) or a session cookie."

@@ -153,12 +153,20 @@ class AccountService(ServiceBase):
             self.store.create_session(secret_hash(token), user_id, csrf, expires)
         return Session(token, csrf, user_id, expires)
 
+    def session_owner(self, token: str) -> tuple[Session, User] | None:
+        """Read only: the live session this cookie names and its active user, or None."""
+        row = self.store.session_by_hash(secret_hash(token))
+        if row is None or row.expires_at < _iso(_now()):
+            return None
+        user = self._active_user(row.user_id)
+        if user is None:
+            return None
+        return Session(token, row.csrf, row.user_id, row.expires_at), user
+
     def session(self, token: str) -> Session | None:
         """The live session of an active user this cookie names, or None."""
-        row = self.store.session_by_hash(secret_hash(token))
-        if row is None or row.expires_at < _iso(_now()) or not self._active(row.user_id):
-            return None
-        return Session(token, row.csrf, row.user_id, row.expires_at)
+        found = self.session_owner(token)
+        return None if found is None else found[0]
 
     def end_session(self, token: str) -> None:
         with self.store.transaction():
@@ -238,9 +246,6 @@ class AccountService(ServiceBase):
         if touch is not None:
             self.touch_token(touch)
         return user.id
-
-    def _active(self, user_id: int) -> bool:
-        return self._active_user(user_id) is not None
 
     def _active_user(self, user_id: int) -> User | None:
         """The user's own row, not the agency context: cheap enough to run on the event loop."""
