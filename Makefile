@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit bench clean lock
+.PHONY: setup run test lint typecheck unit bench clean lock browser
 
 setup: $(STAMP)
 
@@ -26,7 +26,14 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+# CI runs the browser tests, never skips them: it installs Debian's chromium when it is missing
+# (CI runs as root); tests/browser then fail, not skip, if a browser still cannot start.
+browser:
+	@if [ "$$CI" = "true" ] && [ -z "$$CASESHARE_CHROMIUM" ] && ! command -v chromium >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
+
+unit: setup browser
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit

@@ -122,7 +122,7 @@ def test_html_sign_in_form_with_csrf(http: HttpCast) -> None:
     )
     assert done.status_code == 303 and done.headers["location"] == "/"
     home = http.client.get("/")
-    assert home.status_code == 200 and "Ann Smith" in home.text
+    assert home.status_code == 200 and "Olga Owner" in home.text  # signed in: View cases
 
 
 def test_errors_are_json_with_a_code(http: HttpCast) -> None:

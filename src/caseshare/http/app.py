@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caseshare.core.errors import CaseShareError
-from caseshare.http import errors
+from caseshare.http import errors, web
 from caseshare.http.middleware import RefuseControlCharacters
 from caseshare.http.pool import ServicePool
 from caseshare.http.routes import (
@@ -117,6 +117,8 @@ def create_app(
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    web.install(app)  # the pages, after every API route; pages' errors as pages
 
     return app
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from caseshare.services.access import AccessService, CaseFilter, Page
 from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
+from caseshare.services.casepage import CasePageService, Related
 from caseshare.services.cases import CaseService
 from caseshare.services.context import ContextCache
+from caseshare.services.people import Match, PeopleService
 from caseshare.services.personal import PersonalService, case_filter
 from caseshare.services.restore import RestoreService
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
@@ -21,6 +23,8 @@ class Caseshare(
     RestoreService,
     AccountService,
     PersonalService,
+    PeopleService,
+    CasePageService,
 ):
     """Every service over one store."""
 
@@ -31,7 +35,9 @@ __all__ = [
     "CaseFilter",
     "Caseshare",
     "ContextCache",
+    "Match",
     "Page",
+    "Related",
     "Session",
     "ShareEntry",
     "SubmitResult",

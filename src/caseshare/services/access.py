@@ -48,6 +48,8 @@ class Page:
     next_cursor: str | None
     limit: int = 50
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the cursor of the page before this one (``backwards=True``), None on the first page
+    prev_cursor: str | None = None
 
 
 class AccessService:
@@ -191,10 +193,21 @@ class AccessService:
 
     # -- listing --------------------------------------------------------------------------------
 
-    def _where(self, ctx: AgencyContext, user: User, flt: CaseFilter) -> Fragment:
+    def _where(
+        self, ctx: AgencyContext, user: User, flt: CaseFilter, *, roots: bool = False
+    ) -> Fragment:
         d = self.store.dialect
         query = VisibilityQuery(d, ctx, user)
         parts = [query.visible("c")]
+        if roots:  # the tops of the user's trees: no index to a case the user can see
+            parent = query.visible("tp")
+            parts.append(
+                Fragment(
+                    "NOT EXISTS (SELECT 1 FROM case_indices ti JOIN cases tp ON tp.pk = ti.ref_pk"
+                    f" WHERE ti.case_pk = c.pk AND {parent.sql})",
+                    parent.params,
+                )
+            )
         me = str(Principal("user", user.id))
         if flt.created_by_me:
             parts.append(Fragment("c.opened_by = ?", [user.id]))
@@ -239,8 +252,16 @@ class AccessService:
         *,
         limit: int = 50,
         cursor: str | None = None,
+        backwards: bool = False,
+        roots: bool = False,
     ) -> Page:
-        """One page of the cases the user may view, keyset-paged (stable under writes)."""
+        """One page of the cases the user may view, keyset-paged (stable under writes).
+
+        ``cursor`` is where the page starts: a ``next_cursor`` pages forward; with
+        ``backwards``, a ``prev_cursor`` gives the page that ends just before it. With
+        ``roots``, only the tops of the user's case trees: cases that index no case the user
+        can see (the tree view's first level).
+        """
         flt = flt or CaseFilter()
         if flt.sort not in SORTS:
             raise CaseShareError(
@@ -248,9 +269,10 @@ class AccessService:
             )
         limit = max(1, min(int(limit), 500))
         ctx, user = self.user(user_id)
-        where = self._where(ctx, user, flt)
+        where = self._where(ctx, user, flt, roots=roots)
         column = f"c.{SORTS[flt.sort]}"
-        op, direction = ("<", "DESC") if flt.descending else (">", "ASC")
+        ascending = flt.descending == backwards  # backwards walks the order the other way
+        op, direction = (">", "ASC") if ascending else ("<", "DESC")
         params = list(where.params)
         sql = where.sql
         if cursor:
@@ -264,9 +286,14 @@ class AccessService:
         )
         more = len(rows) > limit
         rows = rows[:limit]
+        if backwards:
+            rows.reverse()
         items = [summary(r) for r in rows]
-        next_cursor = _encode(rows[-1][9], rows[-1][0]) if more and rows else None
-        return Page(items, next_cursor, limit)
+        first = _encode(rows[0][9], rows[0][0]) if rows else None
+        last = _encode(rows[-1][9], rows[-1][0]) if rows else None
+        if backwards:
+            return Page(items, last if cursor else None, limit, prev_cursor=first if more else None)
+        return Page(items, last if more else None, limit, prev_cursor=first if cursor else None)
 
     def visible_case_ids(self, user_id: int, flt: CaseFilter | None = None) -> set[str]:
         ctx, user = self.user(user_id)
@@ -292,10 +319,12 @@ class AccessService:
         )
         return {int(r[0]): summary(r) for r in rows}
 
-    def count_cases(self, user_id: int, flt: CaseFilter | None = None) -> int:
-        """The exact number of cases the user may view."""
+    def count_cases(
+        self, user_id: int, flt: CaseFilter | None = None, *, roots: bool = False
+    ) -> int:
+        """The exact number of cases the user may view (with ``roots``, of tree tops)."""
         ctx, user = self.user(user_id)
-        where = self._where(ctx, user, flt or CaseFilter())
+        where = self._where(ctx, user, flt or CaseFilter(), roots=roots)
         return int(
             self.store.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params)
         )

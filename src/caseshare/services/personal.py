@@ -12,6 +12,8 @@ from caseshare.services.base import ServiceBase
 
 FILTER_FIELDS = tuple(f.name for f in fields(CaseFilter))
 MAX_FILTERS = 50
+#: the three layouts of OSS-ESPA's "View cases" setting; the first is everyone's until they choose
+VIEW_LAYOUTS = ("advanced", "grid", "tree")
 #: each listing re-checks every favourite with the engine, so the list stays short
 MAX_FAVOURITES = 200
 
@@ -116,3 +118,17 @@ class PersonalService(ServiceBase):
         if filter_id == "default":
             return CaseFilter()
         raise CaseShareError("not_found", f"Saved filter {filter_id} was not found.")
+
+    def view_layout(self, user_id: int) -> str:
+        """The user's "View cases" setting: which screen the main menu's View cases opens."""
+        return self.store.view_layout(user_id) or VIEW_LAYOUTS[0]
+
+    def set_view_layout(self, user_id: int, layout: str) -> None:
+        if layout not in VIEW_LAYOUTS:
+            raise CaseShareError(
+                "validation_error",
+                f"The View cases setting is one of {', '.join(VIEW_LAYOUTS)}, not {layout!r}.",
+            )
+        self.user(user_id)  # a user that exists
+        with self.store.transaction():
+            self.store.set_view_layout(user_id, layout)

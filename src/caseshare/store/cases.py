@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -269,6 +269,48 @@ class CaseStore(Connection):
                 "SELECT i.identifier, c.case_id, i.ref_type, i.relationship FROM case_indices i"
                 " JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk = ? ORDER BY i.identifier",
                 (case_pk,),
+            )
+        ]
+
+    def index_links(
+        self, *, case_pks: Sequence[int] = (), ref_pks: Sequence[int] = ()
+    ) -> list[tuple[int, int, str, str]]:
+        """(case pk, referenced pk, identifier, relationship) of the index rows of these cases
+        (``case_pks``: their parents and hosts) or pointing at them (``ref_pks``: their children
+        and extensions)."""
+        column, pks = ("case_pk", case_pks) if case_pks else ("ref_pk", ref_pks)
+        if not pks:
+            return []
+        sql, params = self.dialect.in_list(f"i.{column}", list(pks))
+        return [
+            (int(r[0]), int(r[1]), r[2], r[3])
+            for r in self.rows(
+                "SELECT i.case_pk, i.ref_pk, i.identifier, i.relationship FROM case_indices i"
+                f" WHERE {sql} ORDER BY i.case_pk, i.identifier",
+                params,
+            )
+        ]
+
+    def case_pks(self, agency_id: int, case_ids: Sequence[str]) -> dict[str, int]:
+        """case id → pk of those of these cases the agency has."""
+        if not case_ids:
+            return {}
+        sql, params = self.dialect.in_list("case_id", list(case_ids))
+        return {
+            r[1]: int(r[0])
+            for r in self.rows(
+                f"SELECT pk, case_id FROM cases WHERE agency_id = ? AND {sql}",
+                [agency_id, *params],
+            )
+        }
+
+    def case_types(self, agency_id: int) -> list[str]:
+        """The case types the agency's cases have, in order."""
+        return [
+            r[0]
+            for r in self.rows(
+                "SELECT DISTINCT case_type FROM cases WHERE agency_id = ? ORDER BY case_type",
+                (agency_id,),
             )
         ]
 

@@ -100,3 +100,18 @@ class PersonalStore(Connection):
             "DELETE FROM saved_filters WHERE id = ? AND user_id = ?", (filter_id, user_id)
         )
         return bool(cur.rowcount)
+
+    def view_layout(self, user_id: int) -> str | None:
+        """The user's View cases setting, or None when they never chose one."""
+        found = self.value("SELECT view_cases FROM user_preferences WHERE user_id = ?", (user_id,))
+        return None if found is None else str(found)
+
+    def set_view_layout(self, user_id: int, layout: str) -> None:
+        updated = self.execute(
+            "UPDATE user_preferences SET view_cases = ? WHERE user_id = ?", (layout, user_id)
+        )
+        if not updated.rowcount:
+            self.execute(
+                "INSERT INTO user_preferences (user_id, view_cases) VALUES (?, ?)",
+                (user_id, layout),
+            )

@@ -155,4 +155,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 UNIQUE (user_id, name))""",
         ],
     ),
+    (
+        5,
+        "each user's own settings of the screens: the View cases layout",
+        [
+            """CREATE TABLE user_preferences (
+                user_id {bigint} PRIMARY KEY REFERENCES users(id),
+                view_cases TEXT NOT NULL DEFAULT 'advanced')""",
+        ],
+    ),
 ]
