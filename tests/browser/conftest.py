@@ -105,11 +105,13 @@ def context(browser: Any) -> Iterator[Any]:
     made.close()
 
 
-def sign_in(context: Any, base: str, username: str, password: str = DEMO_PASSWORD) -> Any:
+def sign_in(
+    context: Any, base: str, username: str, password: str = DEMO_PASSWORD, agency: str = "demo"
+) -> Any:
     """A page signed in as a demo persona, through the form, as a person would."""
     page = context.new_page()
     page.goto(f"{base}/signin")
-    page.fill("#agency", "demo")
+    page.fill("#agency", agency)
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("button[type=submit]")
