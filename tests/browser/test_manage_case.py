@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import assert_accessible, csrf_of, form_post, sign_in
+from tests.browser.conftest import assert_accessible, csrf_of, form_post, open_context, sign_in
 
 ACTIONS = ("Edit case", "Share", "Change owner", "Close case", "Delete case")
 
@@ -60,7 +60,7 @@ def test_an_outsider_gets_the_404_page_for_a_case_id_they_guess(server: str, con
     assert hidden.status == missing.status == 404
     assert page.inner_text("h1") == missing_page.inner_text("h1") == "Page not found"
     assert_accessible(page, "the 404 page of a case")
-    pat = context.browser.new_context()
+    pat = open_context(context.browser)
     try:
         other = sign_in(pat, server, "pat", agency="partner")
         answer = other.goto(f"{server}/cases/household-1")  # another agency's case
@@ -117,7 +117,11 @@ def test_s_shr_6_changing_the_owner_says_which_manual_shares_go(server: str, con
     nina = sign_in(context, server, "nina")
     nina.goto(f"{server}/cases/private-1")  # shared with her group at edit
     assert _actions(nina) == ["Edit case", "Close case"]
-    page = sign_in(context.browser.new_context(), server, "wendy")
+    page = sign_in(
+        open_context(context.browser),
+        server,
+        "wendy",
+    )
     page.goto(f"{server}/cases/private-1")
     page.click("a:text-is('Change owner')")
     assert "nurses (group) (edit)" in page.inner_text("#shares-that-go")
@@ -173,7 +177,7 @@ def test_deleting_a_case_is_confirmed_and_sends_it_to_the_recycle_bin(
 
 
 def test_the_case_pages_work_at_360_pixels(browser: Any, server: str) -> None:
-    context = browser.new_context(viewport={"width": 360, "height": 740})
+    context = open_context(browser, viewport={"width": 360, "height": 740})
     try:
         page = sign_in(context, server, "wendy")
         for tail in ("", "/edit", "/owner?owner_q=nur"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, open_context, sign_in
 
 
 def _rows(page: Any, table: str = "#cases") -> list[str]:
@@ -72,7 +72,7 @@ def test_saving_a_filter_without_a_name_keeps_the_list_and_says_why(
 def test_the_owner_filter_finds_an_owner_by_name_without_javascript(
     browser: Any, server: str
 ) -> None:
-    context = browser.new_context(java_script_enabled=False)
+    context = open_context(browser, java_script_enabled=False)
     try:
         page = sign_in(context, server, "dora")
         page.goto(f"{server}/cases?view=advanced&tab=cases")
@@ -159,7 +159,7 @@ def test_the_tree_view_draws_children_and_extensions_below_their_case(
 
 
 def test_the_lists_work_at_360_pixels_and_from_the_keyboard(browser: Any, server: str) -> None:
-    context = browser.new_context(viewport={"width": 360, "height": 740})
+    context = open_context(browser, viewport={"width": 360, "height": 740})
     try:
         page = sign_in(context, server, "nina")
         for address in ("/cases?view=advanced&tab=cases", "/cases?view=grid", "/cases?view=tree"):
