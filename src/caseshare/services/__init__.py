@@ -5,11 +5,13 @@ from __future__ import annotations
 from caseshare.services.access import AccessService, CaseFilter, Page
 from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
+from caseshare.services.agreements import AgreementService
 from caseshare.services.cases import CaseService
 from caseshare.services.context import ContextCache
 from caseshare.services.personal import PersonalService, case_filter
 from caseshare.services.restore import RestoreService
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
+from caseshare.services.targets import TargetService
 from caseshare.services.transactions import SubmitResult, TransactionService
 
 
@@ -21,6 +23,8 @@ class Caseshare(
     RestoreService,
     AccountService,
     PersonalService,
+    TargetService,
+    AgreementService,
 ):
     """Every service over one store."""
 

@@ -189,6 +189,13 @@ class Connection:
         return int(self.value("SELECT max(version) FROM schema_migrations") or 0)
 
 
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """What both drivers raise when a unique index refuses a row."""
+    import psycopg
+
+    return (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
