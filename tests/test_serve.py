@@ -91,3 +91,79 @@ def test_serve_creates_the_database_loads_the_demo_and_stops_on_ctrl_c(
     assert "demo sign-ins" in out and DEMO_PASSWORD in out
     assert "Application shutdown complete" in out
     assert db.exists()
+
+
+def test_s_not_1_serve_with_smtp_delivers_the_outbox_from_the_server_process(
+    tmp_path: Path,
+) -> None:
+    """``caseshare serve --smtp URL --base-url …``: a message waiting before the start, and one
+    a request writes while it runs, both reach the mail server; Ctrl-C stops the delivery too."""
+    from caseshare.store import open_store
+    from tests.services.cast import build_cast
+    from tests.smtpserver import Handler, running
+
+    url = f"sqlite:///{tmp_path / 'mail.db'}"
+    store = open_store(url)
+    cast = build_cast(store)  # Olga's share with Rita already waits in the outbox
+    token = cast.svc.create_token(cast.owner, "tests")[1]
+    store.close()
+    port = _free_port()
+    with running(Handler()) as smtp:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "caseshare.cli",
+                "serve",
+                "--database",
+                url,
+                "--port",
+                str(port),
+                "--smtp",
+                smtp.url,
+                "--base-url",
+                "https://cs.example.org",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if _request(f"{base}/healthz")[0] == 200:
+                        break
+                except (urllib.error.URLError, ConnectionError):
+                    pass
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "the server did not start within 60 s"
+                time.sleep(0.2)
+            status, _, _ = _request(
+                f"{base}/api/v1/cases/{cast.case}/assignees",
+                {"user_id": cast.outsider},  # type: ignore[dict-item]  # (an int in JSON)
+                {"Authorization": f"Bearer {token}"},
+            )
+            assert status == 201
+            deadline = time.monotonic() + 30
+            while len(smtp.handler.received) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert f"email:    smtp://127.0.0.1:{smtp.port}" in out
+    subjects = sorted(str(r.message["Subject"]) for r in smtp.handler.received)
+    assert subjects == [
+        "Olga Owner shared case Ann Smith with you",
+        "You were assigned to case Ann Smith",
+    ]
+    body = smtp.handler.received[-1].message.get_payload(decode=True).decode()
+    assert "https://cs.example.org/cases/k1" in body
+    store = open_store(url)
+    try:
+        assert store.outbox_counts(None)["sent"] == 2
+    finally:
+        store.close()

@@ -358,10 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=1, help="--http: server processes (1)")
     bench.set_defaults(func=cmd_bench)
 
-    from caseshare.cli import accounts, serve
+    from caseshare.cli import accounts, outbox, serve
 
     serve.add_parser(sub)
     accounts.add_parsers(sub)
+    outbox.add_parsers(sub)
     return parser
 
 

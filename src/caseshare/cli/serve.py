@@ -14,9 +14,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from caseshare.demo import DEMO_PASSWORD, DEMO_SIGN_INS, DEMO_SLUG, load_demo
     from caseshare.http import create_app
-    from caseshare.http.protocol import NoDelayH11Protocol
+    from caseshare.services.delivery import DeliveryLoop, base_url, smtp_config
 
     url = database_url(args.database)
+    mail = smtp_config(args.smtp)  # a bad URL is refused before anything starts
     store = open_store(url)  # creates the SQLite file and brings the schema up to date
     try:
         loaded = args.demo and not store.agencies() and load_demo(store)
@@ -40,6 +41,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"    {username:<7} {what}")
     if args.workers > 1:
         print(f"  {args.workers} worker processes, {connections} connections each")
+    if mail is not None:
+        print(f"  email:    {mail.describe()}, from the outbox every 2 s")
+    else:
+        print("  email:    none (no --smtp): notifications wait in the outbox")
     print("  Ctrl-C stops the server.", flush=True)
     app: Any
     if args.workers > 1:
@@ -57,6 +62,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(
             url, pool_size=connections, secure_cookies=secure, default_agency=default_agency
         )
+    courier = None
+    if mail is not None:
+        courier = DeliveryLoop(url, mail, base_url=base_url(args.base_url))
+        courier.start()
+    try:
+        _run(uvicorn, app, args)
+    finally:
+        if courier is not None:
+            courier.stop()
+    return 0
+
+
+def _run(uvicorn: Any, app: Any, args: argparse.Namespace) -> None:
+    from caseshare.http.protocol import NoDelayH11Protocol
+
     uvicorn.run(
         app,
         http=NoDelayH11Protocol,
@@ -73,7 +93,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
     )
-    return 0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,6 +134,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--forwarded-allow-ips",
         default="127.0.0.1",
         help="proxies trusted for X-Forwarded-Proto/For (127.0.0.1)",
+    )
+    p.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="deliver the notification outbox to this mail server from the server process:"
+        " smtp://[user[:password]@]host[:port][?starttls=true&from=ADDR] or smtps://…;"
+        " default $CASESHARE_SMTP_URL (without either, messages wait in the outbox)",
+    )
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="this server's public address, put before page paths in messages"
+        " (default $CASESHARE_BASE_URL)",
     )
     p.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]

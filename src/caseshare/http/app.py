@@ -24,14 +24,17 @@ from caseshare.http.middleware import RefuseControlCharacters
 from caseshare.http.pool import ServicePool
 from caseshare.http.routes import (
     agency,
+    agreements,
     case_access,
     cases,
     devices,
     directory,
+    outbox,
     personal,
     session,
     shares,
     structure,
+    targets,
 )
 
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -86,11 +89,14 @@ def create_app(
         cases,
         case_access,
         shares,
+        targets,
         personal,
         session,
         agency,
         directory,
         structure,
+        agreements,
+        outbox,
     ):
         for name in ("router", "api"):
             router = getattr(module, name, None)

@@ -42,6 +42,12 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^user:(\S+) syncs \[(.*)\]$"), "syncs"),
     (re.compile(r"^case-sharing report(?: (\S+))? \[(.*)\]$"), "report"),
     (re.compile(r"^case:(\S+) owner = (\S+)$"), "owner"),
+    (
+        re.compile(r"^agency:(\S+) (can|cannot) (send to|search) agency:(\S+)(?: on (\S+))?$"),
+        "flow",
+    ),
+    (re.compile(r"^case:(\S+) targets \[(.*)\]$"), "targets"),
+    (re.compile(r"^identifier (\w+):(.+?)(?: in agency:(\S+))? on \[(.*)\]$"), "identifier"),
 ]
 
 
@@ -96,6 +102,19 @@ def evaluate(world: World, kind: str, parts: tuple[str, ...]) -> tuple[bool, str
         got = world.svc.live_case_ids(world.user_id(parts[0]))
         names = {n for n, (_, cid) in world.cases.items() if cid in got}
         return names == _bare(_names(parts[1])), f"syncs [{', '.join(sorted(names))}]"
+    if kind == "flow":
+        sender, verb, what, receiver, day = parts
+        allowed, reason = world.flow(
+            "send" if what == "send to" else "search", sender, receiver, day or None
+        )
+        return allowed == (verb == "can"), reason
+    if kind == "targets":
+        got = world.case_targets(parts[0])
+        return got == _names(parts[1]), f"targets [{', '.join(sorted(got))}]"
+    if kind == "identifier":
+        id_type, value, agency, expected = parts
+        got = world.identifier_cases(id_type, value.strip(), agency or None)
+        return got == _bare(_names(expected)), f"on [{', '.join(sorted(got))}]"
     if kind == "report":
         agency_id = world.agencies[parts[0]] if parts[0] else world.first_agency
         got = {r["username"] for r in world.svc.case_sharing_report(agency_id)}
@@ -111,6 +130,7 @@ def _apply(world: World, item: Mapping[str, Any]) -> None:
     do = str(item.get("do"))
     actor = world.actor(item.get("as"))
     agency_of = world.agency
+    fields = {k: v for k, v in item.items() if k not in ("do", "as", "expect")}
     actions: dict[str, Callable[[], Any]] = {
         "share": lambda: world.share(str(item["grant"]), actor),
         "unshare": lambda: world.unshare(str(item["grant"]), actor),
@@ -166,12 +186,69 @@ def _apply(world: World, item: Mapping[str, Any]) -> None:
         "add_rule": lambda: world.add_rule(
             {k: v for k, v in item.items() if k not in ("do", "as", "expect")}, actor
         ),
+        "add_target": lambda: world.add_target(fields, actor),
+        "remove_target": lambda: world.remove_target(fields, actor),
+        "change_target": lambda: world.svc.change_target(
+            *world.target(item["target"])[:1],
+            actor,
+            world.target(item["target"])[1],
+            world.target(item["target"])[2],
+            kind=item.get("kind"),
+            name=item.get("name"),
+        ),
+        "propose_agreement": lambda: world.propose_agreement(fields, actor),
+        "approve_agreement": lambda: world.svc.answer_agreement(
+            _side(world, item, actor, "partner"),
+            actor,
+            world.agreement_id(item["agreement"]),
+            approve=True,
+            flags=item.get("flags"),
+        ),
+        "reject_agreement": lambda: world.svc.answer_agreement(
+            _side(world, item, actor, "partner"),
+            actor,
+            world.agreement_id(item["agreement"]),
+            approve=False,
+            reason=item.get("reason"),
+        ),
+        "withdraw_agreement": lambda: world.svc.withdraw_agreement(
+            _side(world, item, actor, "proposer"),
+            actor,
+            world.agreement_id(item["agreement"]),
+            item.get("reason"),
+        ),
+        "end_agreement": lambda: world.svc.end_agreement(
+            _side(world, item, actor, "proposer"),
+            actor,
+            world.agreement_id(item["agreement"]),
+            item.get("reason"),
+        ),
+        "update_agreement": lambda: world.svc.update_agreement(
+            _side(world, item, actor, "proposer"),
+            actor,
+            world.agreement_id(item["agreement"]),
+            item.get("flags"),
+            **{k: item[k] for k in ("start", "end") if k in item},
+        ),
     }
     if do not in actions:
         raise CaseShareError(
             "validation_error", f"unknown action {do!r} (known: {', '.join(sorted(actions))})"
         )
     actions[do]()
+
+
+def _side(world: World, item: Mapping[str, Any], actor: int | None, default: str) -> int:
+    """The agency an agreement action acts for: the ``as:`` user's, else ``agency:``, else the
+    agreement's proposer or partner (whichever the action belongs to)."""
+    if actor is not None:
+        return world.store.user(actor).agency_id
+    if item.get("agency") is not None:
+        return world.agency(item)
+    row = world.store.agreement_row(world.agreement_id(item["agreement"]))
+    assert row is not None
+    side = row.agreement.partner if default == "partner" else row.agreement.proposer
+    return side.agency_id
 
 
 def _case_args(world: World, item: Mapping[str, Any], actor: int | None) -> tuple[int, Any, str]:

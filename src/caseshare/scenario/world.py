@@ -24,10 +24,12 @@ SECTIONS = (
     "groups",
     "team_roles",
     "cases",
+    "targets",
     "shares",
     "assignments",
     "team",
     "rules",
+    "agreements",
     "assertions",
 )
 TABLES = {
@@ -69,6 +71,8 @@ class World:
         }
         self.agency_of: dict[tuple[str, str], int] = {}
         self.cases: dict[str, tuple[int, str]] = {}
+        self.targets: dict[str, tuple[int, str, int]] = {}  # name → agency, case id, target id
+        self.agreements: dict[str, int] = {}
         self.names: dict[Principal, str] = {}
         self._line: int | None = None
 
@@ -115,10 +119,12 @@ class World:
             ("groups", self._members),
             ("team_roles", self._team_role),
             ("cases", self.create_case),
+            ("targets", self.add_target),
             ("shares", self.share),
             ("assignments", self.assign),
             ("team", self.team_add),
             ("rules", self.add_rule),
+            ("agreements", self.add_agreement),
         ]
         for section, step in steps:
             for line, entry in _entries(data, section):
@@ -417,6 +423,130 @@ class World:
         if isinstance(when, list):
             return [self._resolve_owners(v) for v in when]
         return when
+
+    # -- targets and agreements ------------------------------------------------------------------
+
+    def add_target(self, e: Mapping[str, Any], actor: int | None) -> None:
+        """``{id, case, kind, name?, identifiers: [{type, value, deconfliction}]}``."""
+        name = str(e["id"])
+        if name in self.targets:
+            raise CaseShareError("validation_error", f"target {name!r} is listed twice")
+        agency_id, case_id = self.case(str(e["case"]))
+        identifiers = e.get("identifiers") or []
+        if not isinstance(identifiers, list):
+            raise CaseShareError("validation_error", "a target's identifiers are a list")
+        made = self.svc.add_target(
+            agency_id,
+            actor,
+            case_id,
+            str(e.get("kind") or ""),
+            str(e.get("name") or name),
+            identifiers,
+        )
+        self.targets[name] = (agency_id, case_id, int(made["id"]))
+
+    def target(self, name: Any) -> tuple[int, str, int]:
+        key = str(name)
+        if key not in self.targets:
+            raise CaseShareError("validation_error", f"unknown target {key!r}")
+        return self.targets[key]
+
+    def remove_target(self, e: Mapping[str, Any], actor: int | None) -> None:
+        agency_id, case_id, target_id = self.target(e["target"])
+        self.svc.remove_target(agency_id, actor, case_id, target_id)
+
+    def _agency_slug(self, slug: Any) -> int:
+        if str(slug) not in self.agencies:
+            raise CaseShareError("validation_error", f"unknown agency {slug!r}")
+        return self.agencies[str(slug)]
+
+    def add_agreement(self, e: Mapping[str, Any], actor: int | None) -> None:
+        """``{id, from, to, status [approved], from_flags {}, to_flags {}, start?, end?,
+        reason?}``: proposed by ``from``, then answered or closed as ``status`` says."""
+        status = str(e.get("status") or "approved")
+        known = ("pending", "approved", "rejected", "withdrawn", "ended")
+        if status not in known:
+            raise CaseShareError(
+                "validation_error", f"agreement status is one of {', '.join(known)}"
+            )
+        self.propose_agreement(
+            {**e, "agency": e["from"], "flags": e.get("from_flags") or {}}, actor
+        )
+        name = str(e.get("id") or len(self.agreements))
+        agreement_id = self.agreements[name]
+        proposer, partner = self._agency_slug(e["from"]), self._agency_slug(e["to"])
+        to_flags = dict(e.get("to_flags") or {})
+        if status == "pending" and to_flags:
+            self.svc.update_agreement(partner, actor, agreement_id, to_flags)
+        if status in ("approved", "rejected", "ended"):
+            self.svc.answer_agreement(
+                partner,
+                actor,
+                agreement_id,
+                approve=status != "rejected",
+                reason=str(e.get("reason") or "rejected in the scenario"),
+                flags=to_flags,
+            )
+        if status == "withdrawn":
+            self.svc.withdraw_agreement(proposer, actor, agreement_id)
+        if status == "ended":
+            self.svc.end_agreement(proposer, actor, agreement_id)
+
+    def propose_agreement(self, e: Mapping[str, Any], actor: int | None) -> None:
+        name = str(e.get("id") or len(self.agreements))
+        if name in self.agreements:
+            raise CaseShareError("validation_error", f"agreement {name!r} is listed twice")
+        if e.get("agency") is not None:
+            proposer = self._agency_slug(e["agency"])
+        elif actor is not None:
+            proposer = self.store.user(actor).agency_id
+        else:
+            proposer = self.first_agency
+        row = self.svc.propose_agreement(
+            proposer,
+            actor,
+            self.store.agency(self._agency_slug(e["to"]))[1],
+            dict(e.get("flags") or {}),
+            start=e.get("start"),
+            end=e.get("end"),
+        )
+        self.agreements[name] = row.id
+
+    def agreement_id(self, name: Any) -> int:
+        if str(name) not in self.agreements:
+            raise CaseShareError("validation_error", f"unknown agreement {name!r}")
+        return self.agreements[str(name)]
+
+    def flow(self, kind: str, sender: str, receiver: str, day: str | None) -> tuple[bool, str]:
+        """``send`` (data sharing) or ``search`` from one agency to another, on ``day``."""
+        from caseshare.core.agreements import parse_day
+
+        a, b = self._agency_slug(sender), self._agency_slug(receiver)
+        on = parse_day(day, "the day") if day else None
+        flow = self.svc.data_flow(a, b, on) if kind == "send" else self.svc.search_flow(a, b, on)
+        return flow.allowed, flow.reason
+
+    def case_targets(self, case: str) -> set[str]:
+        agency_id, case_id = self.case(case)
+        ids = {t["id"] for t in self.svc.targets(agency_id, None, case_id)}
+        return {
+            n
+            for n, (a, c, t) in self.targets.items()
+            if (a, c) == (agency_id, case_id) and t in ids
+        }
+
+    def identifier_cases(self, kind: str, value: str, agency: str | None) -> set[str]:
+        """The cases whose targets carry this identifier with deconfliction on (S-XC-1)."""
+        from caseshare.core.targets import identifier
+
+        agency_id = self._agency_slug(agency) if agency else self.first_agency
+        ident = identifier(kind, value)
+        pks = set(self.store.cases_with_identifier(agency_id, ident.type, ident.normalized))
+        return {
+            name
+            for name, (a, cid) in self.cases.items()
+            if a == agency_id and self.store.case_pk(a, cid) in pks
+        }
 
     # -- questions ---------------------------------------------------------------------------------
 

@@ -6,12 +6,14 @@ from caseshare.services.access import AccessService, CaseFilter, Page
 from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
 from caseshare.services.casepage import CasePageService, Related
+from caseshare.services.agreements import AgreementService
 from caseshare.services.cases import CaseService
 from caseshare.services.context import ContextCache
 from caseshare.services.people import Match, PeopleService
 from caseshare.services.personal import PersonalService, case_filter
 from caseshare.services.restore import RestoreService
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
+from caseshare.services.targets import TargetService
 from caseshare.services.transactions import SubmitResult, TransactionService
 
 
@@ -25,6 +27,8 @@ class Caseshare(
     PersonalService,
     PeopleService,
     CasePageService,
+    TargetService,
+    AgreementService,
 ):
     """Every service over one store."""
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from caseshare.core import notices
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import STORED_CAUSES, Action, Cause, Level
 from caseshare.core.model import CaseFacts
 from caseshare.core.principals import Principal
 from caseshare.services.access import CaseFilter
-from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.base import actor_name
+from caseshare.services.notifications import NotificationService, person
 from caseshare.store import GrantRow
 from caseshare.store.cases import GRANT_COLS, _grant_row
 
@@ -85,7 +87,7 @@ def _entry(case_id: str, row: GrantRow, level: Level | None = None) -> ShareEntr
     )
 
 
-class SharingService(ServiceBase):
+class SharingService(NotificationService):
     """Share, assign, team: each needs full access on the case (S-SHR-1)."""
 
     def _full(self, agency_id: int, actor: int | None, case_id: str) -> CaseFacts:
@@ -144,6 +146,10 @@ class SharingService(ServiceBase):
                 else {"grantee": str(who), "level": before.level.label},
                 after={"grantee": str(who), "level": lvl.label},
             )
+            if before is None and who.kind == "user":  # S-NOT-1: "a case shared with you"
+                by = person(self.acting_user(actor, agency_id))
+                notice = notices.case_shared(case_id, case.name, by, lvl.label)
+                self.notify_user(agency_id, notice, who.id, actor)
         return _entry(case_id, row)
 
     @staticmethod
@@ -318,6 +324,9 @@ class SharingService(ServiceBase):
                 case_pk=case.pk,
                 after={"user": str(who)},
             )
+            by = person(self.acting_user(actor, agency_id))
+            notice = notices.case_assigned(case_id, case.name, by)
+            self.notify_user(agency_id, notice, who.id, actor)  # S-NOT-1
         return True
 
     def unassign(self, agency_id: int, actor: int | None, case_id: str, user_id: int) -> bool:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 
 from caseshare.store.accounts import AccountStore, SessionRow, TokenRow
+from caseshare.store.agreements import AgreementRow, AgreementStore
 from caseshare.store.audit import AuditEvent, AuditStore
 from caseshare.store.cases import CaseStore, GrantRow
+from caseshare.store.outbox import OutboxRow, OutboxStore
 from caseshare.store.personal import PersonalStore
 from caseshare.store.structure import StructureStore
 from caseshare.store.submissions import SubmissionRow, SubmissionStore, TransactionRow
 from caseshare.store.synclogs import SyncLog, SyncLogStore
+from caseshare.store.targets import IdentifierRow, TargetRow, TargetStore
 
 DEFAULT_URL = "sqlite:///caseshare.db"
 
@@ -22,9 +25,13 @@ class Store(
     SyncLogStore,
     AccountStore,
     PersonalStore,
+    TargetStore,
+    AgreementStore,
+    OutboxStore,
     AuditStore,
 ):
-    """The store: structure, cases, grants, submissions, accounts and audit over one connection."""
+    """The store: structure, cases, grants, targets, submissions, accounts, agreements, the
+    outbox and audit over one connection."""
 
 
 def database_url(url: str | None = None) -> str:
@@ -41,12 +48,16 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 
 
 __all__ = [
+    "AgreementRow",
     "AuditEvent",
     "GrantRow",
+    "IdentifierRow",
+    "OutboxRow",
     "SessionRow",
     "Store",
     "SubmissionRow",
     "SyncLog",
+    "TargetRow",
     "TokenRow",
     "TransactionRow",
     "database_url",

@@ -21,7 +21,12 @@ Row = tuple[Any, ...]
 
 def utcnow() -> str:
     """Server time as fixed-width ISO-8601 UTC text, so it sorts the same on both stores."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamp(dt.datetime.now(dt.UTC))
+
+
+def timestamp(when: dt.datetime) -> str:
+    """A moment as the store writes times (``utcnow``'s form)."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def sqlite_path(url: str) -> str:
@@ -187,6 +192,13 @@ class Connection:
 
     def schema_version(self) -> int:
         return int(self.value("SELECT max(version) FROM schema_migrations") or 0)
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """What both drivers raise when a unique index refuses a row."""
+    import psycopg
+
+    return (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 def dumps(value: Any) -> str:

@@ -237,6 +237,8 @@ class CaseStore(Connection):
 
     def purge_case(self, pk: int) -> None:
         self.execute("DELETE FROM grants WHERE case_pk = ?", (pk,))
+        self.execute("DELETE FROM target_identifiers WHERE case_pk = ?", (pk,))
+        self.execute("DELETE FROM targets WHERE case_pk = ?", (pk,))
         self.execute("DELETE FROM favourites WHERE case_pk = ?", (pk,))
         self.execute("DELETE FROM recent_cases WHERE case_pk = ?", (pk,))
         self.execute("DELETE FROM case_indices WHERE case_pk = ? OR ref_pk = ?", (pk, pk))

@@ -164,4 +164,54 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 view_cases TEXT NOT NULL DEFAULT 'advanced')""",
         ],
     ),
+    (
+        7,
+        "targets and their identifiers, inter-agency agreements, the notification outbox",
+        [
+            """CREATE TABLE targets (
+                id {pk}, agency_id {bigint} NOT NULL REFERENCES agencies(id),
+                case_pk {bigint} NOT NULL REFERENCES cases(pk), kind TEXT NOT NULL,
+                name TEXT NOT NULL, added_on TEXT NOT NULL, added_by TEXT NOT NULL,
+                modified_on TEXT NOT NULL, modified_by TEXT NOT NULL)""",
+            "CREATE INDEX targets_case ON targets (case_pk, id)",
+            """CREATE TABLE target_identifiers (
+                id {pk}, target_id {bigint} NOT NULL REFERENCES targets(id),
+                agency_id {bigint} NOT NULL, case_pk {bigint} NOT NULL, type TEXT NOT NULL,
+                value TEXT NOT NULL, normalized TEXT NOT NULL,
+                deconfliction INTEGER NOT NULL DEFAULT 0)""",
+            "CREATE INDEX target_identifiers_target ON target_identifiers (target_id, id)",
+            # S-XC-1: the cases of an agency that carry one identifier, straight from the index
+            """CREATE INDEX target_identifiers_deconfliction
+                ON target_identifiers (agency_id, type, normalized, case_pk)
+                WHERE deconfliction = 1""",
+            """CREATE TABLE agreements (
+                id {pk}, proposer_id {bigint} NOT NULL REFERENCES agencies(id),
+                partner_id {bigint} NOT NULL REFERENCES agencies(id),
+                pair_low {bigint} NOT NULL, pair_high {bigint} NOT NULL, status TEXT NOT NULL,
+                proposer_flags {json} NOT NULL, partner_flags {json} NOT NULL,
+                start_date TEXT, end_date TEXT, proposed_by TEXT NOT NULL,
+                proposed_at TEXT NOT NULL, answered_by TEXT, answered_at TEXT,
+                reason TEXT NOT NULL DEFAULT '', closed_by TEXT, closed_at TEXT,
+                superseded_by {bigint}, modified_by TEXT NOT NULL, modified_at TEXT NOT NULL)""",
+            # one pending and one approved agreement per pair of agencies, whoever proposed it
+            """CREATE UNIQUE INDEX agreements_pending ON agreements (pair_low, pair_high)
+                WHERE status = 'pending'""",
+            """CREATE UNIQUE INDEX agreements_approved ON agreements (pair_low, pair_high)
+                WHERE status = 'approved'""",
+            "CREATE INDEX agreements_partner ON agreements (partner_id, id)",
+            "CREATE INDEX agreements_proposer ON agreements (proposer_id, id)",
+            """CREATE TABLE outbox (
+                id {pk}, agency_id {bigint} REFERENCES agencies(id), kind TEXT NOT NULL,
+                about TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE,
+                recipient_user_id {bigint}, recipient_name TEXT NOT NULL,
+                recipient_email TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
+                link TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+                next_attempt_at TEXT NOT NULL, claimed_by TEXT, lease_until TEXT,
+                last_error TEXT NOT NULL DEFAULT '', sent_at TEXT)""",
+            """CREATE INDEX outbox_due ON outbox (next_attempt_at, id)
+                WHERE status = 'pending'""",
+            "CREATE INDEX outbox_agency ON outbox (agency_id, id)",
+        ],
+    ),
 ]
