@@ -5,8 +5,8 @@ from __future__ import annotations
 from caseshare.services.access import AccessService, CaseFilter, Page
 from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
-from caseshare.services.casepage import CasePageService, Related
 from caseshare.services.agreements import AgreementService
+from caseshare.services.casepage import CasePageService, Related
 from caseshare.services.cases import CaseService
 from caseshare.services.context import ContextCache
 from caseshare.services.people import Match, PeopleService
