@@ -7,6 +7,7 @@ import os
 from caseshare.store.accounts import AccountStore, SessionRow, TokenRow
 from caseshare.store.audit import AuditEvent, AuditStore
 from caseshare.store.cases import CaseStore, GrantRow
+from caseshare.store.oversight import AuditQuery, BinnedCase, FormSummary, OversightStore
 from caseshare.store.personal import PersonalStore
 from caseshare.store.structure import StructureStore
 from caseshare.store.submissions import SubmissionRow, SubmissionStore, TransactionRow
@@ -23,6 +24,7 @@ class Store(
     AccountStore,
     PersonalStore,
     AuditStore,
+    OversightStore,
 ):
     """The store: structure, cases, grants, submissions, accounts and audit over one connection."""
 
@@ -42,6 +44,9 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 
 __all__ = [
     "AuditEvent",
+    "AuditQuery",
+    "BinnedCase",
+    "FormSummary",
     "GrantRow",
     "SessionRow",
     "Store",

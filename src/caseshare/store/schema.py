@@ -164,4 +164,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 view_cases TEXT NOT NULL DEFAULT 'advanced')""",
         ],
     ),
+    (
+        6,
+        "the admins' agency-wide audit log: newest first, and by actor",
+        [
+            "CREATE INDEX audit_agency ON audit_events (agency_id, id)",
+            "CREATE INDEX audit_actor ON audit_events (agency_id, actor, id)",
+        ],
+    ),
 ]

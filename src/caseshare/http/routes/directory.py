@@ -256,10 +256,6 @@ def set_password(user_id: UserId, body: NewPassword, actor: CurrentActor, svc: S
 )
 def deactivate_user(user_id: UserId, actor: CurrentActor, svc: Service) -> dict[str, Any]:
     find_user(svc, actor.agency_id, user_id)
-    if user_id == actor.user_id:
-        raise CaseShareError(
-            "validation_error", "You cannot deactivate yourself; ask another admin."
-        )
     svc.set_active(actor.agency_id, actor.user_id, user_id, False)
     return read_user(svc, actor.agency_id, user_id)
 
