@@ -28,6 +28,7 @@ from caseshare.http.routes import (
     cases,
     devices,
     directory,
+    oversight,
     personal,
     session,
     shares,
@@ -91,6 +92,7 @@ def create_app(
         agency,
         directory,
         structure,
+        oversight,
     ):
         for name in ("router", "api"):
             router = getattr(module, name, None)

@@ -150,9 +150,9 @@ class OrganisationService(AdminService, AccountService):
     def update_location(
         self, agency_id: int, actor: int | None, loc_id: int, changes: Mapping[str, Any]
     ) -> None:
-        """Any of name and parent_id (None: a top location); a location cannot move below
-        itself."""
-        _unset(changes, {"name", "parent_id"}, "location")
+        """Any of name, parent_id (None: a top location) and archived; a location cannot move
+        below itself. An archived location owns no cases and grants nothing (S-OWN-1)."""
+        _unset(changes, {"name", "parent_id", "archived"}, "location")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             directory = self.context(agency_id).directory
@@ -169,8 +169,12 @@ class OrganisationService(AdminService, AccountService):
                     " one of its own sub-locations.",
                 )
             after = replace(loc, name=checked_name(str(changes.get("name", loc.name)), "location"))
-            after = replace(after, parent_id=parent)
+            after = replace(
+                after, parent_id=parent, archived=bool(changes.get("archived", loc.archived))
+            )
             self.store.update_location(agency_id, loc_id, after.name, after.parent_id)
+            if after.archived != loc.archived:
+                self.store.set_location_archived(agency_id, loc_id, after.archived)
             self._changed(agency_id, actor, "location.update", f"location:{loc_id}", loc, after)
 
     # -- roles ----------------------------------------------------------------------------------
