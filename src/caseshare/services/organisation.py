@@ -122,6 +122,42 @@ class OrganisationService(AdminService, AccountService):
             self.store.update_group(agency_id, group_id, after.name, after.case_sharing, after.kind)
             self._changed(agency_id, actor, "group.update", f"group:{group_id}", group, after)
 
+    def set_user_groups(
+        self, agency_id: int, actor: int | None, user_id: int, group_ids: list[int]
+    ) -> tuple[list[int], list[int]]:
+        """Make the user a direct member of exactly these groups: one transaction, each joining
+        and leaving audited. Returns the groups joined and left."""
+        with self.store.transaction():
+            self.require_admin(actor, agency_id)
+            directory = self.context(agency_id).directory
+            if user_id not in directory.users:
+                raise CaseShareError("not_found", f"User {user_id} was not found.")
+            for group_id in group_ids:
+                if group_id not in directory.groups:
+                    raise CaseShareError("validation_error", f"Group {group_id} is unknown.")
+            member = Principal("user", user_id)
+            now = set(self.store.groups_with_member(agency_id, member))
+            wanted = set(group_ids)
+            joined, left = sorted(wanted - now), sorted(now - wanted)
+            for group_id in joined:
+                self.add_member(agency_id, actor, group_id, member)
+            for group_id in left:
+                self.remove_member(agency_id, actor, group_id, member)
+        return joined, left
+
+    def user_groups(self, agency_id: int, user_id: int) -> list[int]:
+        """The groups the user is a direct member of."""
+        return self.store.groups_with_member(agency_id, Principal("user", user_id))
+
+    def owned_cases(self, agency_id: int, owner: Principal) -> int:
+        """How many cases (not in the recycle bin) a user, group or location owns."""
+        return self.store.owned_case_count(agency_id, owner)
+
+    def team_role_uses(self, agency_id: int, role_id: int) -> int:
+        """On how many case teams a team role is used (a role in use is replaced, S-TEAM-1)."""
+        self._mine("team_roles", role_id, agency_id, "Team role")
+        return self.store.team_role_in_use(role_id)
+
     # -- locations --------------------------------------------------------------------------------
 
     def update_location_type(

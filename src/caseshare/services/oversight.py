@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from caseshare.core.errors import CaseShareError
+from caseshare.core.model import CaseFacts
 from caseshare.core.principals import Principal
 from caseshare.services.admin import AdminService
 from caseshare.store import AuditEvent, AuditQuery, BinnedCase, FormSummary, SubmissionRow
@@ -59,6 +60,8 @@ class DeviceForm:
     form: SubmissionRow
     versions: list[SubmissionRow]
     cases: list[str]
+    #: each touched case as it is now: None when it no longer exists (S-TX-8: none left)
+    now: dict[str, CaseFacts | None]
 
 
 def _bad_cursor() -> CaseShareError:
@@ -226,7 +229,9 @@ class OversightService(AdminService):
             chosen = found[-1] if found else None
         if chosen is None:
             raise CaseShareError("not_found", f"Form {instance_id!r} was not found.")
-        return DeviceForm(chosen, versions, self.store.cases_of_submission(chosen.id))
+        cases = self.store.cases_of_submission(chosen.id)
+        now = {case_id: self.store.case_row(agency_id, case_id) for case_id in cases}
+        return DeviceForm(chosen, versions, cases, now)
 
     # -- the case-sharing report (S-CRT-4) --------------------------------------------------------
 

@@ -454,6 +454,17 @@ class StructureStore(Connection):
             )
         ]
 
+    def groups_with_member(self, agency_id: int, member: Principal) -> list[int]:
+        """The groups of the agency that hold ``member`` directly."""
+        return [
+            int(r[0])
+            for r in self.rows(
+                "SELECT m.group_id FROM group_members m JOIN agency_groups g ON g.id = m.group_id"
+                " WHERE g.agency_id = ? AND m.member = ? ORDER BY m.group_id",
+                (agency_id, str(member)),
+            )
+        ]
+
     def user_locations(self, agency_id: int) -> dict[int, list[int]]:
         """Each user of the agency with the locations assigned to them (users with none left out)."""
         out: dict[int, list[int]] = {}
