@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from caseshare.http.web.admin import groups, people, roles, settings, structure
+from caseshare.http.web.admin import groups, people, roles, rules, settings, structure
 
 router = APIRouter(include_in_schema=False)
-for _module in (people, groups, roles, structure, settings):
+for _module in (people, groups, roles, structure, settings, rules):
     router.routes.extend(_module.router.routes)
