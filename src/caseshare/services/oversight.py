@@ -118,6 +118,16 @@ class OversightService(AdminService):
         older, newer_cursor = _page(rows, more, newer, cursor, lambda r: f"{r.event_id}.{r.pk}")
         return Listing(rows, older, newer_cursor)
 
+    def binned_case(self, agency_id: int, actor: int | None, case_id: str) -> BinnedCase:
+        """One case of the recycle bin; any other case id is not found."""
+        self.require_admin(actor, agency_id)
+        rows, _ = self.store.binned_cases(
+            agency_id, cursor=None, newer=False, limit=1, case_id=case_id
+        )
+        if not rows:
+            raise CaseShareError("not_found", f"Case {case_id!r} is not in the recycle bin.")
+        return rows[0]
+
     # -- the audit log (S-AUD-1) ------------------------------------------------------------------
 
     def audit_log(

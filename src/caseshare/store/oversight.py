@@ -68,10 +68,17 @@ class OversightStore(Connection):
     # -- the recycle bin --------------------------------------------------------------------------
 
     def binned_cases(
-        self, agency_id: int, *, cursor: tuple[int, int] | None, newer: bool, limit: int
+        self,
+        agency_id: int,
+        *,
+        cursor: tuple[int, int] | None,
+        newer: bool,
+        limit: int,
+        case_id: str | None = None,
     ) -> tuple[list[BinnedCase], bool]:
-        """Deleted cases, most recently deleted first; ``cursor`` is (event id, pk) of the row
-        the page starts after (``newer``: before). Returns the rows and whether more follow."""
+        """Deleted cases (or the one ``case_id``), most recently deleted first; ``cursor`` is
+        (event id, pk) of the row the page starts after (``newer``: before). Returns the rows
+        and whether more follow."""
         inner = (
             "SELECT c.pk, c.case_id, c.case_type, c.name, c.owner, c.opened_on, c.closed,"
             " COALESCE((SELECT max(a.id) FROM audit_events a WHERE a.case_pk = c.pk"
@@ -79,6 +86,9 @@ class OversightStore(Connection):
             " FROM cases c WHERE c.agency_id = ? AND c.deleted = 1"
         )
         params: list[Any] = [agency_id]
+        if case_id is not None:
+            inner += " AND c.case_id = ?"
+            params.append(case_id)
         op, order = (">", "ASC") if newer else ("<", "DESC")
         sql = f"SELECT * FROM ({inner}) b"
         if cursor is not None:

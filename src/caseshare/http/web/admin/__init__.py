@@ -7,8 +7,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from caseshare.http.web.admin import groups, people, roles, rules, settings, structure
+from caseshare.http.web.admin import (
+    auditlog,
+    devices,
+    groups,
+    people,
+    reports,
+    roles,
+    rules,
+    settings,
+    structure,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (people, groups, roles, structure, settings, rules):
+for _module in (people, groups, roles, structure, settings, rules, reports, auditlog, devices):
     router.routes.extend(_module.router.routes)
