@@ -129,6 +129,8 @@ def change_words(event: AuditEvent, names: Names) -> str:
     def shown(key: str, value: Any) -> str:
         if value is None:
             return "none"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
         if key in ("parent_id", "parent") and kind in ("role", "location"):
             return names.principal(f"{kind}:{value}")
         if key == "role_id":
