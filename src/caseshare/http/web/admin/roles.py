@@ -207,10 +207,17 @@ def create_team_role(
     return redirect("/admin/people/team-roles", f"Added the team role “{name.strip()}”.")
 
 
+def _team_role(svc: Caseshare, viewer: Viewer, role_id: int) -> None:
+    """Another agency's team role, like one that does not exist, is not found (first)."""
+    if role_id not in svc.context(viewer.agency_id).team_roles:
+        raise CaseShareError("not_found", f"Team role {role_id} was not found.")
+
+
 @router.post("/admin/people/team-roles/{role_id}/level")
 def change_level(
     request: Request, svc: Service, viewer: AdminPosting, posted: Posted, role_id: RoleId
 ) -> Response:
+    _team_role(svc, viewer, role_id)
     level = form_text(posted, "level", 10)
     try:
         svc.set_team_role_level(viewer.agency_id, viewer.user_id, role_id, level)
@@ -231,6 +238,7 @@ def change_level(
 def delete_team_role(
     request: Request, svc: Service, viewer: AdminPosting, posted: Posted, role_id: RoleId
 ) -> Response:
+    _team_role(svc, viewer, role_id)
     replacement = optional_id(form_text(posted, "replacement", 20))
     words = names(svc, viewer)
     try:
