@@ -183,3 +183,46 @@ def _group(text: str) -> Any:
     from caseshare.core.principals import Principal
 
     return Principal("group", int(text))
+
+
+def test_s_rule_1_the_rule_limits_are_refused_beside_the_form(
+    http: HttpCast, world: dict[str, str]
+) -> None:
+    """At 50 criteria rules the 51st is refused on the form, saying which limit; an owner rule
+    still fits (300 in all)."""
+    from caseshare.core.levels import Level
+    from caseshare.core.principals import Principal
+    from caseshare.core.rules import Rule
+
+    store, north = http.cast.store, http.cast.agency
+    have = sum(r.kind == "criteria" for r in store.rules(north))
+    made = []
+    with store.transaction():
+        for i in range(50 - have):
+            rule = Rule(
+                0, north, f"filler {i}", "criteria", Principal("agency", north), Level.READ,
+                False, criteria=Condition("case_type", "equals", f"t{i}"),
+            )  # fmt: skip
+            made.append(store.create_rule(rule))
+    admin = Browser(http, "admin")
+    try:
+        fields = {
+            "kind": "criteria",
+            "rows": "1",
+            "name": "One too many",
+            "level": "read",
+            "field_0": "case_type",
+            "op_0": "equals",
+            "value_0": "visit",
+            "everyone": "1",
+        }
+        refused = admin.post("/admin/sharing/rules/new", fields)
+        assert refused.status_code == 422
+        assert 'id="name-error"' in refused.text and "at most 50 criteria rules" in refused.text
+        assert 'value="One too many"' in refused.text
+        listed = admin.get("/admin/sharing/rules").text
+        assert "50 of 50 criteria rules" in listed
+    finally:
+        with store.transaction():
+            for rule_id in made:
+                store.delete_rule(north, rule_id)
