@@ -226,3 +226,27 @@ def test_s_rule_1_the_rule_limits_are_refused_beside_the_form(
         with store.transaction():
             for rule_id in made:
                 store.delete_rule(north, rule_id)
+
+
+def test_s_aud_1_the_audit_log_reads_in_sentences_and_names(
+    http: HttpCast, world: dict[str, str]
+) -> None:
+    svc, north, ada = http.cast.fresh(), http.cast.agency, http.cast.admin
+    before = svc.context(north).settings
+    svc.update_settings(north, ada, {"default_access": {"*": "private", "contact": "read"}})
+    admin = Browser(http, "admin")
+    try:
+        page = admin.get("/admin/reports/audit?kind=agency").text
+        assert "changed the sharing settings" in page
+        assert "default access of contact: default → read" in page
+        rules = admin.get("/admin/reports/audit?kind=rule").text
+        assert "created the sharing rule" in rules and "rule “Cases to Rita”" in rules
+        shares = admin.get(f"/admin/reports/audit?case={http.cast.case}").text
+        assert "shared the case with Rita Reader (read)" in shares
+        assert f"user:{http.cast.reader}" not in shares  # names, never ids
+        who = admin.get("/admin/reports/audit?actor_q=ada&kind=agency").text
+        assert "changed the sharing settings" in who
+        system = admin.get("/admin/reports/audit?system=1&kind=agency").text
+        assert "changed the sharing settings" not in system
+    finally:
+        svc.update_settings(north, None, {"default_access": dict(before.default_access)})

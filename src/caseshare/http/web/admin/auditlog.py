@@ -99,12 +99,13 @@ def audit_log(
         refuse(form, exc, names(svc, viewer), {}, "until" if "day" in exc.message else "case")
         events, page = [], None
     words = names(svc, viewer)
+    rules = {r.id: r.name for r in svc.context(viewer.agency_id).rules}
     rows = [
         {
             "event": e,
             "who": words.principal(e.actor),
             "what": describe(e, words),
-            "about": subject_words(e, words),
+            "about": subject_words(e, words, rules),
             "case": e.subject.partition(":")[2] if e.subject.startswith("case:") else None,
             "change": change_words(e, words),
         }

@@ -4,6 +4,7 @@ after. An action without a sentence of its own is shown as it is stored."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from caseshare.http.web.words import Names
@@ -105,11 +106,13 @@ def describe(event: AuditEvent, names: Names) -> str:
     return _FIXED.get(action, action)
 
 
-def subject_words(event: AuditEvent, names: Names) -> str:
-    """What the event is about: a case's id, a person's or group's name, a form's id."""
+def subject_words(event: AuditEvent, names: Names, rules: Mapping[int, str] | None = None) -> str:
+    """What the event is about: a case's id, a person's, group's or rule's name, a form's id."""
     kind, _, key = event.subject.partition(":")
     if kind in ("user", "group", "location", "role"):
         return names.principal(event.subject)
+    if kind == "rule" and key.isdigit() and int(key) in (rules or {}):
+        return f"rule “{(rules or {})[int(key)]}”"
     if kind == "case":
         return f"case {key}"
     if kind == "submission":
@@ -119,11 +122,34 @@ def subject_words(event: AuditEvent, names: Names) -> str:
     return event.subject.replace("_", " ").replace(":", " ")
 
 
+def _switch(value: Any) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+
+def _settings_words(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """What a settings change changed: each switch, and each case type's default access."""
+    said = []
+    for key, new in after.items():
+        old = before.get(key)
+        if key == "default_access" and isinstance(new, dict):
+            old_map = old if isinstance(old, dict) else {}
+            for case_type in sorted(set(old_map) | set(new)):
+                if old_map.get(case_type) != new.get(case_type):
+                    which = "every other case type" if case_type == "*" else case_type
+                    was, now = old_map.get(case_type) or "default", new.get(case_type) or "default"
+                    said.append(f"default access of {which}: {was} → {now}")
+        elif old != new:
+            said.append(f"{key.replace('_', ' ')}: {_switch(old)} → {_switch(new)}")
+    return "; ".join(said)
+
+
 def change_words(event: AuditEvent, names: Names) -> str:
     """The fields an agency change touched, before → after, names for principals."""
     if event.subject.startswith("case:") or not isinstance(event.after, dict):
         return ""
     before = event.before if isinstance(event.before, dict) else {}
+    if event.action == "agency.settings":
+        return _settings_words(before, event.after)
     kind = event.subject.partition(":")[0]
 
     def shown(key: str, value: Any) -> str:
