@@ -92,3 +92,10 @@ def test_s_1_1_updated_returns_a_changed_copy_and_to_dict_round_trips() -> None:
     data = after.to_dict()
     assert data["default_access"] == {"*": "private", "referral": "read"}
     assert isinstance(data["default_access"], dict)
+
+
+@pytest.mark.parametrize("case_type", ["", "x" * 101, "two\nlines", "tab\there"])
+def test_s_1_1_a_default_access_case_type_is_one_short_line(case_type: str) -> None:
+    with pytest.raises(CaseShareError) as refused:
+        Settings.from_dict({"default_access": {case_type: "read"}})
+    assert refused.value.code == "validation_error"

@@ -1,5 +1,5 @@
-"""The ``caseshare`` command: the server, accounts, scenarios, checks, device forms, the demo,
-migrations and benchmarks."""
+"""The ``caseshare`` command: the server, agencies and accounts, scenarios, checks, device forms,
+the recycle bin and audit log, the demo, migrations and benchmarks."""
 
 from __future__ import annotations
 
@@ -358,10 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=1, help="--http: server processes (1)")
     bench.set_defaults(func=cmd_bench)
 
-    from caseshare.cli import accounts, outbox, serve
+    from caseshare.cli import accounts, admin, outbox, serve
 
     serve.add_parser(sub)
     accounts.add_parsers(sub)
+    admin.add_parsers(sub)
     outbox.add_parsers(sub)
     return parser
 

@@ -13,6 +13,7 @@ DEFAULT_ACCESS_VALUES = ("private", "read", "edit", "transfer")
 EDIT_POLICIES = ("access", "owners")
 ORDERINGS = ("received", "reconcile")
 CHILD_ACCESS = ("none", "read", "edit")
+MAX_CASE_TYPE = 100
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,16 @@ def _validate(key: str, value: Any) -> Any:
                 "validation_error",
                 "Setting default_access maps case types (or *) to private, read, edit or transfer.",
             )
+        for case_type in value:
+            if not isinstance(case_type, str) or not 0 < len(case_type) <= MAX_CASE_TYPE:
+                raise CaseShareError(
+                    "validation_error",
+                    f"A case type in default_access has 1 to {MAX_CASE_TYPE} characters.",
+                )
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in case_type):
+                raise CaseShareError(
+                    "validation_error", "A case type in default_access is one line of text."
+                )
         return {
             str(k): _choice(f"default_access[{k}]", v, DEFAULT_ACCESS_VALUES)
             for k, v in value.items()

@@ -30,6 +30,7 @@ from caseshare.http.routes import (
     devices,
     directory,
     outbox,
+    oversight,
     personal,
     session,
     shares,
@@ -97,6 +98,7 @@ def create_app(
         structure,
         agreements,
         outbox,
+        oversight,
     ):
         for name in ("router", "api"):
             router = getattr(module, name, None)

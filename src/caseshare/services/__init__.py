@@ -9,6 +9,8 @@ from caseshare.services.agreements import AgreementService
 from caseshare.services.casepage import CasePageService, Related
 from caseshare.services.cases import CaseService
 from caseshare.services.context import ContextCache
+from caseshare.services.organisation import NewAgency, OrganisationService
+from caseshare.services.oversight import DeviceForm, Listing, OversightService
 from caseshare.services.people import Match, PeopleService
 from caseshare.services.personal import PersonalService, case_filter
 from caseshare.services.restore import RestoreService
@@ -18,6 +20,8 @@ from caseshare.services.transactions import SubmitResult, TransactionService
 
 
 class Caseshare(
+    OrganisationService,
+    OversightService,
     AdminService,
     CaseService,
     SharingService,
@@ -39,7 +43,10 @@ __all__ = [
     "CaseFilter",
     "Caseshare",
     "ContextCache",
+    "DeviceForm",
+    "Listing",
     "Match",
+    "NewAgency",
     "Page",
     "Related",
     "Session",

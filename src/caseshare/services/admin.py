@@ -12,6 +12,7 @@ from caseshare.core.principals import Principal
 from caseshare.core.rules import Criterion, Rule, check_limits
 from caseshare.core.settings import Settings
 from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.names import checked_name, checked_username
 
 
 class AdminService(ServiceBase):
@@ -70,6 +71,7 @@ class AdminService(ServiceBase):
         permissions: list[str] | None = None,
         locations: list[int] | None = None,
     ) -> int:
+        username = checked_username(username)
         perms = frozenset(permissions or ())
         unknown = perms - set(PERMISSIONS)
         if unknown:
@@ -136,7 +138,12 @@ class AdminService(ServiceBase):
         """S-ACC-4: deactivating removes all access at once; reactivating restores it.
 
         Deactivating also ends the user's browser sessions, so a reactivated user signs in
-        again; API tokens are only suspended (a reactivated program keeps working)."""
+        again; API tokens are only suspended (a reactivated program keeps working). An admin
+        cannot deactivate themselves: another admin must, so an agency is never locked out."""
+        if actor == user_id and not active:
+            raise CaseShareError(
+                "validation_error", "You cannot deactivate yourself; ask another admin."
+            )
         with self.store.transaction():
             self._change_user(
                 agency_id,
@@ -161,6 +168,11 @@ class AdminService(ServiceBase):
         perms = frozenset(permissions)
         if perms - set(PERMISSIONS):
             raise CaseShareError("validation_error", f"Permissions are {', '.join(PERMISSIONS)}.")
+        if actor == user_id and "admin" not in perms:
+            raise CaseShareError(
+                "validation_error",
+                "You cannot take away your own admin permission; ask another admin.",
+            )
         self._change_user(agency_id, actor, user_id, "user.permissions", permissions=perms)
 
     def set_locations(
@@ -194,6 +206,7 @@ class AdminService(ServiceBase):
     ) -> int:
         if kind not in ("group", "unit"):
             raise CaseShareError("validation_error", "A group's kind is group or unit.")
+        name = checked_name(name, "group")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             group_id = self.store.create_group(agency_id, name, case_sharing, kind)
@@ -260,6 +273,7 @@ class AdminService(ServiceBase):
         shares_cases: bool = False,
         view_descendants: bool = False,
     ) -> int:
+        name = checked_name(name, "location type")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             type_id = self.store.create_location_type(
@@ -288,6 +302,7 @@ class AdminService(ServiceBase):
         parent_id: int | None = None,
         archived: bool = False,
     ) -> int:
+        name = checked_name(name, "location")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             directory = self.context(agency_id).directory
@@ -323,6 +338,7 @@ class AdminService(ServiceBase):
     def create_role(
         self, agency_id: int, actor: int | None, name: str, parent_id: int | None = None
     ) -> int:
+        name = checked_name(name, "role")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             if parent_id is not None and parent_id not in self.context(agency_id).directory.roles:
@@ -345,6 +361,7 @@ class AdminService(ServiceBase):
         lvl = level if isinstance(level, Level) else Level.parse(level)
         if lvl is Level.FULL:
             raise CaseShareError("invalid_access_level", "A team role gives none, read or edit.")
+        name = checked_name(name, "team role")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             if self.store.team_role_named(agency_id, name) is not None:
@@ -423,6 +440,7 @@ class AdminService(ServiceBase):
         lvl = level if isinstance(level, Level) else Level.parse(level)
         if lvl not in (Level.READ, Level.EDIT):
             raise CaseShareError("invalid_access_level", "A sharing rule gives read or edit.")
+        name = checked_name(name, "rule")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             ctx = self.context(agency_id)

@@ -9,6 +9,7 @@ from caseshare.store.agreements import AgreementRow, AgreementStore
 from caseshare.store.audit import AuditEvent, AuditStore
 from caseshare.store.cases import CaseStore, GrantRow
 from caseshare.store.outbox import OutboxRow, OutboxStore
+from caseshare.store.oversight import AuditQuery, BinnedCase, FormSummary, OversightStore
 from caseshare.store.personal import PersonalStore
 from caseshare.store.structure import StructureStore
 from caseshare.store.submissions import SubmissionRow, SubmissionStore, TransactionRow
@@ -29,6 +30,7 @@ class Store(
     AgreementStore,
     OutboxStore,
     AuditStore,
+    OversightStore,
 ):
     """The store: structure, cases, grants, targets, submissions, accounts, agreements, the
     outbox and audit over one connection."""
@@ -50,6 +52,9 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 __all__ = [
     "AgreementRow",
     "AuditEvent",
+    "AuditQuery",
+    "BinnedCase",
+    "FormSummary",
     "GrantRow",
     "IdentifierRow",
     "OutboxRow",

@@ -165,6 +165,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        6,
+        "the admins' agency-wide audit log: newest first, and by actor",
+        [
+            "CREATE INDEX audit_agency ON audit_events (agency_id, id)",
+            "CREATE INDEX audit_actor ON audit_events (agency_id, actor, id)",
+        ],
+    ),
+    (
         7,
         "targets and their identifiers, inter-agency agreements, the notification outbox",
         [

@@ -253,6 +253,48 @@ class StructureStore(Connection):
         self.execute("UPDATE roles SET parent_id = ? WHERE id = ?", (parent_id, role_id))
         self.bump(agency_id)
 
+    def update_group(
+        self, agency_id: int, group_id: int, name: str, case_sharing: bool, kind: str
+    ) -> None:
+        self.execute(
+            "UPDATE agency_groups SET name = ?, case_sharing = ?, kind = ? WHERE id = ?",
+            (name, int(case_sharing), kind, group_id),
+        )
+        self.bump(agency_id)
+
+    def update_location_type(
+        self, agency_id: int, type_id: int, name: str, shares_cases: bool, view_descendants: bool
+    ) -> None:
+        self.execute(
+            "UPDATE location_types SET name = ?, shares_cases = ?, view_descendants = ?"
+            " WHERE id = ?",
+            (name, int(shares_cases), int(view_descendants), type_id),
+        )
+        self.bump(agency_id)
+
+    def update_location(
+        self, agency_id: int, loc_id: int, name: str, parent_id: int | None
+    ) -> None:
+        self.execute(
+            "UPDATE locations SET name = ?, parent_id = ? WHERE id = ?", (name, parent_id, loc_id)
+        )
+        self.bump(agency_id)
+
+    def update_role(self, agency_id: int, role_id: int, name: str, parent_id: int | None) -> None:
+        self.execute(
+            "UPDATE roles SET name = ?, parent_id = ? WHERE id = ?", (name, parent_id, role_id)
+        )
+        self.bump(agency_id)
+
+    def owned_case_count(self, agency_id: int, owner: Principal) -> int:
+        """How many cases (not in the recycle bin) the principal owns."""
+        return int(
+            self.value(
+                "SELECT count(*) FROM cases WHERE agency_id = ? AND owner = ? AND deleted = 0",
+                (agency_id, str(owner)),
+            )
+        )
+
     # -- team roles and rules ---------------------------------------------------------------------
 
     def create_team_role(self, agency_id: int, name: str, level: Level) -> int:
@@ -295,6 +337,23 @@ class StructureStore(Connection):
         )
         self.bump(rule.agency_id)
         return rule_id
+
+    def update_rule(self, rule: Rule) -> None:
+        """Everything of a rule but its kind and agency."""
+        self.execute(
+            "UPDATE rules SET name = ?, owner_in = ?, criteria ="
+            f" {self.dialect.json_param()}, grantee = ?, level = ?, active = ? WHERE id = ?",
+            (
+                rule.name,
+                str(rule.owner_in) if rule.owner_in else None,
+                dumps(criteria_to_data(rule.criteria)) if rule.criteria else None,
+                str(rule.grantee),
+                int(rule.level),
+                int(rule.active),
+                rule.id,
+            ),
+        )
+        self.bump(rule.agency_id)
 
     def set_rule_active(self, agency_id: int, rule_id: int, active: bool) -> None:
         self.execute("UPDATE rules SET active = ? WHERE id = ?", (int(active), rule_id))
@@ -392,6 +451,17 @@ class StructureStore(Connection):
             Principal.parse(r[0])
             for r in self.rows(
                 "SELECT member FROM group_members WHERE group_id = ? ORDER BY member", (group_id,)
+            )
+        ]
+
+    def groups_with_member(self, agency_id: int, member: Principal) -> list[int]:
+        """The groups of the agency that hold ``member`` directly."""
+        return [
+            int(r[0])
+            for r in self.rows(
+                "SELECT m.group_id FROM group_members m JOIN agency_groups g ON g.id = m.group_id"
+                " WHERE g.agency_id = ? AND m.member = ? ORDER BY m.group_id",
+                (agency_id, str(member)),
             )
         ]
 

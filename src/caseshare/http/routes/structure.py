@@ -42,10 +42,35 @@ class NewLocation(BaseModel):
     parent_id: Id | None = None
 
 
-class LocationChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LocationTypeChange(BaseModel):
+    """Only the fields given change; every location of the type follows at once."""
 
-    archived: bool = Field(description="An archived location owns no cases and grants nothing.")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = Field(None, max_length=200)
+    shares_cases: bool | None = None
+    view_descendants: bool | None = None
+
+
+class LocationChange(BaseModel):
+    """Only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    archived: bool | None = Field(
+        None, description="An archived location owns no cases and grants nothing."
+    )
+    name: str | None = Field(None, max_length=200)
+    parent_id: Id | None = Field(None, description="null: a top location.")
+
+
+class RoleChange(BaseModel):
+    """Only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = Field(None, max_length=200)
+    parent_id: Id | None = Field(None, description="The role above it; null: a top role.")
 
 
 class NewRole(BaseModel):
@@ -86,9 +111,16 @@ class NewRule(BaseModel):
 
 
 class RuleChange(BaseModel):
+    """Only the fields given change; a rule's kind never does."""
+
     model_config = ConfigDict(extra="forbid")
 
-    active: bool
+    active: bool | None = None
+    name: Name | None = None
+    grantee: str | None = Field(None, max_length=40)
+    level: Literal["read", "edit"] | None = None
+    owner_in: str | None = Field(None, max_length=40, description="owner rules only")
+    criteria: dict[str, Any] | None = Field(None, description="criteria rules only")
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -193,6 +225,29 @@ def create_location_type(
     return location_type_json(svc.context(actor.agency_id).directory.location_types[type_id])
 
 
+@router.patch(
+    "/location-types/{type_id}",
+    summary="Rename a location type or change its flags (admins)",
+    tags=["structure"],
+)
+def update_location_type(
+    type_id: PathId, body: LocationTypeChange, actor: CurrentActor, svc: Service
+) -> dict[str, Any]:
+    types = svc.context(actor.agency_id).directory.location_types
+    _find(types.get(type_id), "Location type", type_id)
+    svc.update_location_type(actor.agency_id, actor.user_id, type_id, _given(body))
+    return location_type_json(svc.context(actor.agency_id).directory.location_types[type_id])
+
+
+def _given(body: BaseModel, nullable: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields a PATCH body gives; null only where it means something."""
+    changes = body.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        if value is None and key not in nullable:
+            raise CaseShareError("validation_error", f"{key} cannot be null.")
+    return changes
+
+
 @router.get(
     "/locations", summary="Locations of my agency (a tree by parent_id)", tags=["structure"]
 )
@@ -223,7 +278,7 @@ def create_location(body: NewLocation, actor: CurrentActor, svc: Service) -> dic
 
 @router.patch(
     "/locations/{location_id}",
-    summary="Archive or restore a location (admins)",
+    summary="Archive or restore a location, rename it or move it in the tree (admins)",
     tags=["structure"],
 )
 def update_location(
@@ -231,7 +286,8 @@ def update_location(
 ) -> dict[str, Any]:
     locations = svc.context(actor.agency_id).directory.locations
     _find(locations.get(location_id), "Location", location_id)
-    svc.set_location_archived(actor.agency_id, actor.user_id, location_id, body.archived)
+    changes = _given(body, nullable=("parent_id",))
+    svc.update_location(actor.agency_id, actor.user_id, location_id, changes)
     return location_json(svc.context(actor.agency_id).directory.locations[location_id])
 
 
@@ -252,6 +308,20 @@ def list_roles(actor: CurrentActor, svc: Service) -> dict[str, Any]:
 )
 def create_role(body: NewRole, actor: CurrentActor, svc: Service) -> dict[str, Any]:
     role_id = svc.create_role(actor.agency_id, actor.user_id, body.name.strip(), body.parent_id)
+    return role_json(svc.context(actor.agency_id).directory.roles[role_id])
+
+
+@router.patch(
+    "/roles/{role_id}",
+    summary="Rename a role or move it in the hierarchy (admins; cycles refused)",
+    tags=["structure"],
+)
+def update_role(
+    role_id: PathId, body: RoleChange, actor: CurrentActor, svc: Service
+) -> dict[str, Any]:
+    _find(svc.context(actor.agency_id).directory.roles.get(role_id), "Role", role_id)
+    changes = _given(body, nullable=("parent_id",))
+    svc.update_role(actor.agency_id, actor.user_id, role_id, changes)
     return role_json(svc.context(actor.agency_id).directory.roles[role_id])
 
 
@@ -362,15 +432,40 @@ def create_rule(body: NewRule, actor: CurrentActor, svc: Service) -> dict[str, A
 
 @router.patch(
     "/rules/{rule_id}",
-    summary="Activate or deactivate a rule: its access follows at once (admins)",
+    summary="Change a rule or (de)activate it: its access follows at once (admins)",
     tags=["rules"],
 )
 def update_rule(
     rule_id: PathId, body: RuleChange, actor: CurrentActor, svc: Service
 ) -> dict[str, Any]:
     svc.require_admin(actor.user_id, actor.agency_id)
-    _rule(svc, actor.agency_id, rule_id)
-    svc.set_rule_active(actor.agency_id, actor.user_id, rule_id, body.active)
+    rule = _rule(svc, actor.agency_id, rule_id)
+    changes = _given(body)
+    if set(changes) == {"active"}:
+        svc.set_rule_active(actor.agency_id, actor.user_id, rule_id, changes["active"])
+        return rule_json(svc, _rule(svc, actor.agency_id, rule_id))
+    wrong = "criteria" if rule.kind == "owner" else "owner_in"
+    if wrong in changes:
+        raise CaseShareError(
+            "validation_error", f"A rule's kind never changes: a {rule.kind} rule takes no {wrong}."
+        )
+    criteria = rule.criteria
+    if "criteria" in changes:
+        _check_shape(changes["criteria"])
+        criteria = parse_criteria(changes["criteria"])
+    svc.update_rule(
+        actor.agency_id,
+        actor.user_id,
+        rule_id,
+        name=changes.get("name", rule.name),
+        grantee=_principal(changes["grantee"], "grantee") if "grantee" in changes else rule.grantee,
+        level=changes.get("level", rule.level),
+        owner_in=_principal(changes["owner_in"], "owner_in")
+        if "owner_in" in changes
+        else rule.owner_in,
+        criteria=criteria,
+        active=changes.get("active", rule.active),
+    )
     return rule_json(svc, _rule(svc, actor.agency_id, rule_id))
 
 

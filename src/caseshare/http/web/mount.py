@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from caseshare.http.web import caselist, casepage, errors, pickers, signin
+from caseshare.http.web import admin, caselist, casepage, errors, pickers, signin
 from caseshare.http.web.viewer import SignInRequired
 
 #: the page modules, in the order their routes are matched
-PAGES = (caselist, casepage, pickers, signin)
+PAGES = (caselist, casepage, pickers, signin, admin)
 
 
 def install(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +12,8 @@ from caseshare.core.directory import Directory
 from caseshare.core.errors import CaseShareError
 from caseshare.core.principals import Principal
 
+#: a principal's text inside a sentence, e.g. the "group:7" of a service's refusal
+PRINCIPAL_IN_TEXT = re.compile(r"\b(?:user|group|location|role_tree|role|agency):[0-9]+\b")
 KIND_WORDS = {
     "user": "person",
     "group": "group",
@@ -64,6 +67,10 @@ class Names:
         if principal.kind == "role_tree":
             return f"{name} (roles)"
         return f"{name} ({KIND_WORDS[principal.kind]})"
+
+    def said(self, sentence: str) -> str:
+        """A service's sentence with the principals it names by id named by their names."""
+        return PRINCIPAL_IN_TEXT.sub(lambda m: self.principal(m.group(0)), sentence)
 
     def kind(self, text: str) -> str:
         return KIND_WORDS.get(text.partition(":")[0], "")

@@ -1,0 +1,38 @@
+"""What the names of people and things may be: the same refusal from the API, screens and CLI."""
+
+from __future__ import annotations
+
+import re
+
+from caseshare.core.errors import CaseShareError
+from caseshare.services.cases import check_text
+
+NAME_LIMIT = 200
+USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
+
+
+def checked_name(text: str, what: str) -> str:
+    """A name as stored: trimmed, one line, not empty, at most 200 characters."""
+    name = text.strip()
+    if not name:
+        raise CaseShareError("validation_error", f"Give the {what} a name.")
+    if len(name) > NAME_LIMIT:
+        raise CaseShareError(
+            "validation_error", f"A {what}'s name has at most {NAME_LIMIT} characters."
+        )
+    if "\n" in name or "\r" in name:
+        raise CaseShareError("validation_error", f"A {what}'s name is one line.")
+    check_text(f"The {what}'s name", name)
+    return name
+
+
+def checked_username(text: str) -> str:
+    """A user name people type to sign in: letters, digits and . _ @ + -, no spaces."""
+    name = text.strip()
+    if not USERNAME.match(name):
+        raise CaseShareError(
+            "validation_error",
+            "A user name is 1 to 150 letters, digits and . _ @ + - (no spaces), such as"
+            " “nina” or “nina.nurse@clinic”.",
+        )
+    return name
