@@ -13,7 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from caseshare.core.errors import CaseShareError
+from caseshare.core.errors import Busy, CaseShareError
 from caseshare.core.model import User
 from caseshare.services.base import ServiceBase, actor_name
 
@@ -234,7 +234,9 @@ class AccountService(ServiceBase):
         return user, row.id if stale else None
 
     def touch_token(self, token_id: int) -> None:
-        with self.store.transaction():
+        """Bookkeeping that never fails a request: when the database is busy, the token's next
+        use records it instead."""
+        with contextlib.suppress(Busy), self.store.transaction():
             self.store.touch_token(token_id)
 
     def token_user(self, secret: str) -> int | None:
