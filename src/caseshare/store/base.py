@@ -143,6 +143,27 @@ class Connection:
             else:
                 self._control(f"RELEASE SAVEPOINT sp{depth}")
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the database and never wait for a writer: SQLite's
+        deferred transaction (a WAL read snapshot, no write lock), PostgreSQL's repeatable read,
+        read only. Inside a transaction, that transaction's own view."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            self._control(
+                "BEGIN"
+                if self.dialect is SQLITE
+                else "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            )
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                self._control("ROLLBACK")  # nothing was written
+
     def _control(self, statement: str) -> None:
         self._run(statement, (), control=True)
 

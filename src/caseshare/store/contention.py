@@ -50,3 +50,13 @@ def contention(exc: BaseException) -> CaseShareError | None:
         # connection lost, out of connections or memory, the server shutting down
         return Busy("The database cannot be reached just now.", LOCK_RETRY_AFTER)
     return None
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    """A unique or foreign key violation of either database (a row another request made or
+    removed at the same moment)."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    return type(exc).__module__.startswith("psycopg") and any(
+        c.__name__ == "IntegrityError" for c in type(exc).__mro__
+    )

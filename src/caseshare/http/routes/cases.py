@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import replace
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -156,7 +157,8 @@ def create_case(
         external_id=body.external_id,
         indices={k: (v.case_id, v.relationship) for k, v in body.indices.items()},
     )
-    response.headers["Location"] = f"/api/v1/cases/{case_id}"
+    # a header is Latin-1: the id (any text) goes in percent-encoded (RFC 3986)
+    response.headers["Location"] = f"/api/v1/cases/{quote(case_id, safe='')}"
     return _after_write(svc, actor, case_id)
 
 

@@ -232,10 +232,10 @@ def assign(
     case_id: CaseId, body: AssigneeAdd, response: Response, svc: Service, actor: CurrentActor
 ) -> dict[str, Any]:
     _require(svc, actor, Action.SHARE, case_id)
-    if not svc.assign(actor.agency_id, actor.user_id, case_id, body.user_id):
+    entry, created = svc.assignment(actor.agency_id, actor.user_id, case_id, body.user_id)
+    if not created:
         response.status_code = 200
-    mine = svc.assignees(actor.agency_id, actor.user_id, case_id)
-    return next(a for a in mine if a["user_id"] == body.user_id)
+    return entry
 
 
 @router.delete(
@@ -289,12 +289,12 @@ def add_team_member(
     case_id: CaseId, body: TeamMemberAdd, response: Response, svc: Service, actor: CurrentActor
 ) -> dict[str, Any]:
     _require(svc, actor, Action.SHARE, case_id)
-    before = {m["user_id"] for m in svc.team_members(actor.agency_id, actor.user_id, case_id)}
-    svc.team_add(actor.agency_id, actor.user_id, case_id, body.user_id, body.team_role_id)
-    if body.user_id in before:
+    entry, created = svc.team_membership(
+        actor.agency_id, actor.user_id, case_id, body.user_id, body.team_role_id
+    )
+    if not created:
         response.status_code = 200
-    team = svc.team_members(actor.agency_id, actor.user_id, case_id)
-    return next(m for m in team if m["user_id"] == body.user_id)
+    return entry
 
 
 @router.delete(
