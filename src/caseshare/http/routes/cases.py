@@ -24,6 +24,7 @@ from caseshare.http.routes.case_access import (
     CaseId,
     access_view,
     principal_view,
+    summary_view,
     user_view,
     visible,
 )
@@ -320,7 +321,7 @@ def list_cases(
         cursor=_checked_cursor(cursor) if cursor else None,
     )
     directory = svc.context(actor.agency_id).directory
-    items = [{**item, "owner": principal_view(directory, item["owner"])} for item in page.items]
+    items = [summary_view(directory, item) for item in page.items]
     out: dict[str, Any] = {"items": items, "next_cursor": page.next_cursor}
     if count:
         out["count"] = svc.count_cases(actor.user_id, flt)
