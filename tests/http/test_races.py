@@ -261,6 +261,28 @@ def test_issue8_fault8_two_first_reads_of_one_case_both_answer_200(live: Live) -
     assert len(items) == 20  # kept per user: the newest 20, each once
 
 
+def test_issue8_a_users_own_rows_are_upserts_under_races(live: Live) -> None:
+    """Starring one case twice at once, or saving one filter name twice at once: both answer
+    as if they came one after the other (204 and 204; 201 and 201, one filter)."""
+    with live.client("owner") as one, live.client("owner") as two:
+        for n in range(ROUNDS // 2):
+            case_id = live.new_case(f"Star race {n}")
+            stars = race(
+                lambda c=case_id: one.put(f"{API}/me/favourites/{c}"),
+                lambda c=case_id: two.put(f"{API}/me/favourites/{c}"),
+            )
+            clean(*stars, allowed={204})
+            body = {"name": f"race {n}", "filter": {"case_type": "patient"}}
+            saves = race(
+                lambda b=body: one.post(f"{API}/me/filters", json=b),
+                lambda b=body: two.post(f"{API}/me/filters", json=b),
+            )
+            clean(*saves, allowed={201})
+            assert saves[0].json()["id"] == saves[1].json()["id"]
+        favourites = one.get(f"{API}/me/favourites").json()["items"]
+    assert len(favourites) == ROUNDS // 2
+
+
 # -- fault 9: the sign-in limit ---------------------------------------------------------------------
 
 

@@ -104,16 +104,25 @@ class ServicePool:
         """Hand the service to the first request still waiting, else keep it idle."""
         self._lent.discard(svc)
         if svc.store.in_transaction or not svc.store.healthy:
-            # never hand on a connection left mid-transaction, or one the database dropped
-            with contextlib.suppress(Exception):  # reason: it is being thrown away
-                svc.store.close()
-            svc = self._new()
+            svc = self._replaced(svc)
         while self._waiters:
             turn = self._waiters.popleft()
             if not turn.done():
                 turn.set_result(self._lend(svc))
                 return
         self._idle.append(svc)
+
+    def _replaced(self, svc: Caseshare) -> Caseshare:
+        """A new service for one left mid-transaction or whose connection the database dropped;
+        while the database cannot be reached, the old one stays (its next borrower is told the
+        database is busy, and gives it back here to try again)."""
+        try:
+            fresh = self._new()
+        except Exception:  # reason: the database is down; the pool keeps its size and retries
+            return svc
+        with contextlib.suppress(Exception):  # reason: it is being thrown away
+            svc.store.close()
+        return fresh
 
     def close(self) -> None:
         for svc in [*self._idle, *self._lent]:

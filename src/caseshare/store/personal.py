@@ -72,20 +72,15 @@ class PersonalStore(Connection):
         ]
 
     def save_filter(self, user_id: int, name: str, flt: dict[str, Any], default: bool) -> int:
+        """Save under a name, replacing the user's filter of that name (an upsert: two saves of
+        one name at once both succeed, the later one wins)."""
         j = self.dialect.json_param()
-        found = self.value(
-            "SELECT id FROM saved_filters WHERE user_id = ? AND name = ?", (user_id, name)
-        )
         if default:
             self.execute("UPDATE saved_filters SET is_default = 0 WHERE user_id = ?", (user_id,))
-        if found is not None:
-            self.execute(
-                f"UPDATE saved_filters SET filter = {j}, is_default = ? WHERE id = ?",
-                (dumps(flt), int(default), found),
-            )
-            return int(found)
         return self.insert(
-            f"INSERT INTO saved_filters (user_id, name, filter, is_default) VALUES (?, ?, {j}, ?)",
+            f"INSERT INTO saved_filters (user_id, name, filter, is_default) VALUES (?, ?, {j}, ?)"
+            " ON CONFLICT (user_id, name) DO UPDATE"
+            " SET filter = excluded.filter, is_default = excluded.is_default",
             (user_id, name, dumps(flt), int(default)),
         )
 
