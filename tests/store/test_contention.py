@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,22 @@ def test_issue8_postgresql_deadlock_is_a_clean_concurrent_change(fresh_postgres_
     assert sorted(outcomes) == ["committed", "invalid_transition"]
     one.close()
     two.close()
+
+
+def test_issue8_a_note_made_in_passing_gives_up_at_once_behind_a_long_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers wait out the lock timeout (10 s here); a read's own bookkeeping does not."""
+    monkeypatch.setenv("CASESHARE_LOCK_TIMEOUT", "10s")
+    store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+    holder = sqlite3.connect(tmp_path / "p.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    began = time.monotonic()
+    with pytest.raises(Busy), store.in_passing():
+        store.execute("DELETE FROM signin_failures")
+    assert time.monotonic() - began < 2
+    holder.execute("ROLLBACK")
+    with store.in_passing():  # free again: it writes
+        store.execute("DELETE FROM signin_failures")
+    assert store.value("PRAGMA busy_timeout") == 10_000  # writers wait as before
+    store.close()

@@ -268,7 +268,7 @@ class AccountService(ServiceBase):
     def touch_token(self, token_id: int) -> None:
         """Bookkeeping that never fails a request: when the database is busy, the token's next
         use records it instead."""
-        with contextlib.suppress(Busy), self.store.transaction():
+        with contextlib.suppress(Busy), self.store.in_passing():
             self.store.touch_token(token_id)
 
     def token_user(self, secret: str) -> int | None:

@@ -75,7 +75,7 @@ class PersonalService(ServiceBase):
         """Bookkeeping of a read, which never fails the read: when the database is busy, two
         reads deadlock on the list, or the case is purged meanwhile, the list stays as it was."""
         try:
-            with self.store.transaction():
+            with self.store.in_passing():
                 self.store.note_recent(user_id, case_pk)
         except CaseShareError:  # Busy, or a deadlock the database resolved (store.contention)
             pass

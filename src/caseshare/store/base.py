@@ -34,6 +34,8 @@ def sqlite_path(url: str) -> str:
     return url
 
 
+#: how long a note made in passing by a read waits for a lock before it is skipped
+PASSING_WAIT_MS = 50
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
 
@@ -81,6 +83,7 @@ class Connection:
             # A writer waits this long for the write lock before it is refused (``Busy``):
             # CASESHARE_LOCK_TIMEOUT as on PostgreSQL, default 10 s.
             busy = lock_timeout_ms(os.environ.get("CASESHARE_LOCK_TIMEOUT") or "10s")
+            self._busy_ms = busy
             for pragma in (
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA foreign_keys=ON",
@@ -142,6 +145,28 @@ class Connection:
                     raise
             else:
                 self._control(f"RELEASE SAVEPOINT sp{depth}")
+
+    @contextlib.contextmanager
+    def in_passing(self) -> Iterator[None]:
+        """A write transaction that gives up (``Busy``) after ``PASSING_WAIT_MS`` instead of
+        waiting out the lock timeout: for what a read notes in passing (a recent case, a token's
+        last use), which must never hold the read up behind a long write."""
+        if self._depth:  # inside another write, which holds its locks already
+            with self.transaction():
+                yield
+            return
+        with self._lock:
+            if self.dialect is SQLITE:
+                self._raw.execute(f"PRAGMA busy_timeout={PASSING_WAIT_MS}")
+                try:
+                    with self.transaction():
+                        yield
+                finally:
+                    self._raw.execute(f"PRAGMA busy_timeout={self._busy_ms}")
+                return
+            with self.transaction():
+                self._run(f"SET LOCAL lock_timeout = '{PASSING_WAIT_MS}ms'", ())
+                yield
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
