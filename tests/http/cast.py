@@ -91,7 +91,9 @@ def expect(response: httpx.Response, status: int, code: str | None = None) -> di
     if code is not None:
         assert payload["code"] == code, payload
         assert payload["message"], payload
-    return payload if isinstance(payload, dict) else {"items": payload}
+    # issue 8: every answer is an object; a list comes as {"items": [...]}, never bare
+    assert isinstance(payload, dict), f"a bare {type(payload).__name__} answered: {payload!r:.200}"
+    return payload
 
 
 def standard_access(

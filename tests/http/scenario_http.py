@@ -363,7 +363,7 @@ class HttpWorld(World):
         grant = parse_grant(text)
         _, case_id = self.case(grant.case)
         grantee = str(self.principal(f"{grant.grantee_kind}:{grant.grantee_key}"))
-        rows = self.http.act(actor, "GET", f"/cases/{case_id}/shares?derived=false")
+        rows = self.http.act(actor, "GET", f"/cases/{case_id}/shares?derived=false")["items"]
         for row in rows:
             if row["grantee"] == grantee and row["row_cause"] == "manual":
                 return self._do("unshare", actor, "DELETE", f"/shares/{row['id']}")  # type: ignore[no-any-return]

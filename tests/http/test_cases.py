@@ -109,6 +109,29 @@ def test_create_with_own_id_indices_and_properties(http: HttpCast) -> None:
     assert "exists already" in again["message"]
 
 
+def test_issue8_fault6_a_case_id_beyond_latin1_is_created_once_with_an_encoded_location(
+    http: HttpCast,
+) -> None:
+    """A header carries Latin-1 only: the Location of a case whose id is any other text is
+    percent-encoded (RFC 3986), and it leads back to the case; the create answers 201, never a
+    500 after the case was written."""
+    suffix = uuid.uuid4().hex[:6]
+    for case_id, encoded in (
+        (f"患者-{suffix}", f"%E6%82%A3%E8%80%85-{suffix}"),
+        (f"\U0001f600{suffix}", f"%F0%9F%98%80{suffix}"),
+        (f"\u202e{suffix}", f"%E2%80%AE{suffix}"),
+        (f"Zoë.{suffix}", f"Zo%C3%AB.{suffix}"),
+    ):
+        response = http.post(
+            "owner", CASES, {"case_type": "patient", "name": "N", "case_id": case_id}
+        )
+        assert expect(response, 201)["case_id"] == case_id
+        assert response.headers["Location"] == f"{CASES}/{encoded}"
+        assert expect(http.get("owner", response.headers["Location"]), 200)["case_id"] == case_id
+        again = http.post("owner", CASES, {"case_type": "patient", "name": "N", "case_id": case_id})
+        assert "exists already" in expect(again, 422, "validation_error")["message"]
+
+
 def test_an_index_to_a_case_the_creator_cannot_see_is_like_a_missing_one(http: HttpCast) -> None:
     hidden = http.new_case("Hidden parent")
     mine = f"user:{http.id('outsider')}"

@@ -64,7 +64,16 @@ def test_favourite_rows_and_order(http: HttpCast) -> None:
     mine = [r for r in rows if r["case_id"] in (first, second)]
     assert [r["case_id"] for r in mine] == [second, first]  # newest star first
     assert mine[0]["name"] == "Second fav" and mine[0]["case_type"] == "patient"
-    assert mine[0]["closed"] is False and "owner" in mine[0]
+    assert mine[0]["closed"] is False
+    # issue 8: an owner is the same object here as in the case record and the case list
+    group = {"id": f"group:{http.cast.group}", "kind": "group", "name": "Case team"}
+    assert mine[0]["owner"] == group
+    record = expect(http.get("colleague", f"/api/v1/cases/{first}"), 200)
+    listed = expect(http.get("colleague", "/api/v1/cases?q=First+fav&limit=500"), 200)
+    assert record["owner"] == group
+    assert [r["owner"] for r in listed["items"] if r["case_id"] == first] == [group]
+    recent = expect(http.get("colleague", f"{ME}/recent"), 200)["items"]
+    assert [r["owner"] for r in recent if r["case_id"] == first] == [group]
 
 
 def test_a_favourite_disappears_when_the_case_is_unshared(http: HttpCast) -> None:

@@ -199,3 +199,16 @@ def test_a_deeply_nested_json_body_is_422(http: HttpCast) -> None:
         headers=http.headers("owner") | {"content-type": "application/json"},
     )
     expect(response, 422, "validation_error")
+
+
+def test_issue8_no_list_endpoint_answers_a_bare_array(http: HttpCast) -> None:
+    """Lists answer {"items": [...]} everywhere: no answer in the OpenAPI document is an array."""
+    document = expect(http.get(None, "/api/v1/openapi.json"), 200)
+    bare = []
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            for status, answer in operation.get("responses", {}).items():
+                schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                if schema.get("type") == "array":
+                    bare.append(f"{method.upper()} {path} → {status}")
+    assert bare == []

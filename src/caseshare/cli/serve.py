@@ -14,6 +14,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from caseshare.demo import DEMO_PASSWORD, DEMO_SIGN_INS, DEMO_SLUG, load_demo
     from caseshare.http import create_app
+    from caseshare.http.pool import DEFAULT_QUEUE, DEFAULT_QUEUE_WAIT
     from caseshare.services.delivery import DeliveryLoop, base_url, smtp_config
 
     url = database_url(args.database)
@@ -29,6 +30,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     default_agency = DEMO_SLUG if has_demo else (slugs[0] if len(slugs) == 1 else None)
     connections = args.connections or int(
         os.environ.get("CASESHARE_CONNECTIONS", "8" if postgres else "4")
+    )
+    queue = (
+        args.queue
+        if args.queue is not None
+        else int(os.environ.get("CASESHARE_QUEUE", str(DEFAULT_QUEUE)))
+    )
+    queue_wait = (
+        args.queue_wait
+        if args.queue_wait is not None
+        else float(os.environ.get("CASESHARE_QUEUE_WAIT", str(DEFAULT_QUEUE_WAIT)))
     )
     secure = args.secure_cookies or os.environ.get("CASESHARE_SECURE_COOKIES", "") in ("1", "true")
     base = f"http://{args.host}:{args.port}"
@@ -53,6 +64,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             {
                 "CASESHARE_SERVE_URL": url,
                 "CASESHARE_SERVE_CONNECTIONS": str(connections),
+                "CASESHARE_SERVE_QUEUE": str(queue),
+                "CASESHARE_SERVE_QUEUE_WAIT": str(queue_wait),
                 "CASESHARE_SERVE_SECURE_COOKIES": "1" if secure else "0",
                 "CASESHARE_SERVE_DEFAULT_AGENCY": default_agency or "",
             }
@@ -60,7 +73,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = "caseshare.http.app:app_from_environment"
     else:
         app = create_app(
-            url, pool_size=connections, secure_cookies=secure, default_agency=default_agency
+            url,
+            pool_size=connections,
+            queue=queue,
+            queue_wait=queue_wait,
+            secure_cookies=secure,
+            default_agency=default_agency,
         )
     courier = None
     if mail is not None:
@@ -116,6 +134,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--connections",
         type=int,
         help="database connections (default $CASESHARE_CONNECTIONS, else 4 SQLite, 8 PostgreSQL)",
+    )
+    p.add_argument(
+        "--queue",
+        type=int,
+        help="requests that may wait for a connection (per worker) before the next is answered"
+        " 503 with Retry-After (default $CASESHARE_QUEUE, else 500)",
+    )
+    p.add_argument(
+        "--queue-wait",
+        type=float,
+        metavar="SECONDS",
+        help="how long a request waits for a connection before it is answered 503 with"
+        " Retry-After (default $CASESHARE_QUEUE_WAIT, else 30)",
     )
     p.add_argument(
         "--workers",

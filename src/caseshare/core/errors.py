@@ -49,3 +49,20 @@ def not_found(what: str) -> CaseShareError:
 
 def invalid(message: str, **details: object) -> CaseShareError:
     return CaseShareError("validation_error", message, dict(details))
+
+
+class Busy(CaseShareError):
+    """Nothing is wrong with the request, but it cannot be served now: every connection is taken
+    and the queue is full, or the database kept a lock longer than the lock timeout.
+
+    §14 has no code of its own for this; ``invalid_transition`` ("not in this state, not now") is
+    the nearest. Transports answer it as "try again after ``retry_after`` seconds" (HTTP 503).
+    """
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(
+            "invalid_transition",
+            f"{message} Nothing was changed; try again in {retry_after} second(s).",
+            {"retry_after": retry_after, "busy": True},
+        )
+        self.retry_after = retry_after

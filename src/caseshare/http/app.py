@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from caseshare.core.errors import CaseShareError
 from caseshare.http import errors, web
 from caseshare.http.middleware import RefuseControlCharacters
-from caseshare.http.pool import ServicePool
+from caseshare.http.pool import DEFAULT_QUEUE, DEFAULT_QUEUE_WAIT, ServicePool
 from caseshare.http.routes import (
     agency,
     agreements,
@@ -51,12 +51,14 @@ def create_app(
     url: str,
     *,
     pool_size: int = 4,
+    queue: int = DEFAULT_QUEUE,
+    queue_wait: float = DEFAULT_QUEUE_WAIT,
     secure_cookies: bool = False,
     default_agency: str | None = None,
     pool: ServicePool | None = None,
 ) -> FastAPI:
     """The app over the database at ``url`` (already migrated)."""
-    services = pool or ServicePool(url, pool_size)
+    services = pool or ServicePool(url, pool_size, queue=queue, queue_wait=queue_wait)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -123,7 +125,8 @@ def create_app(
         )
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
+        # async: answered on the event loop, needing no worker thread and no connection
         return {"status": "ok"}
 
     web.install(app)  # the pages, after every API route; pages' errors as pages
@@ -135,6 +138,8 @@ def create_app(
 ENVIRONMENT = (
     "CASESHARE_SERVE_URL",
     "CASESHARE_SERVE_CONNECTIONS",
+    "CASESHARE_SERVE_QUEUE",
+    "CASESHARE_SERVE_QUEUE_WAIT",
     "CASESHARE_SERVE_SECURE_COOKIES",
     "CASESHARE_SERVE_DEFAULT_AGENCY",
 )
@@ -145,6 +150,8 @@ def app_from_environment() -> FastAPI:
     return create_app(
         os.environ["CASESHARE_SERVE_URL"],
         pool_size=int(os.environ.get("CASESHARE_SERVE_CONNECTIONS", "4")),
+        queue=int(os.environ.get("CASESHARE_SERVE_QUEUE", str(DEFAULT_QUEUE))),
+        queue_wait=float(os.environ.get("CASESHARE_SERVE_QUEUE_WAIT", str(DEFAULT_QUEUE_WAIT))),
         secure_cookies=os.environ.get("CASESHARE_SERVE_SECURE_COOKIES") == "1",
         default_agency=os.environ.get("CASESHARE_SERVE_DEFAULT_AGENCY") or None,
     )

@@ -16,6 +16,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from caseshare.core.errors import CaseShareError
 from caseshare.core.model import User
 from caseshare.http.errors import Unauthenticated
+from caseshare.http.pool import ServicePool
 from caseshare.services import Caseshare
 
 SESSION_COOKIE = "caseshare_session"
@@ -37,15 +38,15 @@ cookie_scheme = APIKeyCookie(
 async def service(request: Request) -> AsyncIterator[Caseshare]:
     """Borrow a service (one connection) for the length of the request.
 
-    Async, so that borrowing costs no hop to a worker thread (each hop is ~0.4 ms of CPU here);
-    only when every connection is busy does the wait move off the event loop.
+    Async: borrowing, and waiting in the queue when every connection is taken, happen on the
+    event loop, so a waiting request holds no worker thread (``http/pool.py``).
     """
-    pool = request.app.state.pool
-    svc = pool.try_acquire() or await anyio.to_thread.run_sync(pool.acquire)
+    pool: ServicePool = request.app.state.pool
+    svc = await pool.borrow()
     try:
         yield svc
     finally:
-        pool.release(svc)
+        pool.give_back(svc)
 
 
 Service = Annotated[Caseshare, Depends(service)]

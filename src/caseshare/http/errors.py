@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from caseshare.core.errors import CaseShareError
+from caseshare.core.errors import Busy, CaseShareError
 
 STATUS = {
     "not_found": 404,
@@ -57,7 +57,9 @@ def body(code: str, message: str, details: dict[str, Any] | None = None) -> dict
 
 
 def status_of(error: CaseShareError) -> int:
-    if "retry_after" in error.details:
+    if isinstance(error, Busy):  # not the caller's fault: come back later
+        return 503
+    if "retry_after" in error.details:  # the caller's own doing: too many failed sign-ins
         return 429
     return STATUS.get(error.code, 422)
 

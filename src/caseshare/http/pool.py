@@ -1,57 +1,131 @@
-"""A fixed set of services, one database connection each, lent to one request at a time."""
+"""A fixed set of services, one database connection each, lent to one request at a time.
+
+Requests that find every connection taken wait in a queue *on the event loop*, first come first
+served: a waiting request holds no worker thread, so the requests holding connections can always
+run their handlers and give their connections back. The queue is bounded in length and in time;
+past either bound the request is told to come back (``Busy``: 503 with ``Retry-After``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import queue
+from collections import deque
 from collections.abc import Callable
 
-from caseshare.core.errors import CaseShareError
+from caseshare.core.errors import Busy
 from caseshare.services import Caseshare, ContextCache
 from caseshare.store import Store, open_store
 
+#: requests of one server process that may wait for a connection at once
+DEFAULT_QUEUE = 500
+#: how long a request waits for a connection before it is told to come back, in seconds
+DEFAULT_QUEUE_WAIT = 30.0
+#: what ``Retry-After`` says when the queue turns a request away
+RETRY_AFTER = 2
+
 
 class ServicePool:
-    """Requests borrow a service (and its connection) and give it back; contexts are shared."""
+    """Requests borrow a service (and its connection) and give it back; contexts are shared.
+
+    ``borrow`` and ``give_back`` run on the event loop (never in a worker thread), so the pool
+    needs no lock: the loop runs one of them at a time.
+    """
 
     def __init__(
-        self, url: str, size: int = 4, *, opener: Callable[[str], Store] | None = None
+        self,
+        url: str,
+        size: int = 4,
+        *,
+        queue: int = DEFAULT_QUEUE,
+        queue_wait: float = DEFAULT_QUEUE_WAIT,
+        opener: Callable[[str], Store] | None = None,
     ) -> None:
         self.url = url
+        self.size = max(1, size)
+        self.queue = max(0, queue)
+        self.queue_wait = max(0.0, queue_wait)
         self.cache = ContextCache()
         self._opener = opener or (lambda u: open_store(u, migrate=False))
-        self._idle: queue.LifoQueue[Caseshare] = queue.LifoQueue()
-        self._all: list[Caseshare] = []
-        for _ in range(max(1, size)):
-            svc = Caseshare(self._opener(url), self.cache)
-            self._all.append(svc)
-            self._idle.put(svc)
+        self._idle: list[Caseshare] = [self._new() for _ in range(self.size)]
+        self._lent: set[Caseshare] = set()
+        self._waiters: deque[asyncio.Future[Caseshare]] = deque()
 
-    def acquire(self, timeout: float = 30.0) -> Caseshare:
+    def _new(self) -> Caseshare:
+        return Caseshare(self._opener(self.url), self.cache)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a connection now."""
+        return len(self._waiters)
+
+    async def borrow(self) -> Caseshare:
+        """An idle service, else a place in the queue; ``Busy`` when the queue is full or the
+        wait is longer than ``queue_wait``."""
+        if self._idle and not self._waiters:
+            return self._lend(self._idle.pop())
+        if len(self._waiters) >= self.queue:
+            raise Busy(
+                f"The server is busy: all {self.size} connections are in use and"
+                f" {self.queue} requests are waiting already.",
+                RETRY_AFTER,
+            )
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[Caseshare] = loop.create_future()
+        self._waiters.append(turn)
+        timer = loop.call_later(self.queue_wait, self._expire, turn)
         try:
-            return self._idle.get(timeout=timeout)
-        except queue.Empty:
-            raise CaseShareError(
-                "validation_error", "The server is busy; try again in a moment."
-            ) from None
+            svc = await turn
+        except asyncio.CancelledError:
+            # the caller went away (a client that hung up) just as its turn came: pass it on
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self.give_back(turn.result())
+            raise
+        finally:
+            timer.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(turn)
+        return svc
 
-    def try_acquire(self) -> Caseshare | None:
-        """An idle service at once, or None (then wait with ``acquire`` off the event loop)."""
+    def _expire(self, turn: asyncio.Future[Caseshare]) -> None:
+        if not turn.done():
+            turn.set_exception(
+                Busy(
+                    f"The server is busy: no connection came free within {self.queue_wait:g} s.",
+                    RETRY_AFTER,
+                )
+            )
+
+    def _lend(self, svc: Caseshare) -> Caseshare:
+        self._lent.add(svc)
+        return svc
+
+    def give_back(self, svc: Caseshare) -> None:
+        """Hand the service to the first request still waiting, else keep it idle."""
+        self._lent.discard(svc)
+        if svc.store.in_transaction or not svc.store.healthy:
+            svc = self._replaced(svc)
+        while self._waiters:
+            turn = self._waiters.popleft()
+            if not turn.done():
+                turn.set_result(self._lend(svc))
+                return
+        self._idle.append(svc)
+
+    def _replaced(self, svc: Caseshare) -> Caseshare:
+        """A new service for one left mid-transaction or whose connection the database dropped;
+        while the database cannot be reached, the old one stays (its next borrower is told the
+        database is busy, and gives it back here to try again)."""
         try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            return None
-
-    def release(self, svc: Caseshare) -> None:
-        if svc.store.in_transaction:  # never hand on a connection left mid-transaction
+            fresh = self._new()
+        except Exception:  # reason: the database is down; the pool keeps its size and retries
+            return svc
+        with contextlib.suppress(Exception):  # reason: it is being thrown away
             svc.store.close()
-            self._all.remove(svc)
-            svc = Caseshare(self._opener(self.url), self.cache)
-            self._all.append(svc)
-        self._idle.put(svc)
+        return fresh
 
     def close(self) -> None:
-        for svc in self._all:
+        for svc in [*self._idle, *self._lent]:
             # reason: closing on shutdown; a connection already gone has nothing to report
             with contextlib.suppress(Exception):
                 svc.store.close()

@@ -13,7 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from caseshare.core.errors import CaseShareError
+from caseshare.core.errors import Busy, CaseShareError
 from caseshare.core.model import User
 from caseshare.services.base import ServiceBase, actor_name
 
@@ -47,13 +47,23 @@ _VERIFIED_MAX = 10_000
 _CACHE_KEY = secrets.token_bytes(32)
 
 
+def _tag(user_id: int, stored: str, password: str) -> bytes:
+    return hmac.digest(_CACHE_KEY, f"{user_id}\0{stored}\0{password}".encode(), "sha256")
+
+
+def _known_good(user_id: int, stored: str | None, password: str) -> bool:
+    """True when argon2 accepted exactly this password for this stored hash before: no guess,
+    so no sign-in attempt is spent on it."""
+    return stored is not None and _tag(user_id, stored, password) in _VERIFIED
+
+
 def _password_ok(user_id: int, stored: str | None, password: str) -> bool:
     """argon2's verdict, remembered for this exact stored hash (see ``_VERIFIED``)."""
     if stored is None:
         with contextlib.suppress(VerificationError, InvalidHashError):
             _hasher.verify(_DUMMY_HASH, password)  # the same time as a real check
         return False
-    tag = hmac.digest(_CACHE_KEY, f"{user_id}\0{stored}\0{password}".encode(), "sha256")
+    tag = _tag(user_id, stored, password)
     if tag in _VERIFIED:
         return True
     try:
@@ -65,6 +75,19 @@ def _password_ok(user_id: int, stored: str | None, password: str) -> bool:
             _VERIFIED.clear()
         _VERIFIED.add(tag)
     return ok
+
+
+def _locked(username: str, failures: list[str]) -> CaseShareError:
+    """429: the name had ``MAX_FAILURES`` failed sign-ins within the window."""
+    first = dt.datetime.strptime(failures[-MAX_FAILURES], "%Y-%m-%dT%H:%M:%S.%fZ")
+    unlock = first.replace(tzinfo=dt.UTC) + FAILURE_WINDOW
+    wait = max(1, int((unlock - _now()).total_seconds()) + 1)
+    return CaseShareError(
+        "insufficient_access",
+        f"Too many failed sign-ins for {username!r}; try again in"
+        f" {(wait + 59) // 60} minute(s), or ask an admin to reset the password.",
+        {"retry_after": wait},
+    )
 
 
 def secret_hash(secret: str) -> str:
@@ -107,40 +130,49 @@ class AccountService(ServiceBase):
             self.store.record(agency_id, actor_name(actor), "user.password", f"user:{user_id}")
 
     def authenticate(self, agency_slug: str, username: str, password: str) -> User | None:
-        """The user these credentials name, or None; refuses while the name is locked."""
+        """The user these credentials name, or None; refuses while the name is locked.
+
+        Each password that is checked spends one of the name's ``MAX_FAILURES`` attempts
+        *before* it is checked, in one atomic step with counting them (``_spend_attempt``), so
+        guesses sent in parallel get no more checks than guesses sent one by one. A sign-in
+        that succeeds gives its attempt back (and clears the others).
+        """
         agency_id = self.store.agency_by_slug(agency_slug)
-        since = _iso(_now() - FAILURE_WINDOW)
         key = username.strip().casefold()
-        failures: list[str] = []
-        if agency_id is not None:
+        if agency_id is None:
+            _password_ok(0, None, password)  # the same time as any other wrong answer
+            return None
+        since = _iso(_now() - FAILURE_WINDOW)
+        failures = self.store.signin_failures_since(agency_id, key, since)
+        if len(failures) >= MAX_FAILURES:  # locked: refused without a write
+            raise _locked(username, failures)
+        user = self.store.user_by_name(agency_id, username.strip())
+        stored = None if user is None else self.store.password_hash(user.id)
+        if user is not None and user.active and _known_good(user.id, stored, password):
+            if failures:
+                with self.store.transaction():
+                    self.store.clear_signin_failures(agency_id, key)
+            return user
+        self._spend_attempt(agency_id, key, username, since)
+        ok = _password_ok(0 if user is None else user.id, stored, password)
+        if not ok or user is None or not user.active:
+            return None  # the attempt spent stays as the failure
+        assert stored is not None
+        with self.store.transaction():
+            self.store.clear_signin_failures(agency_id, key)
+            if _hasher.check_needs_rehash(stored):
+                self.store.set_password_hash(user.id, _hasher.hash(password))
+        return user
+
+    def _spend_attempt(self, agency_id: int, key: str, username: str, since: str) -> None:
+        """Count the name's recent attempts and spend one, as one step; refuse when none is
+        left."""
+        with self.store.transaction():
+            self.store.lock_signin(agency_id, key)
             failures = self.store.signin_failures_since(agency_id, key, since)
             if len(failures) >= MAX_FAILURES:
-                first = dt.datetime.strptime(failures[-MAX_FAILURES], "%Y-%m-%dT%H:%M:%S.%fZ")
-                unlock = first.replace(tzinfo=dt.UTC) + FAILURE_WINDOW
-                wait = max(1, int((unlock - _now()).total_seconds()) + 1)
-                raise CaseShareError(
-                    "insufficient_access",
-                    f"Too many failed sign-ins for {username!r}; try again in"
-                    f" {(wait + 59) // 60} minute(s), or ask an admin to reset the password.",
-                    {"retry_after": wait},
-                )
-        user = None if agency_id is None else self.store.user_by_name(agency_id, username.strip())
-        stored = None if user is None else self.store.password_hash(user.id)
-        ok = _password_ok(0 if user is None else user.id, stored, password)
-        if agency_id is None:
-            return None
-        if not ok or user is None or not user.active:
-            with self.store.transaction():
-                self.store.record_signin_failure(agency_id, key)
-            return None
-        assert stored is not None
-        rehash = _hasher.check_needs_rehash(stored)
-        if failures or rehash:  # a successful sign-in writes only when there is something to do
-            with self.store.transaction():
-                self.store.clear_signin_failures(agency_id, key)
-                if rehash:
-                    self.store.set_password_hash(user.id, _hasher.hash(password))
-        return user
+                raise _locked(username, failures)
+            self.store.record_signin_failure(agency_id, key)
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -234,7 +266,9 @@ class AccountService(ServiceBase):
         return user, row.id if stale else None
 
     def touch_token(self, token_id: int) -> None:
-        with self.store.transaction():
+        """Bookkeeping that never fails a request: when the database is busy, the token's next
+        use records it instead."""
+        with contextlib.suppress(Busy), self.store.in_passing():
             self.store.touch_token(token_id)
 
     def token_user(self, secret: str) -> int | None:

@@ -9,6 +9,7 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.services.access import SORTS, CaseFilter
 from caseshare.services.base import ServiceBase
+from caseshare.store.contention import is_integrity_error
 
 FILTER_FIELDS = tuple(f.name for f in fields(CaseFilter))
 MAX_FILTERS = 50
@@ -73,8 +74,16 @@ class PersonalService(ServiceBase):
         return rows
 
     def note_recent(self, user_id: int, case_pk: int) -> None:
-        with self.store.transaction():
-            self.store.note_recent(user_id, case_pk)
+        """Bookkeeping of a read, which never fails the read: when the database is busy, two
+        reads deadlock on the list, or the case is purged meanwhile, the list stays as it was."""
+        try:
+            with self.store.in_passing():
+                self.store.note_recent(user_id, case_pk)
+        except CaseShareError:  # Busy, or a deadlock the database resolved (store.contention)
+            pass
+        except Exception as exc:
+            if not is_integrity_error(exc):
+                raise
 
     def recent_cases(self, user_id: int) -> list[dict[str, Any]]:
         """The cases the user opened last (newest first), with when."""

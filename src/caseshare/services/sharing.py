@@ -88,7 +88,18 @@ def _entry(case_id: str, row: GrantRow, level: Level | None = None) -> ShareEntr
 
 
 class SharingService(NotificationService):
-    """Share, assign, team: each needs full access on the case (S-SHR-1)."""
+    """Share, assign, team: each needs full access on the case (S-SHR-1).
+
+    Every write here first waits for the agency's other case writes (``_writing``): a share
+    made while the case is handed to another owner either comes first (and the transfer
+    removes it, S-SHR-6) or second (and is checked against the new owner), never in between.
+    """
+
+    def _writing(self, agency_id: int) -> None:
+        """Inside a write transaction: wait for the agency's case writes, transfers and device
+        forms to finish (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every writer already),
+        so that what is read next is what this write changes."""
+        self.store.lock_case_transactions(agency_id)
 
     def _full(self, agency_id: int, actor: int | None, case_id: str) -> CaseFacts:
         ctx = self.context(agency_id)
@@ -118,6 +129,7 @@ class SharingService(NotificationService):
                 f"Row cause {row_cause!r} is reserved: only manual shares can be created.",
             )
         with self.store.transaction():
+            self._writing(agency_id)
             case = self._full(agency_id, actor, case_id)
             ctx = self.context(agency_id)
             lvl = self._manual_level(
@@ -181,6 +193,7 @@ class SharingService(NotificationService):
         self, agency_id: int, actor: int | None, share_id: int, level: Level | str
     ) -> ShareEntry:
         with self.store.transaction():
+            self._writing(agency_id)
             row, case = self._manual(agency_id, actor, share_id, "changed")
             return self.share(agency_id, actor, case.case_id, row.grantee, level)
 
@@ -188,6 +201,7 @@ class SharingService(NotificationService):
         self, agency_id: int, actor: int | None, case_id: str, grantee: Principal | str
     ) -> bool:
         with self.store.transaction():
+            self._writing(agency_id)
             case = self._full(agency_id, actor, case_id)
             who = Principal.parse(grantee) if isinstance(grantee, str) else grantee
             row = self.store.find_grant(case.pk, Cause.MANUAL, who)
@@ -197,6 +211,7 @@ class SharingService(NotificationService):
 
     def delete_share(self, agency_id: int, actor: int | None, share_id: int) -> bool:
         with self.store.transaction():
+            self._writing(agency_id)
             row, case = self._manual(agency_id, actor, share_id, "deleted")
             self._full(agency_id, actor, case.case_id)
             return self._delete_row(agency_id, actor, case, row)
@@ -309,6 +324,7 @@ class SharingService(NotificationService):
     def assign(self, agency_id: int, actor: int | None, case_id: str, user_id: int) -> bool:
         """Give an active colleague full access; assigning twice changes nothing."""
         with self.store.transaction():
+            self._writing(agency_id)
             case = self._full(agency_id, actor, case_id)
             who = self._active_colleague(agency_id, user_id)
             if self.store.find_grant(case.pk, Cause.ASSIGNED, who) is not None:
@@ -331,6 +347,7 @@ class SharingService(NotificationService):
 
     def unassign(self, agency_id: int, actor: int | None, case_id: str, user_id: int) -> bool:
         with self.store.transaction():
+            self._writing(agency_id)
             case = self._full(agency_id, actor, case_id)
             row = self.store.find_grant(case.pk, Cause.ASSIGNED, Principal("user", user_id))
             if row is None:
@@ -369,9 +386,10 @@ class SharingService(NotificationService):
 
     def team_add(
         self, agency_id: int, actor: int | None, case_id: str, user_id: int, team_role_id: int
-    ) -> None:
-        """Add a member or change their role; the grant changes at once."""
+    ) -> bool:
+        """Add a member (True) or change their role (False); the grant changes at once."""
         with self.store.transaction():
+            self._writing(agency_id)
             case = self._full(agency_id, actor, case_id)
             who = self._active_colleague(agency_id, user_id)
             role = self.context(agency_id).team_roles.get(team_role_id)
@@ -394,9 +412,11 @@ class SharingService(NotificationService):
                 case_pk=case.pk,
                 after={"user": str(who), "role": role.name},
             )
+        return before is None
 
     def team_remove(self, agency_id: int, actor: int | None, case_id: str, user_id: int) -> bool:
         with self.store.transaction():
+            self._writing(agency_id)
             case = self._full(agency_id, actor, case_id)
             row = self.store.find_grant(case.pk, Cause.TEAM, Principal("user", user_id))
             if row is None:
@@ -417,6 +437,7 @@ class SharingService(NotificationService):
     ) -> tuple[ShareEntry, bool]:
         """:meth:`share`, also saying whether the share was created (True) or updated (S-SHR-3)."""
         with self.store.transaction():
+            self._writing(agency_id)
             existing = None
             try:
                 case = self.case(self.context(agency_id), case_id)
@@ -494,6 +515,26 @@ class SharingService(NotificationService):
             for r, card in rows
         ]
 
+    def assignment(
+        self, agency_id: int, actor: int | None, case_id: str, user_id: int
+    ) -> tuple[dict[str, Any], bool]:
+        """:meth:`assign`, answering the assignee's entry as it is when the assignment commits
+        (and whether it was new): a concurrent unassign or transfer cannot come in between."""
+        with self.store.transaction():
+            created = self.assign(agency_id, actor, case_id, user_id)
+            entry = _one(self.assignees(agency_id, actor, case_id), user_id)
+        return entry, created
+
+    def team_membership(
+        self, agency_id: int, actor: int | None, case_id: str, user_id: int, team_role_id: int
+    ) -> tuple[dict[str, Any], bool]:
+        """:meth:`team_add`, answering the member's entry as it is when the change commits (and
+        whether the member is new)."""
+        with self.store.transaction():
+            created = self.team_add(agency_id, actor, case_id, user_id, team_role_id)
+            entry = _one(self.team_members(agency_id, actor, case_id), user_id)
+        return entry, created
+
     def team_members(self, agency_id: int, actor: int | None, case_id: str) -> list[dict[str, Any]]:
         """S-TEAM-1: a case's team, each member with their team role and its current level."""
         roles = self.context(agency_id).team_roles
@@ -515,6 +556,14 @@ class SharingService(NotificationService):
                 }
             )
         return out
+
+
+def _one(entries: list[dict[str, Any]], user_id: int) -> dict[str, Any]:
+    """The entry of ``user_id``, which the write just made inside this transaction."""
+    for entry in entries:
+        if entry["user_id"] == user_id:
+            return entry
+    raise AssertionError(f"user:{user_id} is missing right after the write")  # a bug, not a race
 
 
 def _kind(cause: Cause) -> str:

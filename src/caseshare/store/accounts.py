@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from caseshare.store.base import Connection, utcnow
 
+#: the class of PostgreSQL advisory locks that serialise counting one name's sign-ins ("SI")
+_SIGNIN_LOCK = 0x5349
+
 
 @dataclass(frozen=True)
 class SessionRow:
@@ -99,8 +102,17 @@ class AccountStore(Connection):
 
     # -- failed sign-ins --------------------------------------------------------------------
 
-    def record_signin_failure(self, agency_id: int, username: str) -> None:
-        self.execute(
+    def lock_signin(self, agency_id: int, username: str) -> None:
+        """Until the transaction ends, be the only one counting this name's sign-ins
+        (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every writer already)."""
+        if self.is_postgres:
+            self.execute(
+                "SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))",
+                (_SIGNIN_LOCK, f"{agency_id}:{username}"),
+            )
+
+    def record_signin_failure(self, agency_id: int, username: str) -> int:
+        return self.insert(
             "INSERT INTO signin_failures (agency_id, username, at) VALUES (?, ?, ?)",
             (agency_id, username, utcnow()),
         )

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from caseshare.core.errors import CaseShareError
+from caseshare.store.contention import contention
 from caseshare.store.dialect import POSTGRES, SQLITE, Dialect
 from caseshare.store.schema import MIGRATIONS
 
@@ -35,6 +37,24 @@ def sqlite_path(url: str) -> str:
     if url.startswith("sqlite://"):
         return url[len("sqlite://") :] or ":memory:"
     return url
+
+
+#: how long a note made in passing by a read waits for a lock before it is skipped
+PASSING_WAIT_MS = 50
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
+
+
+def lock_timeout_ms(text: str) -> int:
+    """A lock timeout in PostgreSQL's units (``500ms``, ``10s``, ``1min``; a bare number is
+    milliseconds), as milliseconds."""
+    found = _DURATION.match(text)
+    if found is None:
+        raise CaseShareError(
+            "validation_error",
+            f"CASESHARE_LOCK_TIMEOUT {text!r} is not a duration such as 500ms, 10s or 1min.",
+        )
+    return int(float(found[1]) * _UNIT_MS[found[2] or "ms"])
 
 
 class Connection:
@@ -65,10 +85,14 @@ class Connection:
             self._raw = sqlite3.connect(
                 sqlite_path(url), isolation_level=None, check_same_thread=False
             )
+            # A writer waits this long for the write lock before it is refused (``Busy``):
+            # CASESHARE_LOCK_TIMEOUT as on PostgreSQL, default 10 s.
+            busy = lock_timeout_ms(os.environ.get("CASESHARE_LOCK_TIMEOUT") or "10s")
+            self._busy_ms = busy
             for pragma in (
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=10000",
+                f"PRAGMA busy_timeout={busy}",
                 "PRAGMA synchronous=NORMAL",
             ):
                 self._raw.execute(pragma)
@@ -86,6 +110,13 @@ class Connection:
         self._raw.close()
 
     @property
+    def healthy(self) -> bool:
+        """False once the connection is closed or the database dropped it."""
+        if self.dialect is SQLITE:
+            return True
+        return not (self._raw.closed or self._raw.broken)
+
+    @property
     def in_transaction(self) -> bool:
         return self._depth > 0
 
@@ -95,33 +126,95 @@ class Connection:
         with self._lock:
             depth = self._depth
             if depth == 0:
-                self._raw.execute("BEGIN IMMEDIATE" if self.dialect is SQLITE else "BEGIN")
+                self._control("BEGIN IMMEDIATE" if self.dialect is SQLITE else "BEGIN")
             else:
-                self._raw.execute(f"SAVEPOINT sp{depth}")
+                self._control(f"SAVEPOINT sp{depth}")
             self._depth += 1
             try:
                 yield
             except BaseException:
                 self._depth -= 1
                 if depth == 0:
-                    self._raw.execute("ROLLBACK")
+                    self._control("ROLLBACK")
                 else:
-                    self._raw.execute(f"ROLLBACK TO SAVEPOINT sp{depth}")
+                    self._control(f"ROLLBACK TO SAVEPOINT sp{depth}")
                 raise
             self._depth -= 1
             if depth == 0:
-                self._raw.execute("COMMIT")
+                try:
+                    self._control("COMMIT")
+                except BaseException:
+                    # a COMMIT SQLite could not finish (busy) leaves the transaction open
+                    with contextlib.suppress(Exception):  # reason: the COMMIT's error is the one
+                        self._raw.execute("ROLLBACK")
+                    raise
             else:
-                self._raw.execute(f"RELEASE SAVEPOINT sp{depth}")
+                self._control(f"RELEASE SAVEPOINT sp{depth}")
+
+    @contextlib.contextmanager
+    def in_passing(self) -> Iterator[None]:
+        """A write transaction that gives up (``Busy``) after ``PASSING_WAIT_MS`` instead of
+        waiting out the lock timeout: for what a read notes in passing (a recent case, a token's
+        last use), which must never hold the read up behind a long write."""
+        if self._depth:  # inside another write, which holds its locks already
+            with self.transaction():
+                yield
+            return
+        with self._lock:
+            if self.dialect is SQLITE:
+                self._raw.execute(f"PRAGMA busy_timeout={PASSING_WAIT_MS}")
+                try:
+                    with self.transaction():
+                        yield
+                finally:
+                    self._raw.execute(f"PRAGMA busy_timeout={self._busy_ms}")
+                return
+            with self.transaction():
+                self._run(f"SET LOCAL lock_timeout = '{PASSING_WAIT_MS}ms'", ())
+                yield
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the database and never wait for a writer: SQLite's
+        deferred transaction (a WAL read snapshot, no write lock), PostgreSQL's repeatable read,
+        read only. Inside a transaction, that transaction's own view."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            self._control(
+                "BEGIN"
+                if self.dialect is SQLITE
+                else "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            )
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                self._control("ROLLBACK")  # nothing was written
+
+    def _control(self, statement: str) -> None:
+        self._run(statement, (), control=True)
+
+    def _run(self, sql: str, params: Sequence[Any], *, control: bool = False) -> Any:
+        """One statement; a lock wait that ran out or a deadlock becomes a clean refusal."""
+        try:
+            return self._raw.execute(sql if control else self.dialect.sql(sql), tuple(params))
+        except Exception as exc:
+            refusal = contention(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._raw.execute(self.dialect.sql(sql), tuple(params))
+        return self._run(sql, params)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return list(self._raw.execute(self.dialect.sql(sql), tuple(params)).fetchall())
+        return list(self._run(sql, params).fetchall())
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        result: Row | None = self._raw.execute(self.dialect.sql(sql), tuple(params)).fetchone()
+        result: Row | None = self._run(sql, params).fetchone()
         return result
 
     def value(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -134,11 +227,17 @@ class Connection:
         return int(found[0])
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if self.dialect is SQLITE:
-            self._raw.executemany(sql, rows)
-        else:
-            with self._raw.cursor() as cur:
-                cur.executemany(self.dialect.sql(sql), rows)
+        try:
+            if self.dialect is SQLITE:
+                self._raw.executemany(sql, rows)
+            else:
+                with self._raw.cursor() as cur:
+                    cur.executemany(self.dialect.sql(sql), rows)
+        except Exception as exc:
+            refusal = contention(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
 
     def bulk_insert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

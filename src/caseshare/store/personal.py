@@ -14,21 +14,18 @@ class PersonalStore(Connection):
     """Rows that belong to one user and change nobody's access."""
 
     def set_favourite(self, user_id: int, case_pk: int, on: bool) -> bool:
-        exists = self.value(
-            "SELECT 1 FROM favourites WHERE user_id = ? AND case_pk = ?", (user_id, case_pk)
-        )
-        if on and not exists:
-            self.execute(
-                "INSERT INTO favourites (user_id, case_pk, created_at) VALUES (?, ?, ?)",
+        """Star or unstar; True when that changed something. Two at once are both fine."""
+        if on:
+            cur = self.execute(
+                "INSERT INTO favourites (user_id, case_pk, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id, case_pk) DO NOTHING",
                 (user_id, case_pk, utcnow()),
             )
-            return True
-        if not on and exists:
-            self.execute(
+        else:
+            cur = self.execute(
                 "DELETE FROM favourites WHERE user_id = ? AND case_pk = ?", (user_id, case_pk)
             )
-            return True
-        return False
+        return bool(cur.rowcount)
 
     def favourite_pks(self, user_id: int) -> list[int]:
         return [
@@ -40,22 +37,19 @@ class PersonalStore(Connection):
         ]
 
     def note_recent(self, user_id: int, case_pk: int) -> None:
-        now = utcnow()
-        updated = self.execute(
-            "UPDATE recent_cases SET viewed_at = ? WHERE user_id = ? AND case_pk = ?",
-            (now, user_id, case_pk),
+        """One row per user and case, the newest ``RECENT_KEEP`` kept; two first reads of one case
+        at once both land on the one row (an upsert, never a unique violation)."""
+        self.execute(
+            "INSERT INTO recent_cases (user_id, case_pk, viewed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id, case_pk) DO UPDATE SET viewed_at = excluded.viewed_at",
+            (user_id, case_pk, utcnow()),
         )
-        if not updated.rowcount:
-            self.execute(
-                "INSERT INTO recent_cases (user_id, case_pk, viewed_at) VALUES (?, ?, ?)",
-                (user_id, case_pk, now),
-            )
-            self.execute(
-                "DELETE FROM recent_cases WHERE user_id = ? AND case_pk NOT IN ("
-                " SELECT case_pk FROM recent_cases WHERE user_id = ?"
-                f" ORDER BY viewed_at DESC LIMIT {RECENT_KEEP})",
-                (user_id, user_id),
-            )
+        self.execute(
+            "DELETE FROM recent_cases WHERE user_id = ? AND case_pk NOT IN ("
+            " SELECT case_pk FROM recent_cases WHERE user_id = ?"
+            f" ORDER BY viewed_at DESC LIMIT {RECENT_KEEP})",
+            (user_id, user_id),
+        )
 
     def recent_pks(self, user_id: int) -> list[tuple[int, str]]:
         return [
@@ -78,20 +72,15 @@ class PersonalStore(Connection):
         ]
 
     def save_filter(self, user_id: int, name: str, flt: dict[str, Any], default: bool) -> int:
+        """Save under a name, replacing the user's filter of that name (an upsert: two saves of
+        one name at once both succeed, the later one wins)."""
         j = self.dialect.json_param()
-        found = self.value(
-            "SELECT id FROM saved_filters WHERE user_id = ? AND name = ?", (user_id, name)
-        )
         if default:
             self.execute("UPDATE saved_filters SET is_default = 0 WHERE user_id = ?", (user_id,))
-        if found is not None:
-            self.execute(
-                f"UPDATE saved_filters SET filter = {j}, is_default = ? WHERE id = ?",
-                (dumps(flt), int(default), found),
-            )
-            return int(found)
         return self.insert(
-            f"INSERT INTO saved_filters (user_id, name, filter, is_default) VALUES (?, ?, {j}, ?)",
+            f"INSERT INTO saved_filters (user_id, name, filter, is_default) VALUES (?, ?, {j}, ?)"
+            " ON CONFLICT (user_id, name) DO UPDATE"
+            " SET filter = excluded.filter, is_default = excluded.is_default",
             (user_id, name, dumps(flt), int(default)),
         )
 

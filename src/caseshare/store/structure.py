@@ -376,8 +376,9 @@ class StructureStore(Connection):
     # -- the decision context ---------------------------------------------------------------------
 
     def load_context(self, agency_id: int) -> AgencyContext:
-        """Read everything agency-wide a decision needs, at one version."""
-        with self.transaction():
+        """Read everything agency-wide a decision needs, at one version (without waiting for a
+        writer: a long write must not hold up every decision)."""
+        with self.snapshot():
             version = self.agency_version(agency_id)
             _, _, _, settings = self.agency(agency_id)
             a = (agency_id,)

@@ -50,6 +50,11 @@ def principal_view(directory: Directory, text: str | None) -> dict[str, Any] | N
     return {"id": text, "kind": principal.kind, "name": directory.name_of(principal)}
 
 
+def summary_view(directory: Directory, row: dict[str, Any]) -> dict[str, Any]:
+    """A case's short row (lists, favourites, recents) with its owner as every answer shows it."""
+    return {**row, "owner": principal_view(directory, row["owner"])}
+
+
 def access_view(access: Access) -> dict[str, Any]:
     """The engine's Access object as JSON: the same object the check decides with."""
     return {

@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import replace
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -23,6 +24,7 @@ from caseshare.http.routes.case_access import (
     CaseId,
     access_view,
     principal_view,
+    summary_view,
     user_view,
     visible,
 )
@@ -156,7 +158,8 @@ def create_case(
         external_id=body.external_id,
         indices={k: (v.case_id, v.relationship) for k, v in body.indices.items()},
     )
-    response.headers["Location"] = f"/api/v1/cases/{case_id}"
+    # a header is Latin-1: the id (any text) goes in percent-encoded (RFC 3986)
+    response.headers["Location"] = f"/api/v1/cases/{quote(case_id, safe='')}"
     return _after_write(svc, actor, case_id)
 
 
@@ -318,7 +321,7 @@ def list_cases(
         cursor=_checked_cursor(cursor) if cursor else None,
     )
     directory = svc.context(actor.agency_id).directory
-    items = [{**item, "owner": principal_view(directory, item["owner"])} for item in page.items]
+    items = [summary_view(directory, item) for item in page.items]
     out: dict[str, Any] = {"items": items, "next_cursor": page.next_cursor}
     if count:
         out["count"] = svc.count_cases(actor.user_id, flt)

@@ -58,7 +58,10 @@ def openrosa(nature: str, message: str, status: int) -> Response:
 
 
 def refusal(exc: CaseShareError, nature: str = "processing_failure") -> Response:
-    return openrosa(nature, f"{exc.code}: {exc.message}", status_of(exc))
+    response = openrosa(nature, f"{exc.code}: {exc.message}", status_of(exc))
+    if "retry_after" in exc.details:  # a busy server: the device tries again later
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
+    return response
 
 
 def _too_large() -> Response:
@@ -149,9 +152,7 @@ def receiver_head(agency: Agency, request: Request, svc: Service) -> Response:
 async def receiver(agency: Agency, request: Request) -> Response:
     # a pooled connection is borrowed twice (sign-in, then the form), never held while a slow
     # phone uploads its body
-    user = await run_in_threadpool(
-        _with_service, request, lambda svc: basic_user(request, svc, agency)
-    )
+    user = await _with_service(request, lambda svc: basic_user(request, svc, agency))
     try:
         body = await _read_body(request)
     except _TooLarge:
@@ -159,24 +160,22 @@ async def receiver(agency: Agency, request: Request) -> Response:
     token = request.headers.get(SYNC_TOKEN_HEADER) or None
     try:
         xml = await _form_xml(request, body)
-        result = await run_in_threadpool(
-            _with_service,
-            request,
-            lambda svc: svc.submit(user.agency_id, user.id, xml, sync_token=token),
+        result = await _with_service(
+            request, lambda svc: svc.submit(user.agency_id, user.id, xml, sync_token=token)
         )
     except CaseShareError as exc:
         return refusal(exc)
     return openrosa("submit_success", result.message, 201)
 
 
-def _with_service(request: Request, fn: Callable[[Caseshare], T]) -> T:
-    """``fn`` with a service borrowed from the pool for just that long."""
+async def _with_service(request: Request, fn: Callable[[Caseshare], T]) -> T:
+    """``fn`` in a worker thread with a service borrowed (on the event loop) for that long."""
     pool: ServicePool = request.app.state.pool
-    svc = pool.acquire()
+    svc = await pool.borrow()
     try:
-        return fn(svc)
+        return await run_in_threadpool(fn, svc)
     finally:
-        pool.release(svc)
+        pool.give_back(svc)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from caseshare.http.auth import CurrentActor, Service
+from caseshare.http.routes.case_access import summary_view
 
 router = APIRouter(prefix="/api/v1/me", tags=["personal"])
 
@@ -51,8 +52,9 @@ class SavedFilterBody(BaseModel):
 
 
 @router.get("/favourites", summary="My starred cases (only those I can still see)")
-def list_favourites(actor: CurrentActor, svc: Service) -> list[dict[str, Any]]:
-    return svc.favourites(actor.user_id)
+def list_favourites(actor: CurrentActor, svc: Service) -> dict[str, Any]:
+    directory = svc.context(actor.agency_id).directory
+    return {"items": [summary_view(directory, row) for row in svc.favourites(actor.user_id)]}
 
 
 @router.put(
@@ -76,13 +78,14 @@ def unstar(case_id: CaseId, actor: CurrentActor, svc: Service) -> Response:
 
 
 @router.get("/recent", summary="The cases I opened last, newest first (those I can still see)")
-def list_recent(actor: CurrentActor, svc: Service) -> list[dict[str, Any]]:
-    return svc.recent_cases(actor.user_id)
+def list_recent(actor: CurrentActor, svc: Service) -> dict[str, Any]:
+    directory = svc.context(actor.agency_id).directory
+    return {"items": [summary_view(directory, row) for row in svc.recent_cases(actor.user_id)]}
 
 
 @router.get("/filters", summary="My saved case-list filters, by name")
-def list_filters(actor: CurrentActor, svc: Service) -> list[dict[str, Any]]:
-    return svc.saved_filters(actor.user_id)
+def list_filters(actor: CurrentActor, svc: Service) -> dict[str, Any]:
+    return {"items": svc.saved_filters(actor.user_id)}
 
 
 @router.post(

@@ -86,8 +86,8 @@ def sign_out(request: Request, actor: CurrentActor, svc: Service) -> Response:
 
 
 @api.get("/tokens", summary="My API tokens (never their secrets)", tags=["tokens"])
-def list_tokens(actor: CurrentActor, svc: Service) -> list[dict[str, Any]]:
-    return svc.tokens(actor.user_id)
+def list_tokens(actor: CurrentActor, svc: Service) -> dict[str, Any]:
+    return {"items": svc.tokens(actor.user_id)}
 
 
 @api.post("/tokens", status_code=201, summary="Create an API token; its secret is shown once")

@@ -152,9 +152,9 @@ def case_shares(
     svc: Service,
     actor: CurrentActor,
     derived: bool = True,
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     rows = svc.query_shares(actor.agency_id, actor.user_id, case_id, derived=derived)
-    return [r.to_dict() for r in rows]
+    return {"items": [r.to_dict() for r in rows]}
 
 
 # -- create (upsert), retrieve, update, delete ----------------------------------------------------
@@ -218,8 +218,8 @@ def delete_share(share_id: ShareId, svc: Service, actor: CurrentActor) -> Respon
 
 
 @router.get("/cases/{case_id}/assignees", summary="The users assigned to a case", tags=["assign"])
-def list_assignees(case_id: CaseId, svc: Service, actor: CurrentActor) -> list[dict[str, Any]]:
-    return svc.assignees(actor.agency_id, actor.user_id, case_id)
+def list_assignees(case_id: CaseId, svc: Service, actor: CurrentActor) -> dict[str, Any]:
+    return {"items": svc.assignees(actor.agency_id, actor.user_id, case_id)}
 
 
 @router.post(
@@ -232,10 +232,10 @@ def assign(
     case_id: CaseId, body: AssigneeAdd, response: Response, svc: Service, actor: CurrentActor
 ) -> dict[str, Any]:
     _require(svc, actor, Action.SHARE, case_id)
-    if not svc.assign(actor.agency_id, actor.user_id, case_id, body.user_id):
+    entry, created = svc.assignment(actor.agency_id, actor.user_id, case_id, body.user_id)
+    if not created:
         response.status_code = 200
-    mine = svc.assignees(actor.agency_id, actor.user_id, case_id)
-    return next(a for a in mine if a["user_id"] == body.user_id)
+    return entry
 
 
 @router.delete(
@@ -265,18 +265,18 @@ def user_search(
     actor: CurrentActor,
     q: Annotated[str, Query(min_length=1, max_length=100, description="Any part of a name.")],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     if not q.strip():
         raise CaseShareError("validation_error", "q: write at least one letter to search for.")
-    return svc.search_users(actor.agency_id, q, limit)
+    return {"items": svc.search_users(actor.agency_id, q, limit)}
 
 
 # -- case teams (S-TEAM-1) ------------------------------------------------------------------------
 
 
 @router.get("/cases/{case_id}/team", summary="A case's team members and roles", tags=["team"])
-def list_team(case_id: CaseId, svc: Service, actor: CurrentActor) -> list[dict[str, Any]]:
-    return svc.team_members(actor.agency_id, actor.user_id, case_id)
+def list_team(case_id: CaseId, svc: Service, actor: CurrentActor) -> dict[str, Any]:
+    return {"items": svc.team_members(actor.agency_id, actor.user_id, case_id)}
 
 
 @router.post(
@@ -289,12 +289,12 @@ def add_team_member(
     case_id: CaseId, body: TeamMemberAdd, response: Response, svc: Service, actor: CurrentActor
 ) -> dict[str, Any]:
     _require(svc, actor, Action.SHARE, case_id)
-    before = {m["user_id"] for m in svc.team_members(actor.agency_id, actor.user_id, case_id)}
-    svc.team_add(actor.agency_id, actor.user_id, case_id, body.user_id, body.team_role_id)
-    if body.user_id in before:
+    entry, created = svc.team_membership(
+        actor.agency_id, actor.user_id, case_id, body.user_id, body.team_role_id
+    )
+    if not created:
         response.status_code = 200
-    team = svc.team_members(actor.agency_id, actor.user_id, case_id)
-    return next(m for m in team if m["user_id"] == body.user_id)
+    return entry
 
 
 @router.delete(

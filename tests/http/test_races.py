@@ -1,0 +1,306 @@
+"""Issue 8, faults 4, 5, 8 and 9: requests that race each other get clean answers and leave a
+state some serial order of them gives.
+
+``caseshare serve`` runs in its own process (a real socket, its own pool of connections) on
+SQLite and on PostgreSQL; each race starts its requests from threads behind one barrier, and is
+repeated on fresh cases so that the interleavings vary.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from caseshare.core.levels import Cause
+from caseshare.services.accounts import MAX_FAILURES
+from caseshare.store import Store, open_store
+from tests.conftest import module_url
+from tests.http.cast import build_http_cast
+from tests.http.live import LiveServer, serving
+from tests.services.cast import Cast
+
+API = "/api/v1"
+ROUNDS = 12
+#: the answers a racing request may get; never a 500
+CLEAN = {200, 201, 204, 404, 409}
+
+
+@dataclass
+class Live:
+    server: LiveServer
+    cast: Cast
+    store: Store
+
+    def client(self, who: str) -> httpx.Client:
+        token = self.cast.tokens[who]  # type: ignore[attr-defined]
+        return httpx.Client(
+            base_url=self.server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+
+    def user(self, who: str) -> str:
+        return f"user:{getattr(self.cast, who)}"
+
+    def new_case(self, name: str) -> str:
+        with self.client("owner") as owner:
+            answer = owner.post(f"{API}/cases", json={"case_type": "patient", "name": name})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["case_id"])
+
+    def pk(self, case_id: str) -> int:
+        pk = self.store.case_pk(self.cast.agency, case_id)
+        assert pk is not None
+        return pk
+
+    def owner_of(self, case_id: str) -> str:
+        return str(self.store.value("SELECT owner FROM cases WHERE pk = ?", (self.pk(case_id),)))
+
+    def stored(self, case_id: str, cause: Cause) -> list[str]:
+        return [str(g.grantee) for g in self.store.grant_rows(self.pk(case_id), cause=cause)]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    url = module_url(request, tmp_path_factory)
+    store = open_store(url)
+    cast = build_http_cast(store)
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with serving(url, log, "--connections", "6") as server:
+        yield Live(server, cast, store)
+        assert "Traceback" not in server.output(), server.output()
+    store.close()
+
+
+def race(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    """Every call at the same moment, each from its own thread."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def clean(*answers: httpx.Response, allowed: set[int] = CLEAN) -> None:
+    for answer in answers:
+        assert answer.status_code in allowed, (
+            f"{answer.request.method} {answer.request.url.path}: {answer.status_code}"
+            f" {answer.text[:300]}"
+        )
+        if answer.status_code >= 400:
+            body: Any = answer.json()
+            assert body["code"] and body["message"], body
+
+
+# -- fault 4: a share outlives an owner change ----------------------------------------------------
+
+
+def test_issue8_fault4_a_share_racing_a_transfer_never_outlives_it(live: Live) -> None:
+    """The owner shares while an admin hands the case to herself. In either serial order the
+    share is gone: made first, the transfer removes it (S-SHR-6); made second, the former owner
+    no longer has the case to share."""
+    with live.client("owner") as owner, live.client("admin") as admin:
+        for n in range(ROUNDS):
+            case_id = live.new_case(f"Transfer race {n}")
+            shared, moved = race(
+                lambda c=case_id: owner.post(
+                    f"{API}/cases/{c}/shares",
+                    json={"grantee": live.user("outsider"), "level": "edit"},
+                ),
+                lambda c=case_id: admin.post(
+                    f"{API}/cases/{c}/owner", json={"owner": live.user("admin")}
+                ),
+            )
+            clean(shared, allowed={201, 404})
+            clean(moved, allowed={200})
+            assert live.owner_of(case_id) == live.user("admin")
+            assert live.stored(case_id, Cause.MANUAL) == [], (n, shared.status_code)
+
+
+# -- fault 5: 500s from racing share writes -------------------------------------------------------
+
+
+def _share(live: Live, case_id: str, who: str, level: str = "read") -> int:
+    with live.client("owner") as owner:
+        answer = owner.post(
+            f"{API}/cases/{case_id}/shares", json={"grantee": live.user(who), "level": level}
+        )
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def test_issue8_fault5_patch_and_delete_of_one_share_both_answer_cleanly(live: Live) -> None:
+    with live.client("owner") as owner, live.client("colleague") as colleague:
+        for n in range(ROUNDS):
+            case_id = live.new_case(f"Patch-delete race {n}")
+            share_id = _share(live, case_id, "outsider")
+            patched, deleted = race(
+                lambda s=share_id: owner.patch(f"{API}/shares/{s}", json={"level": "edit"}),
+                lambda s=share_id: colleague.delete(f"{API}/shares/{s}"),
+            )
+            clean(patched, allowed={200, 404})
+            clean(deleted, allowed={204})
+            # in either order the delete is last or the patch finds nothing: no share is left
+            assert live.stored(case_id, Cause.MANUAL) == [], (n, patched.status_code)
+
+
+def test_issue8_fault5_a_share_update_racing_a_transfer_answers_cleanly(live: Live) -> None:
+    with live.client("owner") as owner, live.client("admin") as admin:
+        for n in range(ROUNDS):
+            case_id = live.new_case(f"Update-transfer race {n}")
+            share_id = _share(live, case_id, "outsider")
+            patched, moved = race(
+                lambda s=share_id: owner.patch(f"{API}/shares/{s}", json={"level": "edit"}),
+                lambda c=case_id: admin.post(
+                    f"{API}/cases/{c}/owner", json={"owner": live.user("admin")}
+                ),
+            )
+            clean(patched, allowed={200, 404})
+            clean(moved, allowed={200})
+            assert live.stored(case_id, Cause.MANUAL) == [], (n, patched.status_code)
+
+
+def test_issue8_fault5_assign_and_unassign_racing_answer_cleanly(live: Live) -> None:
+    colleague_id = live.cast.colleague
+    with live.client("owner") as owner, live.client("admin") as admin:
+        for n in range(ROUNDS):
+            case_id = live.new_case(f"Assign race {n}")
+            path = f"{API}/cases/{case_id}/assignees"
+            assert owner.post(path, json={"user_id": colleague_id}).status_code == 201
+            assigned, unassigned, again = race(
+                lambda p=path: owner.post(p, json={"user_id": colleague_id}),
+                lambda p=path: admin.delete(f"{p}/{colleague_id}"),
+                lambda p=path: admin.post(p, json={"user_id": colleague_id}),
+            )
+            clean(assigned, again, allowed={200, 201})
+            clean(unassigned, allowed={204, 404})
+            for answer in (assigned, again):
+                assert answer.json()["user_id"] == colleague_id
+
+
+def test_issue8_fault5_assign_racing_a_transfer_answers_cleanly(live: Live) -> None:
+    """The owner assigns while the case is handed away from her: assigned first, she is told
+    so (201); second, the case is no longer hers to see (404). Never a 500."""
+    with live.client("owner") as owner, live.client("admin") as admin:
+        for n in range(ROUNDS):
+            case_id = live.new_case(f"Assign-transfer race {n}")
+            assigned, moved = race(
+                lambda c=case_id: owner.post(
+                    f"{API}/cases/{c}/assignees", json={"user_id": live.cast.reader}
+                ),
+                lambda c=case_id: admin.post(
+                    f"{API}/cases/{c}/owner", json={"owner": live.user("admin")}
+                ),
+            )
+            clean(assigned, allowed={201, 404})
+            clean(moved, allowed={200})
+            stored = live.stored(case_id, Cause.ASSIGNED)
+            assert stored == ([live.user("reader")] if assigned.status_code == 201 else [])
+
+
+def test_issue8_fault5_team_add_and_remove_racing_answer_cleanly(live: Live) -> None:
+    role = live.cast.svc.create_team_role(live.cast.agency, None, "race-editor", "edit")
+    member = live.cast.outsider
+    with live.client("owner") as owner, live.client("admin") as admin:
+        for n in range(ROUNDS):
+            case_id = live.new_case(f"Team race {n}")
+            path = f"{API}/cases/{case_id}/team"
+            body = {"user_id": member, "team_role_id": role}
+            assert owner.post(path, json=body).status_code == 201
+            added, removed = race(
+                lambda p=path, b=body: owner.post(p, json=b),
+                lambda p=path: admin.delete(f"{p}/{member}"),
+            )
+            clean(added, allowed={200, 201})
+            clean(removed, allowed={204})
+            assert added.json()["user_id"] == member
+
+
+def test_issue8_two_shares_with_one_grantee_at_once_are_one_upsert(live: Live) -> None:
+    """S-SHR-3: sharing with the same grantee twice at once creates the share once and updates
+    it once; neither request is refused."""
+    with live.client("owner") as owner, live.client("colleague") as colleague:
+        for n in range(ROUNDS):
+            case_id = live.new_case(f"Upsert race {n}")
+            body = {"grantee": live.user("outsider"), "level": "read"}
+            first, second = race(
+                lambda c=case_id, b=body: owner.post(f"{API}/cases/{c}/shares", json=b),
+                lambda c=case_id, b=body: colleague.post(f"{API}/cases/{c}/shares", json=b),
+            )
+            assert sorted([first.status_code, second.status_code]) == [200, 201], (
+                first.text,
+                second.text,
+            )
+            assert live.stored(case_id, Cause.MANUAL) == [live.user("outsider")]
+
+
+# -- fault 8: bookkeeping never fails a read ------------------------------------------------------
+
+
+def test_issue8_fault8_two_first_reads_of_one_case_both_answer_200(live: Live) -> None:
+    with live.client("owner") as one, live.client("owner") as two:
+        for n in range(ROUNDS * 2):
+            case_id = live.new_case(f"First read {n}")
+            answers = race(
+                lambda c=case_id: one.get(f"{API}/cases/{c}"),
+                lambda c=case_id: two.get(f"{API}/cases/{c}"),
+            )
+            clean(*answers, allowed={200})
+        recent = one.get(f"{API}/me/recent").json()
+    items = recent["items"] if isinstance(recent, dict) else recent
+    assert len(items) == 20  # kept per user: the newest 20, each once
+
+
+def test_issue8_a_users_own_rows_are_upserts_under_races(live: Live) -> None:
+    """Starring one case twice at once, or saving one filter name twice at once: both answer
+    as if they came one after the other (204 and 204; 201 and 201, one filter)."""
+    with live.client("owner") as one, live.client("owner") as two:
+        for n in range(ROUNDS // 2):
+            case_id = live.new_case(f"Star race {n}")
+            stars = race(
+                lambda c=case_id: one.put(f"{API}/me/favourites/{c}"),
+                lambda c=case_id: two.put(f"{API}/me/favourites/{c}"),
+            )
+            clean(*stars, allowed={204})
+            body = {"name": f"race {n}", "filter": {"case_type": "patient"}}
+            saves = race(
+                lambda b=body: one.post(f"{API}/me/filters", json=b),
+                lambda b=body: two.post(f"{API}/me/filters", json=b),
+            )
+            clean(*saves, allowed={201})
+            assert saves[0].json()["id"] == saves[1].json()["id"]
+        favourites = one.get(f"{API}/me/favourites").json()["items"]
+    assert len(favourites) == ROUNDS // 2
+
+
+# -- fault 9: the sign-in limit ---------------------------------------------------------------------
+
+
+def test_issue8_fault9_parallel_wrong_passwords_evaluate_exactly_five(live: Live) -> None:
+    """Twelve wrong passwords at once for one name: five are checked (401), the rest are
+    refused unchecked (429 with Retry-After). The user's hash has argon2's full cost, so each
+    check takes long enough for the others to overlap it."""
+    svc = live.cast.svc
+    user_id = svc.create_user(live.cast.agency, None, "guessed", full_name="Gus Guessed")
+    with live.store.transaction():
+        live.store.set_password_hash(user_id, PasswordHasher().hash("the right one"))
+    slug = live.store.agency(live.cast.agency)[1]
+    attempt = {"agency": slug, "username": "guessed", "password": "wrong guess"}
+    with httpx.Client(base_url=live.server.url, timeout=60) as client:
+        answers = race(*[lambda: client.post(f"{API}/session", json=attempt) for _ in range(12)])
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [401] * MAX_FAILURES + [429] * (12 - MAX_FAILURES), statuses
+    for answer in answers:
+        if answer.status_code == 429:
+            assert int(answer.headers["Retry-After"]) > 0
+            assert answer.json()["code"] == "insufficient_access"
