@@ -9,16 +9,14 @@ from types import MappingProxyType
 from typing import Any
 
 from caseshare.core.casestate import CaseState, IndexState
-from caseshare.core.casexml import CaseBlock, parse_submission
+from caseshare.core.casexml import CaseBlock, parse_stored
 from caseshare.core.errors import CaseShareError
-from caseshare.core.replay import Entry, fold_transaction, prepare_block, replay_order
+from caseshare.core.replay import Entry, Step, apply_step, prepare_block, replay_order
 from caseshare.services.base import ServiceBase, actor_name
-from caseshare.store.submissions import IndexRow, SubmissionRow, TransactionRow
+from caseshare.store.submissions import IndexRow, TransactionRow
 
 #: a case as the store holds what history decides: (state columns, indices)
 Snapshot = tuple[dict[str, Any], list[IndexRow]]
-#: one transaction to replay: (baseline state, blocks, owner after it, is a cascade close, its id)
-_Step = tuple[CaseState | None, list[CaseBlock], str | None, bool, int]
 
 
 def fmt_time(moment: datetime | None) -> str | None:
@@ -111,25 +109,41 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
     )
 
 
-@dataclass
-class _Replayer:
-    """Parses each submission of a rebuild once."""
+@dataclass(frozen=True)
+class _Form:
+    """A stored form as replays need it: who sent it, when, and its blocks by case."""
 
-    subs: dict[int, tuple[SubmissionRow, tuple[CaseBlock, ...]]]
+    user: str | None
+    received: datetime
+    blocks: Mapping[str, tuple[CaseBlock, ...]]
 
-    def blocks(self, sub: SubmissionRow, case_id: str) -> list[CaseBlock]:
-        if sub.id not in self.subs:
-            self.subs[sub.id] = (sub, parse_submission(sub.xml).blocks)
-        received = parse_time(sub.received_on)
-        assert received is not None
-        user = str(sub.user_id) if sub.user_id is not None else ""
-        return [
-            prepare_block(b, user, received) for b in self.subs[sub.id][1] if b.case_id == case_id
-        ]
+
+#: how many parsed forms a service keeps for replays (a form's XML never changes)
+_FORM_CACHE = 64
 
 
 class HistoryService(ServiceBase):
     """Replays and rebuilds cases from their transactions (S-TX-8, S-TX-3)."""
+
+    def _form(self, submission_id: int) -> _Form:
+        """A stored form, parsed once per service: a rebuild of the cases of a form of 1,000
+        blocks reads and parses it once, not once per case."""
+        cache: dict[int, _Form] = self.__dict__.setdefault("_forms", {})
+        found = cache.get(submission_id)
+        if found is None:
+            sub = self.store.submission(submission_id)
+            assert sub is not None
+            received = parse_time(sub.received_on)
+            assert received is not None
+            user = None if sub.user_id is None else str(sub.user_id)
+            by_case: dict[str, list[CaseBlock]] = {}
+            for b in parse_stored(sub.xml).blocks:
+                by_case.setdefault(b.case_id, []).append(prepare_block(b, user or "", received))
+            found = _Form(user, received, {c: tuple(bs) for c, bs in by_case.items()})
+            if len(cache) >= _FORM_CACHE:
+                cache.pop(next(iter(cache)))
+            cache[submission_id] = found
+        return found
 
     def replay_case(
         self, agency_id: int, case_id: str, until: int | None = None
@@ -137,22 +151,23 @@ class HistoryService(ServiceBase):
         """What the case's live transactions, replayed in order, make of it (None: no case).
 
         With ``until`` (a transaction id), the replay stops right after that transaction."""
-        ordering = self.context(agency_id).settings.ordering
-        replayer = _Replayer({})
-        entries: list[Entry[_Step]] = []
-        for tx in self.store.transactions(agency_id, case_id, live_only=True):
-            entries.append(self._entry(replayer, case_id, tx))
         state: CaseState | None = None
-        for baseline, blocks, owner, cascade, tx_id in replay_order(entries, ordering):
-            if baseline is not None:
-                state = baseline
-            if not (cascade and state is None):  # a cascade never brings a case into being
-                state = fold_transaction(state, blocks, owner)
-            if tx_id == until:
+        for step in self._steps(agency_id, case_id):
+            state = apply_step(state, step)
+            if step.tx_id == until:
                 break
         return state
 
-    def _entry(self, replayer: _Replayer, case_id: str, tx: TransactionRow) -> Entry[_Step]:
+    def _steps(
+        self, agency_id: int, case_id: str, txs: Sequence[TransactionRow] | None = None
+    ) -> list[Step]:
+        """The case's live transactions in the order they replay (S-TX-3)."""
+        ordering = self.context(agency_id).settings.ordering
+        if txs is None:
+            txs = self.store.transactions(agency_id, case_id, live_only=True)
+        return replay_order([self._entry(case_id, tx) for tx in txs], ordering)
+
+    def _entry(self, case_id: str, tx: TransactionRow) -> Entry[Step]:
         device = parse_time(tx.client_date)
         received = parse_time(tx.server_date)
         assert received is not None
@@ -160,18 +175,18 @@ class HistoryService(ServiceBase):
         if "baseline" in kinds:
             columns, indices = tx.snapshot
             base = state_of(case_id, columns, [tuple(i) for i in indices])
-            return Entry(None, received, device, (base, [], None, False, tx.id))
+            return Entry(None, received, device, Step(tx.id, baseline=base))
+        if "unlink" in kinds:
+            return Entry(None, received, device, Step(tx.id, unlink=tx.snapshot["unlink"]))
         if "cascade" in kinds:
             close = CaseBlock(case_id=case_id, date_modified=device, close=True)
-            return Entry(None, received, device, (None, [close], None, True, tx.id))
+            host = tx.snapshot.get("host") if isinstance(tx.snapshot, dict) else None
+            step = Step(tx.id, blocks=(close,), cascade=True, cascade_host=host)
+            return Entry(None, received, device, step)
         assert tx.submission_id is not None
-        sub = self.store.submission(tx.submission_id)
-        assert sub is not None
-        sub_received = parse_time(sub.received_on)
-        assert sub_received is not None
-        user = None if sub.user_id is None else str(sub.user_id)
-        blocks = replayer.blocks(sub, case_id)
-        return Entry(user, sub_received, device, (None, blocks, tx.owner, False, tx.id))
+        form = self._form(tx.submission_id)
+        step = Step(tx.id, blocks=form.blocks.get(case_id, ()), owner=tx.owner)
+        return Entry(form.user, form.received, device, step)
 
     def history_snapshot(self, agency_id: int, case_id: str) -> Snapshot | None:
         """The replayed state as the store would hold it (indices to missing cases left out)."""
@@ -260,20 +275,20 @@ class HistoryService(ServiceBase):
         return changed
 
     def _closing_transaction(self, agency_id: int, case_id: str) -> TransactionRow | None:
-        """The live form transaction that closed the case; None when it is open or was closed
-        outside forms (a baseline: the sharing API closes without cascading)."""
+        """The live form transaction that closed the case, in replay order (so by device time
+        under ``reconcile``); None when it is open or was closed outside forms (a baseline)."""
+        txs = {tx.id: tx for tx in self.store.transactions(agency_id, case_id, live_only=True)}
+        state: CaseState | None = None
         closer: TransactionRow | None = None
-        outside = False
-        for tx in self.store.transactions(agency_id, case_id, live_only=True):
-            kinds = tx.kind_set
-            if "baseline" in kinds:
-                if not tx.snapshot[0]["closed"]:
-                    closer, outside = None, False
-                elif closer is None:
-                    outside = True
-            elif "close" in kinds and closer is None and not outside:
-                closer = tx if tx.submission_id is not None else None
-                outside = closer is None
+        for step in self._steps(agency_id, case_id, list(txs.values())):
+            was_closed = state is not None and state.closed
+            state = apply_step(state, step)
+            if state is None or not state.closed:
+                closer = None
+            elif not was_closed:
+                tx = txs[step.tx_id]
+                outside = tx.submission_id is None or "baseline" in tx.kind_set
+                closer = None if outside else tx
         return closer
 
     def _rederive_cascades(self, agency_id: int, case_ids: Sequence[str], reason: str) -> list[str]:
@@ -307,16 +322,22 @@ class HistoryService(ServiceBase):
                 if closer is None or (case_id, closer.submission_id) in tried:
                     continue
                 tried.add((case_id, closer.submission_id))
-                self.store.add_transaction(
+                tx_id = self.store.add_transaction(
                     agency_id,
                     case_id,
                     closer.submission_id,
                     closer.position,
                     ["close", "cascade"],
                     client_date=host[1]["closed_on"],
+                    snapshot={"host": ref},
                 )
                 state = self.replay_case(agency_id, case_id)
                 assert state is not None
+                if not state.closed:
+                    # in replay order the host closed before the case became its extension (or
+                    # before the case began): no form would have cascaded, so record nothing
+                    self.store.delete_transaction(tx_id)
+                    continue
                 new = columns_of(state)
                 self.store.write_case_state(agency_id, case_id, *new)
                 self.audit_case(
@@ -328,9 +349,8 @@ class HistoryService(ServiceBase):
                     new[0],
                     f"{reason}: host case closed (extension_close_cascade)",
                 )
-                if new[0]["closed"]:  # the replay may order the close before the case began
-                    closed.append(case_id)
-                    todo.append(case_id)
+                closed.append(case_id)
+                todo.append(case_id)
                 break
         return closed
 

@@ -11,7 +11,8 @@ from caseshare.core.levels import Action, Cause
 from caseshare.core.model import CaseFacts, User
 from caseshare.core.principals import Principal
 from caseshare.core.restore import RESERVED_PROPERTIES, has_invalid_xml_chars, is_xml_name
-from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.base import actor_name
+from caseshare.services.casehistory import HistoryService
 
 MAX_FIELD = 255
 
@@ -95,7 +96,7 @@ def check_text(label: str, value: str) -> None:
         )
 
 
-class CaseService(ServiceBase):
+class CaseService(HistoryService):
     """Case lifecycle operations that touch access."""
 
     def create_case(
@@ -282,10 +283,30 @@ class CaseService(ServiceBase):
             )
 
     def purge_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
-        """S-SHR-8: gone for good, shares too."""
+        """S-SHR-8: gone for good — the case, its shares, indices, favourites, recent views and
+        its history — so that a new case of the same id starts clean (issue 8, fault 2). The
+        forms that touched it stay stored (the audit trail) but never replay into it again."""
         with self.store.transaction():
             pk = self._binned(agency_id, actor, case_id)
+            # every case whose history indexes it records that the link was cut, so neither a
+            # rebuild nor a new case of the same id re-attaches it
+            position = self.store.received_position(agency_id)
+            others = {
+                *self.store.indexing_cases(pk),
+                *self.store.ever_referrers(agency_id, case_id),
+            }
+            for other in sorted(others - {case_id}):
+                self.store.add_transaction(
+                    agency_id,
+                    other,
+                    None,
+                    position,
+                    ["unlink"],
+                    client_date=None,
+                    snapshot={"unlink": case_id},
+                )
             self.store.purge_case(pk)
+            self.store.forget_case(agency_id, case_id)
             self.store.record(agency_id, actor_name(actor), "case.purge", f"case:{case_id}")
 
     def update_case(

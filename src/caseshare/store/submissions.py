@@ -200,6 +200,44 @@ class SubmissionStore(Connection):
             )
         return tx_id
 
+    def delete_transaction(self, transaction_id: int) -> None:
+        """Take back a transaction recorded in the same database transaction (never history)."""
+        self.execute("DELETE FROM transaction_refs WHERE transaction_id = ?", (transaction_id,))
+        self.execute("DELETE FROM case_transactions WHERE id = ?", (transaction_id,))
+
+    def forget_case(self, agency_id: int, case_id: str) -> None:
+        """Purge for good (S-SHR-8): the case's transactions go, and so does every record that
+        another transaction's index named it (a new case of that id is not their referent)."""
+        self.execute(
+            "DELETE FROM transaction_refs WHERE transaction_id IN (SELECT id FROM"
+            " case_transactions WHERE agency_id = ? AND case_id = ?)",
+            (agency_id, case_id),
+        )
+        self.execute(
+            "DELETE FROM case_transactions WHERE agency_id = ? AND case_id = ?",
+            (agency_id, case_id),
+        )
+        self.execute(
+            "DELETE FROM transaction_refs WHERE agency_id = ? AND ref_case_id = ?",
+            (agency_id, case_id),
+        )
+
+    def ever_referrers(self, agency_id: int, case_id: str) -> list[str]:
+        """Cases any of whose transactions (revoked ones too) index ``case_id``."""
+        rows = self.rows(
+            "SELECT DISTINCT t.case_id FROM transaction_refs r"
+            " JOIN case_transactions t ON t.id = r.transaction_id"
+            " WHERE r.agency_id = ? AND r.ref_case_id = ? ORDER BY t.case_id",
+            (agency_id, case_id),
+        )
+        return [r[0] for r in rows]
+
+    def received_position(self, agency_id: int) -> int:
+        """Where a change made now sits in the agency's received order: after every form
+        received so far (a form received later gets a larger position)."""
+        found = self.value("SELECT max(id) FROM submissions WHERE agency_id = ?", (agency_id,))
+        return int(found or 0)
+
     def has_transactions(self, agency_id: int, case_id: str) -> bool:
         """Whether the case has a live history (revoked and ``rebuild`` rows do not count: a
         case re-made outside forms after its forms were archived starts a new history)."""
