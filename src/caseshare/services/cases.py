@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+from caseshare.core.casexml import MAX_FIELD_LENGTH, MAX_PROPERTY_LENGTH
 from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Cause
@@ -14,7 +15,7 @@ from caseshare.core.restore import RESERVED_PROPERTIES, has_invalid_xml_chars, i
 from caseshare.services.base import actor_name
 from caseshare.services.casehistory import HistoryService
 
-MAX_FIELD = 255
+MAX_FIELD = MAX_FIELD_LENGTH
 
 
 def choose_owner(
@@ -71,6 +72,18 @@ def checked_properties(properties: Mapping[str, str] | None) -> dict[str, str]:
     ``validation_error``."""
     checked = {str(k): str(v) for k, v in (properties or {}).items()}
     for key, value in checked.items():
+        if len(key) > MAX_FIELD:
+            raise CaseShareError(
+                "validation_error",
+                f"Property name {key[:40]!r}… is {len(key)} characters long; the limit is"
+                f" {MAX_FIELD}.",
+            )
+        if len(value) > MAX_PROPERTY_LENGTH:
+            raise CaseShareError(
+                "validation_error",
+                f"Property {key!r} is {len(value):,} characters long; the limit for a property"
+                f" value is {MAX_PROPERTY_LENGTH:,}.",
+            )
         if key in RESERVED_PROPERTIES:
             raise CaseShareError(
                 "validation_error",
@@ -85,6 +98,13 @@ def checked_properties(properties: Mapping[str, str] | None) -> dict[str, str]:
             )
         check_text(f"Property {key!r}", value)
     return checked
+
+
+def _check_name(name: str) -> None:
+    if not name:
+        raise CaseShareError("validation_error", "A case needs a name; it cannot be emptied.")
+    if len(name) > MAX_FIELD:
+        raise CaseShareError("validation_error", f"name is longer than {MAX_FIELD} characters.")
 
 
 def check_text(label: str, value: str) -> None:
@@ -148,6 +168,8 @@ class CaseService(HistoryService):
                     )
             if not case_type:
                 raise CaseShareError("validation_error", "A case needs a case type.")
+            if not name:
+                raise CaseShareError("validation_error", "A case needs a name.")
             if self.store.case_pk(agency_id, case_id) is not None:
                 raise CaseShareError("validation_error", f"Case {case_id!r} exists already.")
             pk = self.store.insert_case(
@@ -324,6 +346,7 @@ class CaseService(HistoryService):
         checked = None if properties is None else checked_properties(properties)
         if name is not None:
             check_text("name", name)
+            _check_name(name)
         with self.store.transaction():
             action = Action.CLOSE if closed else Action.EDIT
             ctx, case = self._authorised_case(agency_id, actor, case_id, action)
@@ -370,6 +393,8 @@ class CaseService(HistoryService):
         removes a property). Needs edit; never opens or closes the case (S-TX-4)."""
         removed = {k for k, v in (properties or {}).items() if v is None}
         checked = checked_properties({k: v for k, v in (properties or {}).items() if v is not None})
+        if name is not None:
+            _check_name(name)
         for label, text in (("name", name), ("external_id", external_id)):
             if text is not None:
                 check_text(label, text)
