@@ -142,3 +142,32 @@ def related_cases(
         for case_id in component:
             result[case_id] = frozen
     return result
+
+
+@dataclass(frozen=True)
+class DeviceCase:
+    """A case as a device knows it: what its last restore sent and its own forms did since.
+
+    ``owner``: the case's owner id; ``indices``: identifier -> (case id, relationship).
+    """
+
+    closed: bool
+    owner: str
+    indices: Mapping[str, tuple[str, str]]
+
+
+def device_holds(cases: Mapping[str, DeviceCase], owner_ids: Iterable[str]) -> frozenset[str]:
+    """The cases a device keeps of those it knows: the S-SYNC-1 live set over its own view, with
+    the owner ids of its last restore (its ``user-groups`` fixture).
+
+    This is how CommCare HQ prunes a sync log after the device's own form (and how the device
+    purges its own store): a case the form closed, created closed, gave away, or whose host it
+    closed leaves, unless a case the device still needs indexes it. Cases another user changed
+    meanwhile keep what the device last knew of them, so the next restore tells it about them.
+    """
+    owners = set(owner_ids)
+    nodes = {
+        case_id: SyncNode(case_id, c.closed, c.owner in owners, tuple(c.indices.values()))
+        for case_id, c in cases.items()
+    }
+    return live_cases(nodes)

@@ -186,6 +186,7 @@ class CaseService(HistoryService):
                 self._set_index(agency_id, pk, case_id, identifier, ref, relationship)
             if closed:
                 self.store.set_closed(pk, True, creator_id)
+            self.store.note_outside_change(pk, "create")
             self.store.record(
                 agency_id,
                 actor_name(actor),

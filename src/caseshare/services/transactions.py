@@ -8,12 +8,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from caseshare.core.casestate import CaseState, apply_block
-from caseshare.core.casexml import MAX_BYTES, CaseBlock, CaseSubmission, parse_submission
+from caseshare.core.casexml import (
+    MAX_BYTES,
+    CaseBlock,
+    CaseSubmission,
+    decode_submission,
+    parse_stored,
+    parse_submission,
+)
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Cause
 from caseshare.core.model import User
 from caseshare.core.principals import Principal
-from caseshare.core.replay import block_kinds, fold_transaction, prepare_block
+from caseshare.core.replay import block_kinds, canonical_owner, fold_transaction, prepare_block
+from caseshare.core.sync import DeviceCase, device_holds
 from caseshare.services.casehistory import (
     HistoryService,
     Snapshot,
@@ -25,6 +33,7 @@ from caseshare.services.casehistory import (
 from caseshare.services.cases import choose_owner
 from caseshare.store.base import utcnow
 from caseshare.store.submissions import IndexRow, SubmissionRow
+from caseshare.store.synclogs import SyncLog
 
 SYSTEM = "system"
 _Found = tuple[int, dict[str, Any], list[IndexRow]]
@@ -43,17 +52,6 @@ class SubmitResult:
     #: the cases whose state changed, extension cases closed by the cascade included
     cases: tuple[str, ...]
     message: str
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CaseShareError(
-            "invalid_case_block",
-            f"The submission is not UTF-8 text (byte {exc.start} is not valid UTF-8);"
-            " send the form encoded as UTF-8.",
-        ) from None
 
 
 def _names_owner(block: CaseBlock) -> bool:
@@ -83,8 +81,8 @@ class TransactionService(HistoryService):
         try:
             if len(raw) > MAX_BYTES:  # before decoding: the parser says it in its own words
                 parse_submission(raw)
-            text = _decode(raw)
-            parsed = parse_submission(raw)
+            text = decode_submission(raw)  # UTF-8, or the ISO-8859-1 the form declares
+            parsed = parse_submission(text, max_bytes=2 * MAX_BYTES)  # Latin-1 grows in UTF-8
             instance_id = parsed.meta.instance_id or instance_id
             with self.store.transaction():
                 self.store.lock_case_transactions(agency_id)
@@ -93,8 +91,8 @@ class TransactionService(HistoryService):
                 log = self.store.sync_log(sync_token) if sync_token else None
                 own = log.token if log is not None and log.user_id == user.id else None
                 result = self._submit(agency_id, user, text, digest, instance_id, parsed, own)
-                if own is not None and result.status == "normal":
-                    self.store.add_sync_cases(own, [b.case_id for b in parsed.blocks])
+                if log is not None and own is not None and result.status == "normal":
+                    self._track_device(agency_id, log, parsed.blocks)
                 return result
         except CaseShareError as exc:
             found_id = exc.details.get("instance_id")
@@ -114,6 +112,43 @@ class TransactionService(HistoryService):
                     problem=f"{exc.code}: {exc.message}".replace("\x00", "\ufffd"),
                 )
             raise
+
+    def _track_device(self, agency_id: int, log: SyncLog, blocks: Sequence[CaseBlock]) -> None:
+        """S-SYNC-2, as CommCare HQ prunes its sync log: the device's own form changes what it
+        knows (cases it made, closed, gave away, indexed), and it keeps only what is still live
+        in its own view; the rest it dropped itself, so no restore needs to tell it."""
+        if log.device is None:  # a log from before migration 5
+            self.store.add_sync_cases(log.token, [b.case_id for b in blocks])
+            return
+        device = dict(log.device)
+        for block in blocks:
+            known = device.get(block.case_id)
+            owner = known.owner if known is not None else None
+            named = [
+                o
+                for o in (
+                    block.create.owner_id if block.create else None,
+                    (block.update or {}).get("owner_id"),
+                )
+                if o
+            ]
+            if named:
+                owner = canonical_owner(named[-1], block.case_id)
+            if owner is None:  # a new case without owner: the one S-CRT-2 gave it
+                found = self.store.case_state_columns(agency_id, block.case_id)
+                owner = found[1]["owner"] if found is not None else ""
+            indices = dict(known.indices) if known is not None else {}
+            for index in block.indices:
+                if index.deletes:
+                    indices.pop(index.identifier, None)
+                else:
+                    indices[index.identifier] = (index.referenced_id, index.relationship)
+            closed = (known is not None and known.closed) or block.close
+            device[block.case_id] = DeviceCase(closed, owner, indices)
+        holds = device_holds(device, log.owner_ids)
+        self.store.set_device_cases(
+            log.token, {c: d for c, d in device.items() if c in holds}, log.owner_ids
+        )
 
     def _submit(
         self,
@@ -156,6 +191,13 @@ class TransactionService(HistoryService):
         if current is not None:
             self._check_edit(agency_id, user, current, by_case)
 
+        # cases made outside forms start their history with a baseline; decided before the old
+        # version (of an edit) is deprecated, which takes its transactions out of the history
+        baseline = {
+            cid
+            for cid, found in before.items()
+            if found is not None and not self.store.has_transactions(agency_id, cid)
+        }
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated")
         sub_id = self.store.insert_submission(
@@ -171,7 +213,14 @@ class TransactionService(HistoryService):
         )
         position = sub_id if current is None else current.position
         tx_ids = {
-            cid: self._record(agency_id, cid, sub_id, position, case_blocks, before[cid])
+            cid: self._record(
+                agency_id,
+                cid,
+                sub_id,
+                position,
+                case_blocks,
+                before[cid] if cid in baseline else None,
+            )
             for cid, case_blocks in by_case.items()
         }
         reason = f"submission {instance_id}"
@@ -276,9 +325,11 @@ class TransactionService(HistoryService):
                 " refused.",
                 {"instance_id": current.instance_id},
             )
-        # the old version's own blocks (its cascade closes follow their host on the rebuild)
-        old = dict.fromkeys(b.case_id for b in parse_submission(current.xml).blocks)
-        for case_id in old:
+        # the old version's own blocks (its cascade closes follow their host on the rebuild),
+        # of the cases it still has transactions on (not those purged since)
+        kept = set(self.store.cases_of_submission(current.id))
+        old = dict.fromkeys(b.case_id for b in parse_stored(current.xml).blocks)
+        for case_id in (c for c in old if c in kept):
             if case_id in by_case or self.store.case_pk(agency_id, case_id) is None:
                 continue
             self._require_device(user, Action.EDIT, case_id)
@@ -304,8 +355,10 @@ class TransactionService(HistoryService):
         blocks: Sequence[CaseBlock],
         found: _Found | None,
     ) -> int:
-        """The case transaction of one submission (a baseline first for a case without one)."""
-        self._ensure_baseline(agency_id, case_id, position, found)
+        """The case transaction of one submission (a baseline first of ``found``, the state of a
+        case made outside forms)."""
+        if found is not None:
+            self._baseline(agency_id, case_id, position, found)
         dates = [b.date_modified for b in blocks if b.date_modified is not None]
         refs = [i.referenced_id for b in blocks for i in b.indices if not i.deletes]  # §8.4
         return self.store.add_transaction(
@@ -318,12 +371,12 @@ class TransactionService(HistoryService):
             refs=refs,
         )
 
-    def _ensure_baseline(
-        self, agency_id: int, case_id: str, position: int, found: _Found | None
-    ) -> None:
+    def _ensure_baseline(self, agency_id: int, case_id: str, position: int, found: _Found) -> None:
         """A case made outside submissions gets its current state as the start of its history."""
-        if found is None or self.store.has_transactions(agency_id, case_id):
-            return
+        if not self.store.has_transactions(agency_id, case_id):
+            self._baseline(agency_id, case_id, position, found)
+
+    def _baseline(self, agency_id: int, case_id: str, position: int, found: _Found) -> None:
         self.store.add_transaction(
             agency_id,
             case_id,
@@ -331,6 +384,7 @@ class TransactionService(HistoryService):
             position,
             ["baseline"],
             client_date=found[1]["modified_on"],
+            refs=[i[1] for i in found[2]],
             snapshot=[found[1], found[2]],
         )
 
@@ -442,7 +496,8 @@ class TransactionService(HistoryService):
                 queue.append(case_id)
         closed: list[str] = []
         while queue:
-            host = self.store.case_state_columns(agency_id, queue.pop(0))
+            host_id = queue.pop(0)
+            host = self.store.case_state_columns(agency_id, host_id)
             assert host is not None
             moment = parse_time(host[1]["closed_on"])
             for ext in self.store.open_extensions(host[0]):
@@ -460,6 +515,7 @@ class TransactionService(HistoryService):
                     position,
                     ["close", "cascade"],
                     client_date=fmt_time(moment),
+                    snapshot={"host": host_id},
                 )
                 columns, indices = columns_of(state)
                 pk = self.store.write_case_state(agency_id, ext, columns, indices)

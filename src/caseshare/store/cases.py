@@ -184,10 +184,13 @@ class CaseStore(Connection):
             (now, now, actor, pk),
         )
         # the last step of every sharing-API change to a case: its history records the result
+        self._note_change(pk)
+
+    def _note_change(self, pk: int, *what: str) -> None:
         from caseshare.store.submissions import SubmissionStore  # cycle: it imports this module
 
         if isinstance(self, SubmissionStore):
-            self.note_outside_change(pk)
+            self.note_outside_change(pk, *what)
 
     def set_owner(self, pk: int, owner: Principal) -> None:
         self.execute(
@@ -231,9 +234,11 @@ class CaseStore(Connection):
         )
 
     def set_deleted(self, pk: int, deleted: bool) -> None:
-        """S-SHR-8: the case and its stored grants move to (or out of) the recycle bin."""
+        """S-SHR-8: the case and its stored grants move to (or out of) the recycle bin; the
+        case's history records it (a device holding it learns it left)."""
         self.execute("UPDATE cases SET deleted = ? WHERE pk = ?", (int(deleted), pk))
         self.execute("UPDATE grants SET is_deleted = ? WHERE case_pk = ?", (int(deleted), pk))
+        self._note_change(pk, "delete" if deleted else "restore")
 
     def purge_case(self, pk: int) -> None:
         self.execute("DELETE FROM grants WHERE case_pk = ?", (pk,))

@@ -155,4 +155,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 UNIQUE (user_id, name))""",
         ],
     ),
+    (
+        5,
+        "what each device holds (sync logs), case transactions found by id (incremental sync)",
+        [
+            # per case the device holds: [closed, owned, {identifier: [case id, relationship]}],
+            # as the device knows it (its restores and its own forms)
+            "ALTER TABLE sync_logs ADD COLUMN device_cases {json}",
+            "CREATE INDEX case_transactions_id ON case_transactions (agency_id, id)",
+        ],
+    ),
 ]

@@ -62,7 +62,8 @@ class TransactionRow:
     server_date: str
     client_date: str | None
     #: comma-separated: create, update, close, index, attachment, touch, cascade, baseline,
-    #: rebuild, api (a baseline recording a change made outside forms)
+    #: rebuild, api (a baseline recording a change made outside forms, with what it was:
+    #: create, delete, restore), unlink (indices to a purged case were cut)
     kinds: str
     #: the owner the case had right after this transaction was received (S-CRT-2 included)
     owner: str | None
@@ -273,18 +274,15 @@ class SubmissionStore(Connection):
             snapshot=[found[1], found[2]],
         )
 
-    def note_outside_change(self, case_pk: int) -> None:
-        """A case with a history was changed outside forms (sharing API: close, owner, name,
-        properties): its new state is recorded as a ``baseline,api`` transaction after every
-        transaction it has, so a later rebuild keeps the change (S-TX-4, S-TX-8)."""
+    def note_outside_change(self, case_pk: int, *what: str) -> None:
+        """Every change of a case made outside forms (the sharing API: create, close, owner,
+        name, properties, delete, restore) is a case transaction: the case's new state as a
+        ``baseline,api`` after every form received so far. A rebuild keeps the change (S-TX-4,
+        S-TX-8), and incremental restores find it like any other transaction (S-SYNC-2)."""
         row = self.row("SELECT agency_id, case_id FROM cases WHERE pk = ?", (case_pk,))
-        if row is None or not self.has_transactions(row[0], row[1]):
-            return
-        position = self.value(
-            "SELECT max(position) FROM case_transactions WHERE agency_id = ? AND case_id = ?",
-            (row[0], row[1]),
-        )
-        self.add_baseline(row[0], row[1], int(position), ("baseline", "api"))
+        if row is not None:
+            position = self.received_position(row[0])
+            self.add_baseline(row[0], row[1], position, ("baseline", "api", *what))
 
     def indexing_cases(self, case_pk: int) -> list[str]:
         """The case ids of the cases whose index rows point at this case."""
