@@ -141,3 +141,18 @@ def test_s_sync_2_an_api_change_is_sent_even_after_the_devices_own_form(cast: Ca
     cast.svc.delete_case(cast.agency, cast.colleague, "new")
     last = _sync(cast, more, set(more.case_ids))
     assert removed(last) == ["new"]
+
+
+def test_s_sync_2_a_case_whose_index_comes_back_is_sent_again(cast: Cast) -> None:
+    """Y indexes X; X's only form is archived (X goes, Y's index row with it); a new form makes
+    X again: Y's index row comes back, and that is news for a device holding Y."""
+    cast.svc.submit(cast.agency, cast.owner, form(block("X", create()), instance="fx"))
+    cast.svc.submit(cast.agency, cast.owner, form(block("Y", create() + index("parent", "X"))))
+    cast.svc.archive_submission(cast.agency, cast.admin, "fx")
+    first = cast.svc.restore(cast.owner)
+    assert "Y" in first.case_ids and "X" not in first.case_ids
+    cast.svc.submit(cast.agency, cast.colleague, form(block("X", create())))
+    after = _sync(cast, first, set(first.case_ids))
+    assert ids(after) == ["X", "Y"]
+    [y] = [c for c in after.cases if c.case_id == "Y"]
+    assert [i[1] for i in y.indices] == ["X"]

@@ -242,8 +242,16 @@ class TransactionService(HistoryService):
                 changed = self.rebuild_cases(
                     agency_id, list(by_case), f"user:{user.id}", reason, None
                 )
+                for case_id in changed:  # cases the form does not name: sync must see them
+                    if case_id not in by_case:
+                        self.store.add_transaction(
+                            agency_id, case_id, None, position, ["rebuild"], client_date=None
+                        )
             else:
                 changed = self._write(agency_id, f"user:{user.id}", states, before, reason)
+                changed += self._follow_new_cases(
+                    agency_id, [c for c in by_case if before[c] is None], set(by_case), position
+                )
         named = {b.case_id for b in blocks if _names_owner(b)}
         self._drop_shares_on_transfer(agency_id, user, {c: pre[c] for c in named}, reason)
         if ctx.settings.extension_close_cascade:
@@ -445,11 +453,14 @@ class TransactionService(HistoryService):
         for case_id, snap in snaps.items():  # indices to cases created later in the form
             if snap[1]:
                 self.store.write_case_state(agency_id, case_id, *snap)
-        self._follow_new_cases(agency_id, [c for c in snaps if before[c] is None], set(snaps))
         return list(snaps)
 
-    def _follow_new_cases(self, agency_id: int, created: Sequence[str], skip: set[str]) -> None:
-        """Cases whose history indexes a case that (again) exists get their index row back."""
+    def _follow_new_cases(
+        self, agency_id: int, created: Sequence[str], skip: set[str], position: int
+    ) -> list[str]:
+        """Cases whose history indexes a case that (again) exists get their index row back, and
+        a ``rebuild`` transaction that tells sync so. Returns those cases."""
+        followed: list[str] = []
         for case_id in sorted({r for c in created for r in self.store.referrers(agency_id, c)}):
             if case_id in skip:
                 continue
@@ -457,7 +468,14 @@ class TransactionService(HistoryService):
             state = self.replay_case(agency_id, case_id)
             if found is None or state is None:
                 continue
-            self.store.write_case_state(agency_id, case_id, found[1], columns_of(state)[1])
+            indices = columns_of(state)[1]
+            self.store.write_case_state(agency_id, case_id, found[1], indices)
+            if self.store.case_state_columns(agency_id, case_id) != found:
+                self.store.add_transaction(
+                    agency_id, case_id, None, position, ["rebuild"], client_date=None
+                )
+                followed.append(case_id)
+        return followed
 
     def _drop_shares_on_transfer(
         self, agency_id: int, user: User, pre: Mapping[str, _Found | None], reason: str
