@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -10,6 +11,7 @@ from typing import Any
 
 from caseshare.core.casestate import CaseState, IndexState
 from caseshare.core.casexml import CaseBlock, parse_stored
+from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.replay import Entry, Step, apply_step, prepare_block, replay_order
 from caseshare.services.base import ServiceBase, actor_name
@@ -125,6 +127,22 @@ _FORM_CACHE = 64
 class HistoryService(ServiceBase):
     """Replays and rebuilds cases from their transactions (S-TX-8, S-TX-3)."""
 
+    def context(self, agency_id: int) -> AgencyContext:
+        pinned: AgencyContext | None = self.__dict__.get("_pinned")
+        if pinned is not None and pinned.agency_id == agency_id:
+            return pinned
+        return super().context(agency_id)
+
+    @contextmanager
+    def pinned_context(self, agency_id: int) -> Iterator[None]:
+        """The agency's context read once for a whole form or rebuild, not once per case (a
+        version check is a round trip: a thousand of them cost seconds on PostgreSQL)."""
+        self.__dict__["_pinned"] = super().context(agency_id)
+        try:
+            yield
+        finally:
+            self.__dict__.pop("_pinned", None)
+
     def _form(self, submission_id: int) -> _Form:
         """A stored form, parsed once per service: a rebuild of the cases of a form of 1,000
         blocks reads and parses it once, not once per case."""
@@ -220,59 +238,71 @@ class HistoryService(ServiceBase):
         todo = list(dict.fromkeys(case_ids))
         seen = set(todo)
         changed: list[str] = []
-        written: list[tuple[str, Snapshot]] = []
-        while todo:
-            case_id = todo.pop(0)
-            before = self.store.case_state_columns(agency_id, case_id)
-            state = self.replay_case(agency_id, case_id)
-            if state is None:
-                if before is None:
-                    continue
-                referrers = []  # purging drops the index rows that point at the case
-                for other in self.store.indexing_cases(before[0]):
-                    # a case made outside forms keeps its index in a baseline, so it is
-                    # re-linked when this case comes back (unarchive)
-                    if not self.store.has_transactions(agency_id, other):
-                        self.store.add_baseline(agency_id, other, position or 0)
-                self.store.purge_case(before[0])
-                self.audit_case(
-                    agency_id, actor, case_id, before[0], before[1], None, reason, action
-                )
-                changed.append(case_id)
-            else:
-                snap = columns_of(state)
-                pk = self.store.write_case_state(agency_id, case_id, *snap)
-                written.append((case_id, snap))
-                after = self.store.case_state_columns(agency_id, case_id)
-                assert after is not None
-                old = None if before is None else before[1:]
-                if old != after[1:]:
+        written: dict[str, Snapshot] = {}
+        while todo:  # in rounds: a round's cases are read, replayed and written together
+            batch, todo = todo, []
+            befores = self.store.case_states(agency_id, batch)
+            states = self.replay_cases(agency_id, batch)
+            snaps: dict[str, Snapshot] = {}
+            for case_id in batch:
+                before, state = befores.get(case_id), states[case_id]
+                if state is not None:
+                    snaps[case_id] = columns_of(state)
+                elif before is not None:
+                    # purging drops the index rows that point at the case; a case made outside
+                    # forms keeps its index in a baseline, so it is re-linked when this case
+                    # comes back (unarchive)
+                    for other in self.store.indexing_cases(before[0]):
+                        if not self.store.has_any_history(agency_id, other):
+                            self.store.add_baseline(agency_id, other, position or 0)
+                    self.store.purge_case(before[0])
                     self.audit_case(
-                        agency_id,
-                        actor,
-                        case_id,
-                        pk,
-                        None if before is None else before[1],
-                        after[1],
-                        reason,
-                        action,
+                        agency_id, actor, case_id, before[0], before[1], None, reason, action
                     )
                     changed.append(case_id)
-                referrers = self.store.referrers(agency_id, case_id) if before is None else []
-            for other in referrers:
+            if snaps:
+                pks = self.store.write_case_states(agency_id, snaps)
+                afters = self.store.case_states(agency_id, list(snaps))
+                events = []
+                for case_id in snaps:
+                    before, after = befores.get(case_id), afters[case_id]
+                    if before is not None and before[1:] == after[1:]:
+                        continue
+                    old, new = changes(None if before is None else before[1], after[1])
+                    verb = action or ("case.create" if before is None else "case.update")
+                    events.append((verb, f"case:{case_id}", pks[case_id], old, new))
+                    changed.append(case_id)
+                self.store.record_many(agency_id, actor, events, reason)
+                written.update(snaps)
+            created = [c for c in snaps if c not in befores]
+            for other in sorted(self.store.referrers_of(agency_id, created)):
                 if other not in seen:
                     seen.add(other)
                     todo.append(other)
-        for case_id, snap in written:  # index rows to cases written after them
-            self.store.write_case_state(agency_id, case_id, *snap)
+        if written:  # index rows to cases written after them
+            self.store.write_case_states(agency_id, written)
         if written and self.context(agency_id).settings.extension_close_cascade:
-            changed += self._rederive_cascades(agency_id, [c for c, _ in written], reason)
+            changed += self._rederive_cascades(agency_id, list(written), reason)
         if position is not None:
-            for case_id in changed:
-                self.store.add_transaction(
-                    agency_id, case_id, None, position, ["rebuild"], client_date=None
-                )
+            self.store.add_rebuild_transactions(agency_id, changed, position)
         return changed
+
+    def replay_cases(
+        self, agency_id: int, case_ids: Sequence[str], until: Mapping[str, int] | None = None
+    ) -> dict[str, CaseState | None]:
+        """``replay_case`` for many cases, their transactions read in one query; with ``until``,
+        a case's replay stops right after that transaction of it."""
+        txs = self.store.transactions_of(agency_id, case_ids)
+        out: dict[str, CaseState | None] = {}
+        for case_id in case_ids:
+            stop = None if until is None else until.get(case_id)
+            state: CaseState | None = None
+            for step in self._steps(agency_id, case_id, txs.get(case_id, [])):
+                state = apply_step(state, step)
+                if step.tx_id == stop:
+                    break
+            out[case_id] = state
+        return out
 
     def _closing_transaction(self, agency_id: int, case_id: str) -> TransactionRow | None:
         """The live form transaction that closed the case, in replay order (so by device time
@@ -395,7 +425,7 @@ class HistoryService(ServiceBase):
     def _set_archived(
         self, agency_id: int, actor: int | None, instance_id: str, archive: bool
     ) -> list[str]:
-        with self.store.transaction():
+        with self.store.transaction(), self.pinned_context(agency_id):
             self.store.lock_case_transactions(agency_id)
             self.require_admin(actor, agency_id)
             sub = self.store.current_submission(agency_id, instance_id)
