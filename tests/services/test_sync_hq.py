@@ -156,3 +156,35 @@ def test_s_sync_2_a_case_whose_index_comes_back_is_sent_again(cast: Cast) -> Non
     assert ids(after) == ["X", "Y"]
     [y] = [c for c in after.cases if c.case_id == "Y"]
     assert [i[1] for i in y.indices] == ["X"]
+
+
+def test_hq_e_a_failed_edit_leaves_the_original_applied_and_stores_the_failure(
+    cast: Cast,
+) -> None:
+    """HQ marks the original deprecated and stores the failed version as an error, while the
+    original's changes stay in its cases; we keep the original `normal` (it is what the cases
+    hold, and what a rebuild replays) and store the failed version as an error, so the device
+    can send a corrected version that replaces the original as an edit."""
+    import pytest
+
+    from caseshare.core.errors import CaseShareError
+
+    cast.svc.submit(
+        cast.agency, cast.owner, form(block("x", create() + update(p="1")), instance="f")
+    )
+    bad = form(block("x", update(p="2") + index("parent", "no-such-case")), instance="f")
+    with pytest.raises(CaseShareError) as info:
+        cast.svc.submit(cast.agency, cast.owner, bad)
+    assert info.value.code == "invalid_index"
+    versions = cast.store.submissions(cast.agency, "f")
+    assert [v.status for v in versions] == ["normal", "error"]
+    assert versions[1].problem.startswith("invalid_index: ")
+    assert cast.svc.stored_snapshot(cast.agency, "x")[0]["properties"] == {"p": "1"}  # type: ignore[index]
+    fixed = form(block("x", update(p="3")), instance="f")
+    assert cast.svc.submit(cast.agency, cast.owner, fixed).edited
+    assert [v.status for v in cast.store.submissions(cast.agency, "f")] == [
+        "deprecated",
+        "error",
+        "normal",
+    ]
+    assert cast.svc.stored_snapshot(cast.agency, "x")[0]["properties"] == {"p": "3"}  # type: ignore[index]
