@@ -10,9 +10,9 @@ from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.principals import Principal
 from caseshare.core.restore import Restore, RestoreCase, state_hash
-from caseshare.core.sync import DeviceCase
 from caseshare.services.base import ServiceBase
 from caseshare.store.base import utcnow
+from caseshare.store.synclogs import DeviceEntry
 
 
 class RestoreService(ServiceBase):
@@ -33,7 +33,7 @@ class RestoreService(ServiceBase):
             self.store.lock_case_transactions(agency_id)
             live = self.live_case_ids(user.id)
             send, left = set(live), set[str]()
-            known: Mapping[str, DeviceCase] = {}
+            known: Mapping[str, DeviceEntry] = {}
             if since is not None:
                 log = self.store.sync_log(since)
                 if log is None or log.user_id != user.id or log.agency_id != agency_id:
@@ -88,10 +88,10 @@ class RestoreService(ServiceBase):
         )
 
 
-def _device_case(found: tuple[int, dict[str, Any], list[tuple[str, str, str, str]]]) -> DeviceCase:
-    """What a device knows of a case the server sends it."""
+def _device_case(found: tuple[int, dict[str, Any], list[tuple[str, str, str, str]]]) -> DeviceEntry:
+    """What a device knows of a case the server sends it (``store.synclogs.DeviceEntry``)."""
     _, c, indices = found
-    return DeviceCase(bool(c["closed"]), c["owner"], {i: (ref, rel) for i, ref, _, rel in indices})
+    return [bool(c["closed"]), c["owner"], {i: [ref, rel] for i, ref, _, rel in indices}]
 
 
 def _restore_case(

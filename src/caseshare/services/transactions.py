@@ -29,7 +29,7 @@ from caseshare.services.formwrite import FormWriter
 from caseshare.store.base import utcnow
 from caseshare.store.casestates import Found
 from caseshare.store.submissions import SubmissionRow
-from caseshare.store.synclogs import SyncLog
+from caseshare.store.synclogs import SyncLog, device_cases
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class TransactionService(FormWriter):
         blocks = [prepare_block(b, str(log.user_id), now) for b in blocks]
         made = [b.case_id for b in blocks if b.case_id not in log.device]
         owners = {c: f[1]["owner"] for c, f in self.store.case_states(agency_id, made).items()}
-        device = after_own_form(log.device, log.owner_ids, blocks, owners)
+        device = after_own_form(device_cases(log.device), log.owner_ids, blocks, owners)
         self.store.set_device_cases(log.token, device, log.owner_ids)
 
     def _submit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,29 +22,40 @@ class SyncLog:
     watermark: int
     #: the case ids the device holds after that restore (and after its own forms since)
     case_ids: frozenset[str]
-    #: what the device knows of each case it holds; None for a log written before migration 5
-    device: Mapping[str, DeviceCase] | None = None
+    #: what the device knows of each case it holds, as stored: case id -> [closed, owner,
+    #: {identifier: [case id, relationship]}] (``device_cases`` reads it); None for a log
+    #: written before migration 5
+    device: Mapping[str, DeviceEntry] | None = None
     #: the owner ids that restore gave the device (its user-groups fixture)
     owner_ids: frozenset[str] = frozenset()
 
 
-def _device_json(device: Mapping[str, DeviceCase], owner_ids: Iterable[str]) -> str:
-    cases = {
-        case_id: [c.closed, c.owner, {k: list(v) for k, v in c.indices.items()}]
-        for case_id, c in device.items()
+#: one case a device holds, as stored: [closed, owner, {identifier: [case id, relationship]}]
+DeviceEntry = list[Any]
+
+
+def device_entry(case: DeviceCase) -> DeviceEntry:
+    return [case.closed, case.owner, {k: list(v) for k, v in case.indices.items()}]
+
+
+def device_cases(entries: Mapping[str, DeviceEntry]) -> dict[str, DeviceCase]:
+    """The stored entries as ``DeviceCase``s (only the device's own forms need them)."""
+    return {
+        case_id: DeviceCase(bool(closed), owner, {k: (v[0], v[1]) for k, v in idx.items()})
+        for case_id, (closed, owner, idx) in entries.items()
     }
-    return dumps({"owner_ids": sorted(owner_ids), "cases": cases})
 
 
-def _device(raw: Any) -> tuple[dict[str, DeviceCase] | None, frozenset[str]]:
+def _device_json(device: Mapping[str, DeviceEntry], owner_ids: Iterable[str]) -> str:
+    # not sorted: a restore of 10,000 cases writes this whole map, and its order means nothing
+    return json.dumps({"owner_ids": sorted(owner_ids), "cases": device}, separators=(",", ":"))
+
+
+def _device(raw: Any) -> tuple[dict[str, DeviceEntry] | None, frozenset[str]]:
     data = loads(raw)
     if data is None:
         return None, frozenset()
-    cases = {
-        case_id: DeviceCase(bool(closed), owner, {k: (v[0], v[1]) for k, v in idx.items()})
-        for case_id, (closed, owner, idx) in data["cases"].items()
-    }
-    return cases, frozenset(data["owner_ids"])
+    return data["cases"], frozenset(data["owner_ids"])
 
 
 class SyncLogStore(Connection):
@@ -56,7 +68,7 @@ class SyncLogStore(Connection):
         user_id: int,
         previous: str | None,
         watermark: int,
-        device: Mapping[str, DeviceCase],
+        device: Mapping[str, DeviceEntry],
         owner_ids: Iterable[str],
     ) -> None:
         j = self.dialect.json_param()
@@ -101,9 +113,10 @@ class SyncLogStore(Connection):
     ) -> None:
         """The device's own form changed what it holds (S-SYNC-2, as CommCare HQ prunes)."""
         j = self.dialect.json_param()
+        entries = {case_id: device_entry(c) for case_id, c in device.items()}
         self.execute(
             f"UPDATE sync_logs SET case_ids = {j}, device_cases = {j} WHERE token = ?",
-            (dumps(sorted(device)), _device_json(device, owner_ids), token),
+            (dumps(sorted(device)), _device_json(entries, owner_ids), token),
         )
 
     def add_sync_cases(self, token: str, case_ids: Iterable[str]) -> None:
