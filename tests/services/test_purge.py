@@ -193,3 +193,31 @@ def test_fault_2_an_edit_of_another_form_does_not_need_access_to_a_purged_case(
     _assert_ritas_clean_x(cast)
     with pytest.raises(CaseShareError):  # Olga still cannot touch Rita's X
         cast.svc.submit(cast.agency, cast.owner, form(block("X", update(p="no"))))
+
+
+def test_fault_2_a_case_without_history_that_indexed_the_purged_case_keeps_its_state(
+    cast: Cast,
+) -> None:
+    """A case made before every API write was a transaction (no history at all) keeps its state
+    when the case it indexes is purged: it gets a baseline before its link is cut."""
+    olga = f"user:{cast.owner}"
+    cast.svc.submit(cast.agency, cast.owner, form(block("X", create(owner=olga)), instance="a1"))
+    cast.svc.create_case(
+        cast.agency,
+        cast.owner,
+        "patient",
+        "Old",
+        case_id="old",
+        owner=olga,
+        properties={"kept": "yes"},
+        indices={"parent": ("X", "child")},
+    )
+    cast.store.forget_case(cast.agency, "old")  # as a case made before migration 5: no history
+    _purge(cast, "X")
+    cast.svc.submit(cast.agency, cast.owner, form(block("old", update(more="1"))))
+    found = cast.store.case_state_columns(cast.agency, "old")
+    assert found is not None and found[1]["name"] == "Old"
+    assert found[1]["properties"] == {"kept": "yes", "more": "1"} and found[2] == []
+    assert cast.svc.history_snapshot(cast.agency, "old") == cast.svc.stored_snapshot(
+        cast.agency, "old"
+    )

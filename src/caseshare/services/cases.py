@@ -319,6 +319,8 @@ class CaseService(HistoryService):
                 *self.store.ever_referrers(agency_id, case_id),
             }
             for other in sorted(others - {case_id}):
+                if not self.store.has_any_history(agency_id, other):  # made before migration 5
+                    self.store.add_baseline(agency_id, other, position)
                 self.store.add_transaction(
                     agency_id,
                     other,
