@@ -26,6 +26,8 @@ ROWS = [
     "rule change (committed)",
     "forms/s, 10 create blocks each",
     "forms/s, 10 update blocks each",
+    "one form of 100 create blocks",
+    "one form of 100 update blocks",
     "full restore,",
     "incremental restore after 100 changes",
     "peak resident memory",

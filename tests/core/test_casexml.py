@@ -608,3 +608,113 @@ def test_the_fold_does_not_touch_its_input() -> None:
     later = apply_blocks(parse_case_blocks(form(block("<update><p>1</p></update>"))), first)
     assert first == before and dict(first["c1"].properties) == {}
     assert later["c1"].properties == {"p": "1"}
+
+
+# --- issue 8: device report logs, limits, encodings (CommCare HQ's behaviours) -------------------
+
+DEVICE_REPORT = "http://code.javarosa.org/devicereport"
+
+
+def test_hq_b_case_blocks_inside_a_device_report_log_are_not_processed() -> None:
+    """As HQ's CaseExclusionTest: a block inside <log xmlns=devicereport> is not the form's."""
+    payload = form(
+        block(
+            "<create><case_type>t</case_type><case_name>form case</case_name></create>",
+            'case_id="case_in_form"',
+        ),
+        f'<log xmlns="{DEVICE_REPORT}">'
+        + block(
+            "<create><case_type>t</case_type><case_name>x</case_name></create>",
+            'case_id="case_in_device"',
+        )
+        + "</log>",
+    )
+    assert [b.case_id for b in parse_case_blocks(payload)] == ["case_in_form"]
+    whole = (
+        f'<device_report xmlns="{DEVICE_REPORT}">' + block("", 'case_id="c"') + "</device_report>"
+    )
+    assert parse_case_blocks(whole) == ()
+
+
+def test_fault_7_a_form_may_hold_at_most_1000_case_blocks() -> None:
+    from caseshare.core.casexml import MAX_CASE_BLOCKS
+
+    assert MAX_CASE_BLOCKS == 1000
+    at_limit = form(*(block("", f'case_id="c{n}"') for n in range(1000)))
+    assert len(parse_case_blocks(at_limit)) == 1000
+    error = refused(form(*(block("", f'case_id="c{n}"') for n in range(1001))))
+    assert error.code == "invalid_case_block"
+    assert "1,001 case blocks" in error.message and "limit is 1,000" in error.message
+    assert error.details["limit"] == 1000
+    # a restore payload (or a stored form replayed) is read without the limit
+    assert (
+        len(
+            parse_case_blocks(
+                form(*(block("", f'case_id="c{n}"') for n in range(1001))), max_blocks=None
+            )
+        )
+        == 1001
+    )
+
+
+def test_property_values_and_names_have_the_apis_limits() -> None:
+    from caseshare.core.casexml import MAX_PROPERTY_LENGTH
+
+    assert MAX_PROPERTY_LENGTH == 10_000
+    ok = parse_case_blocks(form(block(f"<update><p>{'v' * 10_000}</p></update>")))
+    assert len(ok[0].update["p"]) == 10_000  # type: ignore[index]
+    error = refused(form(block(f"<update><p>{'v' * 10_001}</p></update>")))
+    assert error.code == "invalid_case_block" and error.details["field"] == "update/p"
+    assert "10,001 characters" in error.message and "10,000" in error.message
+    name = "p" * 256
+    error = refused(form(block(f"<update><{name}>v</{name}></update>")))
+    assert error.code == "invalid_case_block" and "limit is 255" in error.message
+
+
+def test_an_empty_case_name_on_create_is_refused() -> None:
+    error = refused(form(block("<create><case_type>t</case_type><case_name/></create>")))
+    assert error.code == "invalid_case_block" and error.details["field"] == "create/case_name"
+    assert "non-empty <case_name>" in error.message
+    error = refused(form(block("<update><case_name></case_name></update>")))
+    assert error.code == "invalid_case_block" and "cannot be emptied" in error.message
+
+
+def test_hq_date_opened_in_an_update_sets_the_opened_date() -> None:
+    payload = form(
+        block(
+            "<create><case_type>t</case_type><case_name>n</case_name></create>"
+            "<update><date_opened>2020-02-03</date_opened><p>1</p></update>",
+            'case_id="c1" date_modified="2024-01-01T10:00:00Z"',
+        )
+    )
+    [state] = apply_blocks(parse_case_blocks(payload)).values()
+    assert state.opened_on == datetime(2020, 2, 3, tzinfo=UTC)
+    assert dict(state.properties) == {"p": "1"}
+    error = refused(form(block("<update><date_opened>soon</date_opened></update>")))
+    assert error.code == "invalid_case_block" and error.details["field"] == "update/date_opened"
+
+
+def test_a_form_declared_iso_8859_1_is_read_as_iso_8859_1() -> None:
+    from caseshare.core.casexml import decode_submission
+
+    text = '<?xml version="1.0" encoding="ISO-8859-1"?>' + form(
+        block("<update><name_note>Zoë Müller</name_note></update>")
+    )
+    raw = text.encode("latin-1")
+    decoded = decode_submission(raw)
+    assert parse_case_blocks(decoded)[0].update == {"name_note": "Zoë Müller"}
+    assert parse_case_blocks(raw)[0].update == {"name_note": "Zoë Müller"}
+    # UTF-8, declared or not, with or without a byte order mark
+    plain = form(block("<update><n>Zoë</n></update>"))
+    for data in (
+        plain.encode(),
+        b"\xef\xbb\xbf" + plain.encode(),
+        ('<?xml version="1.0" encoding="utf-8"?>' + plain).encode(),
+    ):
+        assert parse_case_blocks(decode_submission(data))[0].update == {"n": "Zoë"}
+    with pytest.raises(CaseShareError) as info:
+        decode_submission(('<?xml version="1.0" encoding="UTF-16"?>' + plain).encode())
+    assert info.value.code == "invalid_case_block" and "UTF-8" in info.value.message
+    with pytest.raises(CaseShareError) as info:
+        decode_submission(plain.encode("latin-1"))  # undeclared, so UTF-8, and it is not
+    assert "not UTF-8 text" in info.value.message

@@ -52,3 +52,60 @@ def test_restore_xml_parses_back_into_the_same_cases() -> None:
     assert states["x"].closed
     data = to_json(restore)
     assert [c["case_id"] for c in data["cases"]] == ["h", "k"] and data["removed"] == ["x"]
+
+
+def test_hq_a_a_restore_case_carries_update_with_date_opened_and_the_properties() -> None:
+    """As CommCare HQ's V2 generator: <update> holds external_id, date_opened (a date), then the
+    properties; a stored property named date_opened never overrides the case's own."""
+    from datetime import UTC, datetime
+
+    from defusedxml.ElementTree import fromstring
+
+    from caseshare.core.casexml import CASE_NS
+
+    case = RestoreCase(
+        "c",
+        "person",
+        "Ann",
+        "user:2",
+        "ext-9",
+        False,
+        "2024-03-05T10:00:00.000000Z",
+        "user:2",
+        {"b": "2", "a": "1", "date_opened": "1999-01-01"},
+        opened_on="2024-03-04T09:30:00.000000Z",
+    )
+    bare = RestoreCase(
+        "d",
+        "person",
+        "Bo",
+        "user:2",
+        "",
+        False,
+        "2024-03-05",
+        "user:2",
+        {},
+        opened_on="2024-03-01T00:00:00.000000Z",
+    )
+    xml = to_xml(Restore("tok", "nina", "user:2", [], [case, bare]))
+    root = fromstring(xml)
+    updates = {
+        el.get("case_id"): [
+            (child.tag.split("}")[1], child.text) for child in el.find(f"{{{CASE_NS}}}update")
+        ]
+        for el in root.iter(f"{{{CASE_NS}}}case")
+    }
+    assert updates["c"] == [
+        ("external_id", "ext-9"),
+        ("date_opened", "2024-03-04"),
+        ("a", "1"),
+        ("b", "2"),
+    ]
+    assert updates["d"] == [("date_opened", "2024-03-01")]
+    states = apply_blocks(parse_submission(xml).blocks)
+    assert states["c"].opened_on == datetime(2024, 3, 4, tzinfo=UTC)
+    assert dict(states["c"].properties) == {"a": "1", "b": "2"}
+    assert (
+        to_json(Restore("tok", "nina", "user:2", [], [case]))["cases"][0]["date_opened"]
+        == "2024-03-04"
+    )

@@ -205,3 +205,19 @@ def test_linear_on_a_large_world() -> None:
     elapsed = time.perf_counter() - started
     assert {f"k{i}" for i in range(chain)} <= live  # the tail pulls the whole chain
     assert elapsed < 2.0, f"live_cases took {elapsed:.2f}s on {len(nodes)} cases"
+
+
+def test_hq_c_a_device_keeps_what_its_own_view_makes_live() -> None:
+    from caseshare.core.sync import DeviceCase, device_holds
+
+    view = {
+        "open": DeviceCase(False, "user:1", {}),
+        "closed": DeviceCase(True, "user:1", {}),
+        "given_away": DeviceCase(False, "user:2", {}),
+        "host": DeviceCase(True, "group:1", {}),
+        "ext": DeviceCase(False, "user:1", {"host": ("host", "extension")}),
+        "parent": DeviceCase(True, "user:2", {}),
+        "kid": DeviceCase(False, "group:1", {"parent": ("parent", "child")}),
+    }
+    assert device_holds(view, ["user:1", "group:1"]) == {"open", "kid", "parent"}
+    assert device_holds(view, ["user:2"]) == {"given_away"}

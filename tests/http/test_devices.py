@@ -279,3 +279,37 @@ def test_failure_messages_are_well_formed_xml(http: HttpCast) -> None:
     xml = f'<data><case xmlns="{CASE_NS}" case_id="{case_id}"><create/></case></data>'
     message = _message(_submit(http, "owner", xml, raw=True), 422, "processing_failure")
     assert message.startswith("invalid_case_block: ")
+
+
+def test_s_sync_3_the_restore_is_offered_as_json_over_http(http: HttpCast) -> None:
+    """The same restore as JSON (format=json), with the same sync tokens and refusals."""
+    case_id = _new_id()
+    _message(
+        _submit(http, "owner", form(block(case_id, create(name="Json")))), 201, "submit_success"
+    )
+    response = _restore(http, "colleague", format="json")
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["content-type"].startswith("application/json")
+    data = response.json()
+    [case] = [c for c in data["cases"] if c["case_id"] == case_id]
+    assert case["case_name"] == "Json" and case["date_opened"]
+    assert data["incremental"] is False
+    held = {c["case_id"] for c in data["cases"]}
+    assert data["state_hash"] == state_hash(held)
+    # an incremental JSON restore from that token, with the device's state hash
+    later = _restore(
+        http, "colleague", format="json", since=data["restore_id"], state=data["state_hash"]
+    )
+    assert later.status_code == 200 and later.json()["incremental"] is True
+    assert case_id not in {c["case_id"] for c in later.json()["cases"]}
+    # the XML restore accepts the JSON restore's token: one sync log
+    _restored(_restore(http, "colleague", since=later.json()["restore_id"]))
+    # refusals are the JSON error body with the same status
+    stale = _restore(http, "colleague", format="json", since="no-such-token")
+    assert stale.status_code == 412 and stale.json()["code"] == "stale_sync_token"
+    bad = _restore(http, "colleague", format="yaml")
+    assert bad.status_code == 422
+    assert _restore(http, None, format="json").status_code == 401
+    # another user's token is stale for this one
+    mine = _restore(http, "owner", format="json").json()["restore_id"]
+    assert _restore(http, "colleague", format="json", since=mine).status_code == 412

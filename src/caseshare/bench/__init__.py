@@ -233,10 +233,15 @@ def _run(store: Store, size: str, seed: int) -> None:
         "reloads the agency context",
     )
     from caseshare.bench import transactions
+    from caseshare.core.casexml import MAX_CASE_BLOCKS
 
     small = size == "XS"
     transactions.run(
-        store, report.add, live_cases=500 if small else 10_000, forms=20 if small else 200
+        store,
+        report.add,
+        live_cases=500 if small else 10_000,
+        forms=20 if small else 200,
+        big_form=100 if small else MAX_CASE_BLOCKS,
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report.add("peak resident memory", f"{peak:.0f} MiB", "target ≤ 1 GiB at L")

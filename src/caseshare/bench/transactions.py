@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from caseshare.core.casexml import CASE_NS, META_NS
+from caseshare.core.casexml import CASE_NS, MAX_CASE_BLOCKS, META_NS
 from caseshare.core.restore import to_xml
 from caseshare.services import Caseshare
 from caseshare.store import Store
@@ -39,7 +39,13 @@ def _update(case_id: str, n: int) -> str:
     )
 
 
-def run(store: Store, add: Add, live_cases: int = 10_000, forms: int = 200) -> None:
+def run(
+    store: Store,
+    add: Add,
+    live_cases: int = 10_000,
+    forms: int = 200,
+    big_form: int = MAX_CASE_BLOCKS,
+) -> None:
     """Forms of 10 case blocks per second (create and update), then the restores."""
     svc = Caseshare(store)
     slug = f"tx-{uuid.uuid4().hex[:6]}"
@@ -67,6 +73,22 @@ def run(store: Store, add: Add, live_cases: int = 10_000, forms: int = 200) -> N
         svc.submit(agency, user, _form([_update(c, f) for c in chosen]))
     elapsed = time.perf_counter() - start
     add("forms/s, 10 update blocks each", f"{forms / elapsed:.0f} forms/s", "target ≥ 500 (SQLite)")
+
+    # issue 8 fault 7: the largest form accepted (MAX_CASE_BLOCKS), which holds the write lock
+    # for the whole of its transaction — once creating 1,000 cases, once updating them
+    big = [uuid.uuid4().hex for _ in range(big_form)]
+    for label, blocks in (
+        ("create", [_create(c, owner, n) for n, c in enumerate(big)]),
+        ("update", [_update(c, n) for n, c in enumerate(big)]),
+    ):
+        start = time.perf_counter()
+        svc.submit(agency, user, _form(blocks))
+        add(
+            f"one form of {big_form:,} {label} blocks"
+            + (" (the block limit)" if big_form == MAX_CASE_BLOCKS else ""),
+            f"{(time.perf_counter() - start) * 1000:.0f} ms",
+        )
+    case_ids.extend(big)
 
     remaining = max(0, live_cases - len(case_ids)) // 10
     submit_creates(remaining)

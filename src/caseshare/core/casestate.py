@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
-from caseshare.core.casexml import AttachmentAction, CaseBlock
+from caseshare.core.casexml import AttachmentAction, CaseBlock, parse_client_datetime
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ def apply_block(state: CaseState | None, block: CaseBlock) -> CaseState:
 
     A block for a case that does not exist yet creates it (S-TX-2); a create on an existing
     case re-applies name, type and (when given) owner and keeps everything else; nothing here
-    reopens a closed case (S-TX-4). Every block bumps modified_on to the latest device time
+    reopens a closed case (S-TX-4). ``date_opened`` in an update sets the opened date, as in
+    CommCare HQ. Every block bumps modified_on to the latest device time
     seen and modified_by to the block's user (S-TX-1, S-TX-3).
     """
     if state is None:
@@ -57,7 +58,7 @@ def apply_block(state: CaseState | None, block: CaseBlock) -> CaseState:
             case_id=block.case_id, opened_on=block.date_modified, opened_by=block.user_id
         )
     case_type, case_name, owner_id = state.case_type, state.case_name, state.owner_id
-    external_id = state.external_id
+    external_id, opened_on = state.external_id, state.opened_on
     if block.create is not None:
         case_type, case_name = block.create.case_type, block.create.case_name
         owner_id = block.create.owner_id if block.create.owner_id is not None else owner_id
@@ -71,6 +72,9 @@ def apply_block(state: CaseState | None, block: CaseBlock) -> CaseState:
             owner_id = value
         elif key == "external_id":
             external_id = value
+        elif key == "date_opened":  # as CommCare HQ: the case's opened date, not a property
+            if value.strip():
+                opened_on = parse_client_datetime(value)
         else:
             properties[key] = value
     closing = block.close and not state.closed
@@ -99,6 +103,7 @@ def apply_block(state: CaseState | None, block: CaseBlock) -> CaseState:
         case_name=case_name,
         owner_id=owner_id,
         external_id=external_id,
+        opened_on=opened_on,
         closed=state.closed or block.close,
         closed_on=block.date_modified if closing else state.closed_on,
         closed_by=block.user_id if closing else state.closed_by,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,12 +16,26 @@ from caseshare.core.errors import CaseShareError
 
 CASE_NS: Final = "http://commcarehq.org/case/transaction/v2"
 META_NS: Final = "http://openrosa.org/jr/xforms"
+#: a device report log: CommCare HQ never processes the case blocks inside one
+DEVICE_REPORT_NS: Final = "http://code.javarosa.org/devicereport"
 MAX_BYTES: Final = 5 * 1024 * 1024
-#: the longest case_id, user_id, case_type, case_name, owner_id, external_id or index part
+#: the most case blocks one form may hold: it bounds how long one form holds the write lock
+MAX_CASE_BLOCKS: Final = 1000
+#: the longest case_id, user_id, case_type, case_name, owner_id, external_id or index part, and
+#: the longest property name (the API's limits)
 MAX_FIELD_LENGTH: Final = 255
+#: the longest property value, in characters (the API's limit)
+MAX_PROPERTY_LENGTH: Final = 10_000
+#: the encodings a form may declare, as ``codecs`` names them (CommCare sends UTF-8; other
+#: OpenRosa clients may declare ISO-8859-1)
+ENCODINGS: Final = frozenset({"utf-8", "iso8859-1", "ascii"})
 RELATIONSHIPS: Final = ("child", "extension")
 
 _CASE_TAG: Final = f"{{{CASE_NS}}}case"
+_DEVICE_REPORT: Final = f"{{{DEVICE_REPORT_NS}}}"
+_DECLARATION: Final = re.compile(
+    rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']"""
+)
 _META_TAG: Final = f"{{{META_NS}}}meta"
 _CREATE_FIELDS: Final = ("case_type", "case_name", "owner_id")
 #: update keys that land in a case's own columns and so are held to MAX_FIELD_LENGTH
@@ -99,17 +114,29 @@ class CaseSubmission:
     blocks: tuple[CaseBlock, ...]
 
 
-def parse_submission(data: bytes | str, *, max_bytes: int = MAX_BYTES) -> CaseSubmission:
+def parse_submission(
+    data: bytes | str, *, max_bytes: int = MAX_BYTES, max_blocks: int | None = MAX_CASE_BLOCKS
+) -> CaseSubmission:
     """Parse a submission (or restore payload): its meta and every case block, in document order.
 
     Raises ``CaseShareError`` with code ``invalid_case_block`` (``invalid_index`` for a bad index)
     and a sentence naming the case and the field; nothing is returned for a partly bad document.
     A bad block's error carries the form's ``instance_id`` in its details when the meta has one.
+    Case blocks inside a device report log are not the form's (CommCare HQ ignores them), and a
+    form may hold at most ``max_blocks`` blocks (None: no limit, e.g. for a restore payload).
     """
     root = _parse_xml(data, max_bytes)
     meta = _parse_meta(root)
     try:
-        blocks = tuple(_parse_block(el, n) for n, el in enumerate(_case_elements(root), start=1))
+        elements = _case_elements(root)
+        if max_blocks is not None and len(elements) > max_blocks:
+            raise _invalid(
+                f"The form holds {len(elements):,} case blocks; the limit is {max_blocks:,} per"
+                " form. Split the work into several forms.",
+                blocks=len(elements),
+                limit=max_blocks,
+            )
+        blocks = tuple(_parse_block(el, n) for n, el in enumerate(elements, start=1))
     except CaseShareError as exc:  # the refusal can still be filed under the form's instanceID
         if meta.instance_id is not None:
             exc.details.setdefault("instance_id", meta.instance_id)
@@ -117,9 +144,45 @@ def parse_submission(data: bytes | str, *, max_bytes: int = MAX_BYTES) -> CaseSu
     return CaseSubmission(meta=meta, blocks=blocks)
 
 
-def parse_case_blocks(data: bytes | str, *, max_bytes: int = MAX_BYTES) -> tuple[CaseBlock, ...]:
+def parse_stored(text: str) -> CaseSubmission:
+    """A stored form parsed again for a replay: it passed every check when it was received, so
+    the limits of that day (size once encoded, block count) are not applied again."""
+    return parse_submission(text, max_bytes=4 * MAX_BYTES, max_blocks=None)
+
+
+def decode_submission(raw: bytes) -> str:
+    """A form's bytes as text, in the encoding its XML declaration names (UTF-8 without one).
+
+    UTF-8, US-ASCII and ISO-8859-1 are read; any other declared encoding, or bytes that are not
+    valid in the encoding, is ``invalid_case_block``.
+    """
+    match = _DECLARATION.match(raw)
+    declared = match.group(1).decode("ascii") if match else "UTF-8"
+    try:
+        codec = codecs.lookup(declared).name
+    except LookupError:
+        codec = ""
+    if codec not in ENCODINGS:
+        raise _invalid(
+            f"The form declares the encoding {_shorten(declared)}; send it encoded as UTF-8"
+            " (or ISO-8859-1, declared as such).",
+            field="encoding",
+        )
+    try:
+        return raw.decode("utf-8-sig" if codec == "utf-8" else codec)
+    except UnicodeDecodeError as exc:
+        raise _invalid(
+            f"The submission is not {declared} text (byte {exc.start} is not valid {declared});"
+            " send the form encoded as UTF-8.",
+            field="encoding",
+        ) from None
+
+
+def parse_case_blocks(
+    data: bytes | str, *, max_bytes: int = MAX_BYTES, max_blocks: int | None = MAX_CASE_BLOCKS
+) -> tuple[CaseBlock, ...]:
     """The case blocks of a document, in document order (see ``parse_submission``)."""
-    return parse_submission(data, max_bytes=max_bytes).blocks
+    return parse_submission(data, max_bytes=max_bytes, max_blocks=max_blocks).blocks
 
 
 def parse_client_datetime(value: str) -> datetime:
@@ -161,18 +224,22 @@ def _invalid(message: str, **details: object) -> CaseShareError:
 
 
 def _parse_xml(data: bytes | str, max_bytes: int) -> Element:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if len(raw) > max_bytes:
+    # text is parsed as text (its declared encoding was applied when it was decoded); bytes are
+    # parsed in the encoding they declare
+    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    if size > max_bytes:
         raise _invalid(
-            f"The submission is {_size(len(raw))}, over the {_size(max_bytes)} limit; "
+            f"The submission is {_size(size)}, over the {_size(max_bytes)} limit; "
             "send smaller forms or move large data to attachments.",
-            size=len(raw),
+            size=size,
             limit=max_bytes,
         )
-    if not raw.strip():
+    if not data.strip():
         raise _invalid("The submission is empty; it must be an XML document.")
     try:
-        root: Element = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root: Element = fromstring(
+            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
     except DefusedXmlException as exc:
         # forbid_dtd refuses every <!DOCTYPE>, so entity declarations (billion laughs) and
         # external entities never get as far as being declared.
@@ -201,13 +268,17 @@ def _size(n: int) -> str:
 
 
 def _case_elements(root: Element) -> list[Element]:
-    """Every case block at any depth, in document order; a block's own content is not searched."""
+    """Every case block at any depth, in document order; a block's own content is not searched,
+    and neither is a device report log (``<log xmlns="http://code.javarosa.org/devicereport">``,
+    or a whole form in that namespace): CommCare HQ never applies the blocks inside one."""
     found: list[Element] = []
     stack = [root]
     while stack:
         el = stack.pop()
         if el.tag == _CASE_TAG:
             found.append(el)
+            continue
+        if isinstance(el.tag, str) and el.tag.startswith(_DEVICE_REPORT):
             continue
         stack.extend(reversed(el))
     return found
@@ -298,10 +369,7 @@ def _parse_block(el: Element, position: int) -> CaseBlock:
             update = update if update is not None else {}
             for child in action:
                 key = check.length("update property name", _local(child.tag))
-                value = _text(child)
-                if key in _LIMITED_UPDATE_KEYS:
-                    check.length(f"update/{key}", value)
-                update[key] = value
+                update[key] = check.update(key, _text(child))
         elif kind == "close":
             close = True
         elif kind == "index":
@@ -361,11 +429,29 @@ class _Checker:
                 field,
             ) from exc
 
+    def update(self, key: str, value: str) -> str:
+        """One property of an ``<update>``: the case's own fields are held to their limits,
+        ``date_opened`` must be a date, and other values to ``MAX_PROPERTY_LENGTH``."""
+        field = f"update/{key}"
+        if key in _LIMITED_UPDATE_KEYS:
+            self.length(field, value)
+        elif len(value) > MAX_PROPERTY_LENGTH:
+            raise self.error(
+                f"{field} is {len(value):,} characters long; the limit for a property value is"
+                f" {MAX_PROPERTY_LENGTH:,}.",
+                field,
+            )
+        if key == "case_name" and not value:
+            raise self.error("<case_name> cannot be emptied; a case needs a name.", field)
+        if key == "date_opened":
+            self.date(field, value)
+        return value
+
     def create(self, fields: dict[str, str]) -> CreateAction:
         if not fields.get("case_type"):
             raise self.error("<create> needs a non-empty <case_type>.", "create/case_type")
-        if "case_name" not in fields:
-            raise self.error("<create> needs a <case_name>.", "create/case_name")
+        if not fields.get("case_name"):
+            raise self.error("<create> needs a non-empty <case_name>.", "create/case_name")
         return CreateAction(
             case_type=fields["case_type"],
             case_name=fields["case_name"],

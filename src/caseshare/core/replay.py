@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Final, Generic, TypeVar
 
 from caseshare.core.casestate import CaseState, apply_block
@@ -87,6 +88,49 @@ def fold_transaction(
     if state is not None and state.owner_id is None and owner is not None:
         state = replace(state, owner_id=owner)
     return state
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transaction of a case's history, ready to replay.
+
+    A ``baseline`` replaces the state (a case's state recorded outside forms); ``blocks`` are the
+    transaction's blocks, with ``owner`` the owner the case had right after it. A cascade close
+    (``cascade_host`` set) applies only while the case is still an extension of that host, and
+    never brings a case into being. ``unlink`` drops every index to that case id (it was purged).
+    """
+
+    tx_id: int
+    baseline: CaseState | None = None
+    blocks: tuple[CaseBlock, ...] = ()
+    owner: str | None = None
+    cascade: bool = False
+    cascade_host: str | None = None
+    unlink: str | None = None
+
+
+def is_extension_of(state: CaseState, host: str) -> bool:
+    return any(
+        i.referenced_id == host and i.relationship == "extension" for i in state.indices.values()
+    )
+
+
+def apply_step(state: CaseState | None, step: Step) -> CaseState | None:
+    """One step of a replay (S-TX-8)."""
+    if step.baseline is not None:
+        state = step.baseline
+    if step.unlink is not None:
+        if state is None:
+            return None
+        kept = {k: i for k, i in state.indices.items() if i.referenced_id != step.unlink}
+        return replace(state, indices=MappingProxyType(kept))
+    if step.cascade:
+        if state is None or (
+            step.cascade_host is not None and not is_extension_of(state, step.cascade_host)
+        ):
+            return state  # the case is no longer that host's extension: the cascade is void
+        return fold_transaction(state, step.blocks)
+    return fold_transaction(state, step.blocks, step.owner)
 
 
 @dataclass(frozen=True)

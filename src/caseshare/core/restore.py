@@ -31,7 +31,9 @@ RESERVED_PROPERTIES: Final = frozenset(
     }
 )
 #: restore keys written from the case's columns: a stored property of that name never overrides
-_COLUMN_KEYS: Final = frozenset({"case_id", "case_type", "case_name", "owner_id", "external_id"})
+_COLUMN_KEYS: Final = frozenset(
+    {"case_id", "case_type", "case_name", "owner_id", "external_id", "date_opened"}
+)
 # an XML name without a colon (a property is one element of <update>); letters and digits
 # below U+00C0 other than ASCII ones are not name characters
 _XML_NAME: Final = re.compile(r"(?![\u0080-\u00bf])[^\W\d](?:(?![\u0080-\u00bf])[\w.\-])*")
@@ -74,6 +76,8 @@ class RestoreCase:
     properties: Mapping[str, str]
     #: (identifier, referenced case id, referenced case type, relationship)
     indices: Sequence[tuple[str, str, str, str]] = ()
+    #: when the case was opened (the store's UTC text); sent as ``date_opened``, a date
+    opened_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,19 +117,20 @@ def _case_element(parent: Element, case: RestoreCase) -> None:
         ("owner_id", case.owner_id),
     ):
         SubElement(create, tag).text = _xml_text(value)
-    # a property that would override one of the case's own fields, or whose name cannot be an
+    # as CommCare HQ sends it: <update> holds external_id, date_opened, then the properties. A
+    # property that would override one of the case's own fields, or whose name cannot be an
     # element, is left out: the restore stays well-formed and the device gets the real fields
-    props = {
-        key: value
+    own = [("external_id", case.external_id), ("date_opened", case.opened_on[:10])]
+    props = sorted(
+        (key, value)
         for key, value in case.properties.items()
         if key not in _COLUMN_KEYS and is_xml_name(key)
-    }
-    if case.external_id:
-        props["external_id"] = case.external_id
-    if props:
+    )
+    fields = [(k, v) for k, v in own if v] + props
+    if fields:
         update = SubElement(el, "update")
-        for key in sorted(props):
-            SubElement(update, key).text = _xml_text(props[key])
+        for key, value in fields:
+            SubElement(update, key).text = _xml_text(value)
     if case.closed:
         SubElement(el, "close")
     if case.indices:
@@ -186,6 +191,7 @@ def to_json(restore: Restore) -> dict[str, Any]:
                 "external_id": c.external_id,
                 "closed": c.closed,
                 "date_modified": c.date_modified,
+                "date_opened": c.opened_on[:10],
                 "user_id": c.user_id,
                 "properties": dict(c.properties),
                 "indices": {

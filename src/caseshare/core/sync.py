@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from caseshare.core.casexml import CaseBlock
+
 CHILD: Final = "child"
 EXTENSION: Final = "extension"
 
@@ -142,3 +144,67 @@ def related_cases(
         for case_id in component:
             result[case_id] = frozen
     return result
+
+
+@dataclass(frozen=True)
+class DeviceCase:
+    """A case as a device knows it: what its last restore sent and its own forms did since.
+
+    ``owner``: the case's owner id; ``indices``: identifier -> (case id, relationship).
+    """
+
+    closed: bool
+    owner: str
+    indices: Mapping[str, tuple[str, str]]
+
+
+def device_holds(cases: Mapping[str, DeviceCase], owner_ids: Iterable[str]) -> frozenset[str]:
+    """The cases a device keeps of those it knows: the S-SYNC-1 live set over its own view, with
+    the owner ids of its last restore (its ``user-groups`` fixture).
+
+    This is how CommCare HQ prunes a sync log after the device's own form (and how the device
+    purges its own store): a case the form closed, created closed, gave away, or whose host it
+    closed leaves, unless a case the device still needs indexes it. Cases another user changed
+    meanwhile keep what the device last knew of them, so the next restore tells it about them.
+    """
+    owners = set(owner_ids)
+    nodes = {
+        case_id: SyncNode(case_id, c.closed, c.owner in owners, tuple(c.indices.values()))
+        for case_id, c in cases.items()
+    }
+    return live_cases(nodes)
+
+
+def after_own_form(
+    cases: Mapping[str, DeviceCase],
+    owner_ids: Iterable[str],
+    blocks: Iterable[CaseBlock],
+    new_owners: Mapping[str, str],
+) -> dict[str, DeviceCase]:
+    """What a device holds after its own form (S-SYNC-2, as CommCare HQ updates its sync log):
+    each block changes the device's view of its case — closed, the owner it names (canonical
+    text), indices added or removed — and then only what ``device_holds`` keeps stays.
+
+    ``new_owners`` gives the owner the server chose (S-CRT-2) for cases the device did not know
+    and whose blocks name none.
+    """
+    view = dict(cases)
+    for block in blocks:
+        known = view.get(block.case_id)
+        owner = known.owner if known is not None else new_owners.get(block.case_id, "")
+        for named in (
+            block.create.owner_id if block.create else None,
+            (block.update or {}).get("owner_id"),
+        ):
+            if named:
+                owner = named
+        indices = dict(known.indices) if known is not None else {}
+        for index in block.indices:
+            if index.deletes:
+                indices.pop(index.identifier, None)
+            else:
+                indices[index.identifier] = (index.referenced_id, index.relationship)
+        closed = (known is not None and known.closed) or block.close
+        view[block.case_id] = DeviceCase(closed, owner, indices)
+    holds = device_holds(view, owner_ids)
+    return {case_id: c for case_id, c in view.items() if case_id in holds}

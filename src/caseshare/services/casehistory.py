@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from caseshare.core.casestate import CaseState, IndexState
-from caseshare.core.casexml import CaseBlock, parse_submission
+from caseshare.core.casexml import CaseBlock, parse_stored
+from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
-from caseshare.core.replay import Entry, fold_transaction, prepare_block, replay_order
+from caseshare.core.replay import Entry, Step, apply_step, prepare_block, replay_order
 from caseshare.services.base import ServiceBase, actor_name
-from caseshare.store.submissions import IndexRow, SubmissionRow, TransactionRow
+from caseshare.store.submissions import IndexRow, TransactionRow
 
 #: a case as the store holds what history decides: (state columns, indices)
 Snapshot = tuple[dict[str, Any], list[IndexRow]]
-#: one transaction to replay: (baseline state, blocks, owner after it, is a cascade close, its id)
-_Step = tuple[CaseState | None, list[CaseBlock], str | None, bool, int]
 
 
 def fmt_time(moment: datetime | None) -> str | None:
@@ -111,25 +111,57 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
     )
 
 
-@dataclass
-class _Replayer:
-    """Parses each submission of a rebuild once."""
+@dataclass(frozen=True)
+class _Form:
+    """A stored form as replays need it: who sent it, when, and its blocks by case."""
 
-    subs: dict[int, tuple[SubmissionRow, tuple[CaseBlock, ...]]]
+    user: str | None
+    received: datetime
+    blocks: Mapping[str, tuple[CaseBlock, ...]]
 
-    def blocks(self, sub: SubmissionRow, case_id: str) -> list[CaseBlock]:
-        if sub.id not in self.subs:
-            self.subs[sub.id] = (sub, parse_submission(sub.xml).blocks)
-        received = parse_time(sub.received_on)
-        assert received is not None
-        user = str(sub.user_id) if sub.user_id is not None else ""
-        return [
-            prepare_block(b, user, received) for b in self.subs[sub.id][1] if b.case_id == case_id
-        ]
+
+#: how many parsed forms a service keeps for replays (a form's XML never changes)
+_FORM_CACHE = 64
 
 
 class HistoryService(ServiceBase):
     """Replays and rebuilds cases from their transactions (S-TX-8, S-TX-3)."""
+
+    def context(self, agency_id: int) -> AgencyContext:
+        pinned: AgencyContext | None = self.__dict__.get("_pinned")
+        if pinned is not None and pinned.agency_id == agency_id:
+            return pinned
+        return super().context(agency_id)
+
+    @contextmanager
+    def pinned_context(self, agency_id: int) -> Iterator[None]:
+        """The agency's context read once for a whole form or rebuild, not once per case (a
+        version check is a round trip: a thousand of them cost seconds on PostgreSQL)."""
+        self.__dict__["_pinned"] = super().context(agency_id)
+        try:
+            yield
+        finally:
+            self.__dict__.pop("_pinned", None)
+
+    def _form(self, submission_id: int) -> _Form:
+        """A stored form, parsed once per service: a rebuild of the cases of a form of 1,000
+        blocks reads and parses it once, not once per case."""
+        cache: dict[int, _Form] = self.__dict__.setdefault("_forms", {})
+        found = cache.get(submission_id)
+        if found is None:
+            sub = self.store.submission(submission_id)
+            assert sub is not None
+            received = parse_time(sub.received_on)
+            assert received is not None
+            user = None if sub.user_id is None else str(sub.user_id)
+            by_case: dict[str, list[CaseBlock]] = {}
+            for b in parse_stored(sub.xml).blocks:
+                by_case.setdefault(b.case_id, []).append(prepare_block(b, user or "", received))
+            found = _Form(user, received, {c: tuple(bs) for c, bs in by_case.items()})
+            if len(cache) >= _FORM_CACHE:
+                cache.pop(next(iter(cache)))
+            cache[submission_id] = found
+        return found
 
     def replay_case(
         self, agency_id: int, case_id: str, until: int | None = None
@@ -137,22 +169,23 @@ class HistoryService(ServiceBase):
         """What the case's live transactions, replayed in order, make of it (None: no case).
 
         With ``until`` (a transaction id), the replay stops right after that transaction."""
-        ordering = self.context(agency_id).settings.ordering
-        replayer = _Replayer({})
-        entries: list[Entry[_Step]] = []
-        for tx in self.store.transactions(agency_id, case_id, live_only=True):
-            entries.append(self._entry(replayer, case_id, tx))
         state: CaseState | None = None
-        for baseline, blocks, owner, cascade, tx_id in replay_order(entries, ordering):
-            if baseline is not None:
-                state = baseline
-            if not (cascade and state is None):  # a cascade never brings a case into being
-                state = fold_transaction(state, blocks, owner)
-            if tx_id == until:
+        for step in self._steps(agency_id, case_id):
+            state = apply_step(state, step)
+            if step.tx_id == until:
                 break
         return state
 
-    def _entry(self, replayer: _Replayer, case_id: str, tx: TransactionRow) -> Entry[_Step]:
+    def _steps(
+        self, agency_id: int, case_id: str, txs: Sequence[TransactionRow] | None = None
+    ) -> list[Step]:
+        """The case's live transactions in the order they replay (S-TX-3)."""
+        ordering = self.context(agency_id).settings.ordering
+        if txs is None:
+            txs = self.store.transactions(agency_id, case_id, live_only=True)
+        return replay_order([self._entry(case_id, tx) for tx in txs], ordering)
+
+    def _entry(self, case_id: str, tx: TransactionRow) -> Entry[Step]:
         device = parse_time(tx.client_date)
         received = parse_time(tx.server_date)
         assert received is not None
@@ -160,18 +193,18 @@ class HistoryService(ServiceBase):
         if "baseline" in kinds:
             columns, indices = tx.snapshot
             base = state_of(case_id, columns, [tuple(i) for i in indices])
-            return Entry(None, received, device, (base, [], None, False, tx.id))
+            return Entry(None, received, device, Step(tx.id, baseline=base))
+        if "unlink" in kinds:
+            return Entry(None, received, device, Step(tx.id, unlink=tx.snapshot["unlink"]))
         if "cascade" in kinds:
             close = CaseBlock(case_id=case_id, date_modified=device, close=True)
-            return Entry(None, received, device, (None, [close], None, True, tx.id))
+            host = tx.snapshot.get("host") if isinstance(tx.snapshot, dict) else None
+            step = Step(tx.id, blocks=(close,), cascade=True, cascade_host=host)
+            return Entry(None, received, device, step)
         assert tx.submission_id is not None
-        sub = self.store.submission(tx.submission_id)
-        assert sub is not None
-        sub_received = parse_time(sub.received_on)
-        assert sub_received is not None
-        user = None if sub.user_id is None else str(sub.user_id)
-        blocks = replayer.blocks(sub, case_id)
-        return Entry(user, sub_received, device, (None, blocks, tx.owner, False, tx.id))
+        form = self._form(tx.submission_id)
+        step = Step(tx.id, blocks=form.blocks.get(case_id, ()), owner=tx.owner)
+        return Entry(form.user, form.received, device, step)
 
     def history_snapshot(self, agency_id: int, case_id: str) -> Snapshot | None:
         """The replayed state as the store would hold it (indices to missing cases left out)."""
@@ -205,75 +238,87 @@ class HistoryService(ServiceBase):
         todo = list(dict.fromkeys(case_ids))
         seen = set(todo)
         changed: list[str] = []
-        written: list[tuple[str, Snapshot]] = []
-        while todo:
-            case_id = todo.pop(0)
-            before = self.store.case_state_columns(agency_id, case_id)
-            state = self.replay_case(agency_id, case_id)
-            if state is None:
-                if before is None:
-                    continue
-                referrers = []  # purging drops the index rows that point at the case
-                for other in self.store.indexing_cases(before[0]):
-                    # a case made outside forms keeps its index in a baseline, so it is
-                    # re-linked when this case comes back (unarchive)
-                    if not self.store.has_transactions(agency_id, other):
-                        self.store.add_baseline(agency_id, other, position or 0)
-                self.store.purge_case(before[0])
-                self.audit_case(
-                    agency_id, actor, case_id, before[0], before[1], None, reason, action
-                )
-                changed.append(case_id)
-            else:
-                snap = columns_of(state)
-                pk = self.store.write_case_state(agency_id, case_id, *snap)
-                written.append((case_id, snap))
-                after = self.store.case_state_columns(agency_id, case_id)
-                assert after is not None
-                old = None if before is None else before[1:]
-                if old != after[1:]:
+        written: dict[str, Snapshot] = {}
+        while todo:  # in rounds: a round's cases are read, replayed and written together
+            batch, todo = todo, []
+            befores = self.store.case_states(agency_id, batch)
+            states = self.replay_cases(agency_id, batch)
+            snaps: dict[str, Snapshot] = {}
+            for case_id in batch:
+                before, state = befores.get(case_id), states[case_id]
+                if state is not None:
+                    snaps[case_id] = columns_of(state)
+                elif before is not None:
+                    # purging drops the index rows that point at the case; a case made outside
+                    # forms keeps its index in a baseline, so it is re-linked when this case
+                    # comes back (unarchive)
+                    for other in self.store.indexing_cases(before[0]):
+                        if not self.store.has_any_history(agency_id, other):
+                            self.store.add_baseline(agency_id, other, position or 0)
+                    self.store.purge_case(before[0])
                     self.audit_case(
-                        agency_id,
-                        actor,
-                        case_id,
-                        pk,
-                        None if before is None else before[1],
-                        after[1],
-                        reason,
-                        action,
+                        agency_id, actor, case_id, before[0], before[1], None, reason, action
                     )
                     changed.append(case_id)
-                referrers = self.store.referrers(agency_id, case_id) if before is None else []
-            for other in referrers:
+            if snaps:
+                pks = self.store.write_case_states(agency_id, snaps)
+                afters = self.store.case_states(agency_id, list(snaps))
+                events = []
+                for case_id in snaps:
+                    before, after = befores.get(case_id), afters[case_id]
+                    if before is not None and before[1:] == after[1:]:
+                        continue
+                    old, new = changes(None if before is None else before[1], after[1])
+                    verb = action or ("case.create" if before is None else "case.update")
+                    events.append((verb, f"case:{case_id}", pks[case_id], old, new))
+                    changed.append(case_id)
+                self.store.record_many(agency_id, actor, events, reason)
+                written.update(snaps)
+            created = [c for c in snaps if c not in befores]
+            for other in sorted(self.store.referrers_of(agency_id, created)):
                 if other not in seen:
                     seen.add(other)
                     todo.append(other)
-        for case_id, snap in written:  # index rows to cases written after them
-            self.store.write_case_state(agency_id, case_id, *snap)
+        if written:  # index rows to cases written after them
+            self.store.write_case_states(agency_id, written)
         if written and self.context(agency_id).settings.extension_close_cascade:
-            changed += self._rederive_cascades(agency_id, [c for c, _ in written], reason)
+            changed += self._rederive_cascades(agency_id, list(written), reason)
         if position is not None:
-            for case_id in changed:
-                self.store.add_transaction(
-                    agency_id, case_id, None, position, ["rebuild"], client_date=None
-                )
+            self.store.add_rebuild_transactions(agency_id, changed, position)
         return changed
 
+    def replay_cases(
+        self, agency_id: int, case_ids: Sequence[str], until: Mapping[str, int] | None = None
+    ) -> dict[str, CaseState | None]:
+        """``replay_case`` for many cases, their transactions read in one query; with ``until``,
+        a case's replay stops right after that transaction of it."""
+        txs = self.store.transactions_of(agency_id, case_ids)
+        out: dict[str, CaseState | None] = {}
+        for case_id in case_ids:
+            stop = None if until is None else until.get(case_id)
+            state: CaseState | None = None
+            for step in self._steps(agency_id, case_id, txs.get(case_id, [])):
+                state = apply_step(state, step)
+                if step.tx_id == stop:
+                    break
+            out[case_id] = state
+        return out
+
     def _closing_transaction(self, agency_id: int, case_id: str) -> TransactionRow | None:
-        """The live form transaction that closed the case; None when it is open or was closed
-        outside forms (a baseline: the sharing API closes without cascading)."""
+        """The live form transaction that closed the case, in replay order (so by device time
+        under ``reconcile``); None when it is open or was closed outside forms (a baseline)."""
+        txs = {tx.id: tx for tx in self.store.transactions(agency_id, case_id, live_only=True)}
+        state: CaseState | None = None
         closer: TransactionRow | None = None
-        outside = False
-        for tx in self.store.transactions(agency_id, case_id, live_only=True):
-            kinds = tx.kind_set
-            if "baseline" in kinds:
-                if not tx.snapshot[0]["closed"]:
-                    closer, outside = None, False
-                elif closer is None:
-                    outside = True
-            elif "close" in kinds and closer is None and not outside:
-                closer = tx if tx.submission_id is not None else None
-                outside = closer is None
+        for step in self._steps(agency_id, case_id, list(txs.values())):
+            was_closed = state is not None and state.closed
+            state = apply_step(state, step)
+            if state is None or not state.closed:
+                closer = None
+            elif not was_closed:
+                tx = txs[step.tx_id]
+                outside = tx.submission_id is None or "baseline" in tx.kind_set
+                closer = None if outside else tx
         return closer
 
     def _rederive_cascades(self, agency_id: int, case_ids: Sequence[str], reason: str) -> list[str]:
@@ -307,16 +352,22 @@ class HistoryService(ServiceBase):
                 if closer is None or (case_id, closer.submission_id) in tried:
                     continue
                 tried.add((case_id, closer.submission_id))
-                self.store.add_transaction(
+                tx_id = self.store.add_transaction(
                     agency_id,
                     case_id,
                     closer.submission_id,
                     closer.position,
                     ["close", "cascade"],
                     client_date=host[1]["closed_on"],
+                    snapshot={"host": ref},
                 )
                 state = self.replay_case(agency_id, case_id)
                 assert state is not None
+                if not state.closed:
+                    # in replay order the host closed before the case became its extension (or
+                    # before the case began): no form would have cascaded, so record nothing
+                    self.store.delete_transaction(tx_id)
+                    continue
                 new = columns_of(state)
                 self.store.write_case_state(agency_id, case_id, *new)
                 self.audit_case(
@@ -328,9 +379,8 @@ class HistoryService(ServiceBase):
                     new[0],
                     f"{reason}: host case closed (extension_close_cascade)",
                 )
-                if new[0]["closed"]:  # the replay may order the close before the case began
-                    closed.append(case_id)
-                    todo.append(case_id)
+                closed.append(case_id)
+                todo.append(case_id)
                 break
         return closed
 
@@ -375,7 +425,7 @@ class HistoryService(ServiceBase):
     def _set_archived(
         self, agency_id: int, actor: int | None, instance_id: str, archive: bool
     ) -> list[str]:
-        with self.store.transaction():
+        with self.store.transaction(), self.pinned_context(agency_id):
             self.store.lock_case_transactions(agency_id)
             self.require_admin(actor, agency_id)
             sub = self.store.current_submission(agency_id, instance_id)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+from caseshare.core.casexml import MAX_FIELD_LENGTH, MAX_PROPERTY_LENGTH
 from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Cause
 from caseshare.core.model import CaseFacts, User
 from caseshare.core.principals import Principal
 from caseshare.core.restore import RESERVED_PROPERTIES, has_invalid_xml_chars, is_xml_name
-from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.base import actor_name
+from caseshare.services.casehistory import HistoryService
 
-MAX_FIELD = 255
+MAX_FIELD = MAX_FIELD_LENGTH
 
 
 def choose_owner(
@@ -70,6 +72,18 @@ def checked_properties(properties: Mapping[str, str] | None) -> dict[str, str]:
     ``validation_error``."""
     checked = {str(k): str(v) for k, v in (properties or {}).items()}
     for key, value in checked.items():
+        if len(key) > MAX_FIELD:
+            raise CaseShareError(
+                "validation_error",
+                f"Property name {key[:40]!r}… is {len(key)} characters long; the limit is"
+                f" {MAX_FIELD}.",
+            )
+        if len(value) > MAX_PROPERTY_LENGTH:
+            raise CaseShareError(
+                "validation_error",
+                f"Property {key!r} is {len(value):,} characters long; the limit for a property"
+                f" value is {MAX_PROPERTY_LENGTH:,}.",
+            )
         if key in RESERVED_PROPERTIES:
             raise CaseShareError(
                 "validation_error",
@@ -86,6 +100,13 @@ def checked_properties(properties: Mapping[str, str] | None) -> dict[str, str]:
     return checked
 
 
+def _check_name(name: str) -> None:
+    if not name:
+        raise CaseShareError("validation_error", "A case needs a name; it cannot be emptied.")
+    if len(name) > MAX_FIELD:
+        raise CaseShareError("validation_error", f"name is longer than {MAX_FIELD} characters.")
+
+
 def check_text(label: str, value: str) -> None:
     """``validation_error`` when ``value`` holds a control character XML cannot carry."""
     if has_invalid_xml_chars(value):
@@ -95,7 +116,7 @@ def check_text(label: str, value: str) -> None:
         )
 
 
-class CaseService(ServiceBase):
+class CaseService(HistoryService):
     """Case lifecycle operations that touch access."""
 
     def create_case(
@@ -147,6 +168,8 @@ class CaseService(ServiceBase):
                     )
             if not case_type:
                 raise CaseShareError("validation_error", "A case needs a case type.")
+            if not name:
+                raise CaseShareError("validation_error", "A case needs a name.")
             if self.store.case_pk(agency_id, case_id) is not None:
                 raise CaseShareError("validation_error", f"Case {case_id!r} exists already.")
             pk = self.store.insert_case(
@@ -163,6 +186,7 @@ class CaseService(ServiceBase):
                 self._set_index(agency_id, pk, case_id, identifier, ref, relationship)
             if closed:
                 self.store.set_closed(pk, True, creator_id)
+            self.store.note_outside_change(pk, "create")
             self.store.record(
                 agency_id,
                 actor_name(actor),
@@ -282,10 +306,32 @@ class CaseService(ServiceBase):
             )
 
     def purge_case(self, agency_id: int, actor: int | None, case_id: str) -> None:
-        """S-SHR-8: gone for good, shares too."""
+        """S-SHR-8: gone for good — the case, its shares, indices, favourites, recent views and
+        its history — so that a new case of the same id starts clean (issue 8, fault 2). The
+        forms that touched it stay stored (the audit trail) but never replay into it again."""
         with self.store.transaction():
             pk = self._binned(agency_id, actor, case_id)
+            # every case whose history indexes it records that the link was cut, so neither a
+            # rebuild nor a new case of the same id re-attaches it
+            position = self.store.received_position(agency_id)
+            others = {
+                *self.store.indexing_cases(pk),
+                *self.store.ever_referrers(agency_id, case_id),
+            }
+            for other in sorted(others - {case_id}):
+                if not self.store.has_any_history(agency_id, other):  # made before migration 8
+                    self.store.add_baseline(agency_id, other, position)
+                self.store.add_transaction(
+                    agency_id,
+                    other,
+                    None,
+                    position,
+                    ["unlink"],
+                    client_date=None,
+                    snapshot={"unlink": case_id},
+                )
             self.store.purge_case(pk)
+            self.store.forget_case(agency_id, case_id)
             self.store.record(agency_id, actor_name(actor), "case.purge", f"case:{case_id}")
 
     def update_case(
@@ -303,6 +349,7 @@ class CaseService(ServiceBase):
         checked = None if properties is None else checked_properties(properties)
         if name is not None:
             check_text("name", name)
+            _check_name(name)
         with self.store.transaction():
             action = Action.CLOSE if closed else Action.EDIT
             ctx, case = self._authorised_case(agency_id, actor, case_id, action)
@@ -349,6 +396,8 @@ class CaseService(ServiceBase):
         removes a property). Needs edit; never opens or closes the case (S-TX-4)."""
         removed = {k for k, v in (properties or {}).items() if v is None}
         checked = checked_properties({k: v for k, v in (properties or {}).items() if v is not None})
+        if name is not None:
+            _check_name(name)
         for label, text in (("name", name), ("external_id", external_id)):
             if text is not None:
                 check_text(label, text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from caseshare.core.engine import AgencyContext
@@ -11,6 +12,7 @@ from caseshare.core.principals import Principal
 from caseshare.core.restore import Restore, RestoreCase, state_hash
 from caseshare.services.base import ServiceBase
 from caseshare.store.base import utcnow
+from caseshare.store.synclogs import DeviceEntry
 
 
 class RestoreService(ServiceBase):
@@ -26,10 +28,12 @@ class RestoreService(ServiceBase):
         if not user.active:
             raise CaseShareError("not_found", f"User {user_id} was not found.")
         agency_id = ctx.agency_id
+        owners = {str(p) for p in ctx.directory.owner_ids(user.id)}
         with self.store.transaction():
             self.store.lock_case_transactions(agency_id)
             live = self.live_case_ids(user.id)
             send, left = set(live), set[str]()
+            known: Mapping[str, DeviceEntry] = {}
             if since is not None:
                 log = self.store.sync_log(since)
                 if log is None or log.user_id != user.id or log.agency_id != agency_id:
@@ -46,13 +50,29 @@ class RestoreService(ServiceBase):
                     )
                 send = (live - log.case_ids) | (self.store.changed_since(log) & live)
                 left = set(log.case_ids - live)
+                known = log.device or {}
+            states = self.store.case_states(agency_id, sorted(send))
+            # what the device knows after this restore: what was sent now, and for the rest
+            # what it knew before (a log from before migration 8 knows nothing: read it now)
+            unknown = sorted(c for c in live if c not in states and c not in known)
+            states_known = {**states, **self.store.case_states(agency_id, unknown)}
+            device = {
+                c: known[c] if c not in states_known else _device_case(states_known[c])
+                for c in live
+                if c in known or c in states_known
+            }
             token = uuid.uuid4().hex
             self.store.create_sync_log(
-                token, agency_id, user.id, since, self.store.transaction_watermark(agency_id), live
+                token,
+                agency_id,
+                user.id,
+                since,
+                self.store.transaction_watermark(agency_id),
+                device,
+                owners,
             )
         # a case that left the scope (transferred, deleted, purged …) is sent as a bare close:
         # none of its current data, which the user may no longer be allowed to see
-        states = self.store.case_states(agency_id, sorted(send))
         return Restore(
             token=token,
             username=user.username,
@@ -64,8 +84,14 @@ class RestoreService(ServiceBase):
             gone=sorted(left),
             incremental=since is not None,
             date=utcnow()[:10],
-            case_ids=frozenset(live),
+            case_ids=frozenset(device),
         )
+
+
+def _device_case(found: tuple[int, dict[str, Any], list[tuple[str, str, str, str]]]) -> DeviceEntry:
+    """What a device knows of a case the server sends it (``store.synclogs.DeviceEntry``)."""
+    _, c, indices = found
+    return [bool(c["closed"]), c["owner"], {i: [ref, rel] for i, ref, _, rel in indices}]
 
 
 def _restore_case(
@@ -85,6 +111,7 @@ def _restore_case(
         user_id="" if c["modified_by"] is None else f"user:{c['modified_by']}",
         properties=c["properties"],
         indices=indices,
+        opened_on=c["opened_on"] or "",
     )
 
 

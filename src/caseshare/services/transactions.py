@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from caseshare.core.casestate import CaseState, apply_block
-from caseshare.core.casexml import MAX_BYTES, CaseBlock, CaseSubmission, parse_submission
+from caseshare.core.casexml import (
+    MAX_BYTES,
+    CaseBlock,
+    CaseSubmission,
+    decode_submission,
+    parse_stored,
+    parse_submission,
+)
+from caseshare.core.engine import AgencyContext, evaluate
 from caseshare.core.errors import CaseShareError
-from caseshare.core.levels import Action, Cause
+from caseshare.core.levels import Action
 from caseshare.core.model import User
 from caseshare.core.principals import Principal
-from caseshare.core.replay import block_kinds, fold_transaction, prepare_block
-from caseshare.services.casehistory import (
-    HistoryService,
-    Snapshot,
-    columns_of,
-    fmt_time,
-    parse_time,
-    state_of,
-)
+from caseshare.core.replay import prepare_block
+from caseshare.core.sync import after_own_form
+from caseshare.services.access import CHILD_SAMPLE
+from caseshare.services.casehistory import parse_time
 from caseshare.services.cases import choose_owner
+from caseshare.services.formwrite import FormWriter
 from caseshare.store.base import utcnow
-from caseshare.store.submissions import IndexRow, SubmissionRow
-
-SYSTEM = "system"
-_Found = tuple[int, dict[str, Any], list[IndexRow]]
+from caseshare.store.casestates import Found
+from caseshare.store.submissions import SubmissionRow
+from caseshare.store.synclogs import SyncLog, device_cases
 
 
 @dataclass(frozen=True)
@@ -45,24 +47,22 @@ class SubmitResult:
     message: str
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CaseShareError(
-            "invalid_case_block",
-            f"The submission is not UTF-8 text (byte {exc.start} is not valid UTF-8);"
-            " send the form encoded as UTF-8.",
-        ) from None
-
-
 def _names_owner(block: CaseBlock) -> bool:
     return (block.create is not None and block.create.owner_id is not None) or (
         "owner_id" in (block.update or {})
     )
 
 
-class TransactionService(HistoryService):
+def _refusal(case_id: str, level: str, action: Action) -> CaseShareError:
+    return CaseShareError(
+        "insufficient_access",
+        f"Case {case_id!r}: you have {level} access, and a submission may only {action.value}"
+        f" cases you may {action.value}; the whole form was refused.",
+        {"case_id": case_id, "level": level, "action": action.value},
+    )
+
+
+class TransactionService(FormWriter):
     """submit: one device form, checked whole and applied in received order."""
 
     def submit(
@@ -83,18 +83,18 @@ class TransactionService(HistoryService):
         try:
             if len(raw) > MAX_BYTES:  # before decoding: the parser says it in its own words
                 parse_submission(raw)
-            text = _decode(raw)
-            parsed = parse_submission(raw)
+            text = decode_submission(raw)  # UTF-8, or the ISO-8859-1 the form declares
+            parsed = parse_submission(text, max_bytes=2 * MAX_BYTES)  # Latin-1 grows in UTF-8
             instance_id = parsed.meta.instance_id or instance_id
-            with self.store.transaction():
+            with self.store.transaction(), self.pinned_context(agency_id):
                 self.store.lock_case_transactions(agency_id)
                 # S-SYNC-2: only the submitter's own restore counts; another user's (or an
                 # unknown) token is ignored, so it can never hide changes from its owner
                 log = self.store.sync_log(sync_token) if sync_token else None
                 own = log.token if log is not None and log.user_id == user.id else None
                 result = self._submit(agency_id, user, text, digest, instance_id, parsed, own)
-                if own is not None and result.status == "normal":
-                    self.store.add_sync_cases(own, [b.case_id for b in parsed.blocks])
+                if log is not None and own is not None and result.status == "normal":
+                    self._track_device(agency_id, log, parsed.blocks)
                 return result
         except CaseShareError as exc:
             found_id = exc.details.get("instance_id")
@@ -114,6 +114,19 @@ class TransactionService(HistoryService):
                     problem=f"{exc.code}: {exc.message}".replace("\x00", "\ufffd"),
                 )
             raise
+
+    def _track_device(self, agency_id: int, log: SyncLog, blocks: Sequence[CaseBlock]) -> None:
+        """S-SYNC-2: what the device holds after its own form (``devicelog.after_own_form``)."""
+        if log.device is None:  # a log from before migration 8
+            self.store.add_sync_cases(log.token, [b.case_id for b in blocks])
+            return
+        # owner ids in canonical form, as the restore sent them
+        now = datetime.now(UTC)
+        blocks = [prepare_block(b, str(log.user_id), now) for b in blocks]
+        made = [b.case_id for b in blocks if b.case_id not in log.device]
+        owners = {c: f[1]["owner"] for c, f in self.store.case_states(agency_id, made).items()}
+        device = after_own_form(device_cases(log.device), log.owner_ids, blocks, owners)
+        self.store.set_device_cases(log.token, device, log.owner_ids)
 
     def _submit(
         self,
@@ -151,11 +164,16 @@ class TransactionService(HistoryService):
         by_case: dict[str, list[CaseBlock]] = {}
         for block in blocks:
             by_case.setdefault(block.case_id, []).append(block)
-        before = {cid: self.store.case_state_columns(agency_id, cid) for cid in by_case}
+        found = self.store.case_states(agency_id, list(by_case))
+        before = {cid: found.get(cid) for cid in by_case}
         self._check(agency_id, user, by_case, before)
         if current is not None:
             self._check_edit(agency_id, user, current, by_case)
 
+        # cases made outside forms start their history with a baseline; decided before the old
+        # version (of an edit) is deprecated, which takes its transactions out of the history
+        existing = [cid for cid, f in before.items() if f is not None]
+        baseline = set(existing) - self.store.with_history(agency_id, existing)
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated")
         sub_id = self.store.insert_submission(
@@ -170,16 +188,20 @@ class TransactionService(HistoryService):
             sync_token=sync_token,
         )
         position = sub_id if current is None else current.position
-        tx_ids = {
-            cid: self._record(agency_id, cid, sub_id, position, case_blocks, before[cid])
-            for cid, case_blocks in by_case.items()
-        }
+        tx_ids = self._record(
+            agency_id,
+            sub_id,
+            position,
+            by_case,
+            {cid: f for cid, f in before.items() if f is not None and cid in baseline},
+        )
         reason = f"submission {instance_id}"
         ctx = self.context(agency_id)
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated", replaced_by=sub_id)
             touched = list(dict.fromkeys([*self.store.cases_of_submission(current.id), *by_case]))
-            pre = {cid: self.store.case_state_columns(agency_id, cid) for cid in touched}
+            found = self.store.case_states(agency_id, touched)
+            pre = {cid: found.get(cid) for cid in touched}
             self._decide_owners(agency_id, user, tx_ids, replay=True)
             changed = self.rebuild_cases(
                 agency_id, touched, f"user:{user.id}", f"{reason} edited", "case.rebuild", position
@@ -193,8 +215,16 @@ class TransactionService(HistoryService):
                 changed = self.rebuild_cases(
                     agency_id, list(by_case), f"user:{user.id}", reason, None
                 )
+                for case_id in changed:  # cases the form does not name: sync must see them
+                    if case_id not in by_case:
+                        self.store.add_transaction(
+                            agency_id, case_id, None, position, ["rebuild"], client_date=None
+                        )
             else:
                 changed = self._write(agency_id, f"user:{user.id}", states, before, reason)
+                changed += self._follow_new_cases(
+                    agency_id, [c for c in by_case if before[c] is None], set(by_case), position
+                )
         named = {b.case_id for b in blocks if _names_owner(b)}
         self._drop_shares_on_transfer(agency_id, user, {c: pre[c] for c in named}, reason)
         if ctx.settings.extension_close_cascade:
@@ -216,15 +246,17 @@ class TransactionService(HistoryService):
         agency_id: int,
         user: User,
         by_case: Mapping[str, Sequence[CaseBlock]],
-        before: Mapping[str, _Found | None],
+        before: Mapping[str, Found | None],
     ) -> None:
         """Indices (§8.4), owners (S-CRT-1) and access (S-TX-7), before anything is written."""
         ctx = self.context(agency_id)
+        actions: dict[str, Action] = {}  # what each existing case needs (S-TX-7)
+        viewable: set[str] = set()  # each referenced case is checked once
         for case_id, blocks in by_case.items():
             for block in blocks:
                 for index in block.indices:
                     ref = index.referenced_id
-                    if index.deletes or ref in by_case:
+                    if index.deletes or ref in by_case or ref in viewable:
                         continue
                     # S-TX-7: only a case the submitter may view; one they may not is
                     # reported exactly as a missing one, so its existence does not leak
@@ -237,6 +269,7 @@ class TransactionService(HistoryService):
                             " which was not found in this agency.",
                             {"case_id": case_id, "field": f"index/{index.identifier}"},
                         )
+                    viewable.add(ref)
             named = [
                 owner
                 for b in blocks
@@ -256,7 +289,25 @@ class TransactionService(HistoryService):
                 if owner != found[1]["owner"]:
                     choose_owner(ctx, None, Principal.parse(owner), check_creator=False)
                     action = Action.TRANSFER
-            self._require_device(user, action, case_id)
+            actions[case_id] = action
+        self._require_device_many(ctx, user, actions)
+
+    def _require_device_many(
+        self, ctx: AgencyContext, user: User, actions: Mapping[str, Action]
+    ) -> None:
+        """S-TX-7 for every existing case of a form at once: the cases' facts are read in a
+        few queries and each decided by the engine, as ``access`` decides one."""
+        direct = self._direct_fragment(ctx, user)
+        facts = self.store.facts_many(
+            ctx.agency_id,
+            list(actions),
+            child_filter=(direct.sql, direct.params),
+            child_limit=CHILD_SAMPLE,
+        )
+        for case_id, action in actions.items():
+            access = evaluate(ctx, user, facts[case_id])
+            if not access.allows(action):
+                raise _refusal(case_id, access.level.label, action)
 
     def _check_edit(
         self,
@@ -276,9 +327,11 @@ class TransactionService(HistoryService):
                 " refused.",
                 {"instance_id": current.instance_id},
             )
-        # the old version's own blocks (its cascade closes follow their host on the rebuild)
-        old = dict.fromkeys(b.case_id for b in parse_submission(current.xml).blocks)
-        for case_id in old:
+        # the old version's own blocks (its cascade closes follow their host on the rebuild),
+        # of the cases it still has transactions on (not those purged since)
+        kept = set(self.store.cases_of_submission(current.id))
+        old = dict.fromkeys(b.case_id for b in parse_stored(current.xml).blocks)
+        for case_id in (c for c in old if c in kept):
             if case_id in by_case or self.store.case_pk(agency_id, case_id) is None:
                 continue
             self._require_device(user, Action.EDIT, case_id)
@@ -286,192 +339,4 @@ class TransactionService(HistoryService):
     def _require_device(self, user: User, action: Action, case_id: str) -> None:
         access = self.access(user.id, case_id)
         if not access.allows(action):
-            raise CaseShareError(
-                "insufficient_access",
-                f"Case {case_id!r}: you have {access.level.label} access, and a submission may"
-                f" only {action.value} cases you may {action.value}; the whole form was refused.",
-                {"case_id": case_id, "level": access.level.label, "action": action.value},
-            )
-
-    # -- recording and applying ---------------------------------------------------------------
-
-    def _record(
-        self,
-        agency_id: int,
-        case_id: str,
-        sub_id: int,
-        position: int,
-        blocks: Sequence[CaseBlock],
-        found: _Found | None,
-    ) -> int:
-        """The case transaction of one submission (a baseline first for a case without one)."""
-        self._ensure_baseline(agency_id, case_id, position, found)
-        dates = [b.date_modified for b in blocks if b.date_modified is not None]
-        refs = [i.referenced_id for b in blocks for i in b.indices if not i.deletes]  # §8.4
-        return self.store.add_transaction(
-            agency_id,
-            case_id,
-            sub_id,
-            position,
-            block_kinds(blocks),
-            client_date=fmt_time(max(dates)) if dates else None,
-            refs=refs,
-        )
-
-    def _ensure_baseline(
-        self, agency_id: int, case_id: str, position: int, found: _Found | None
-    ) -> None:
-        """A case made outside submissions gets its current state as the start of its history."""
-        if found is None or self.store.has_transactions(agency_id, case_id):
-            return
-        self.store.add_transaction(
-            agency_id,
-            case_id,
-            None,
-            position,
-            ["baseline"],
-            client_date=found[1]["modified_on"],
-            snapshot=[found[1], found[2]],
-        )
-
-    def _decide_owners(
-        self,
-        agency_id: int,
-        user: User,
-        tx_ids: Mapping[str, int],
-        *,
-        replay: bool,
-        by_case: Mapping[str, Sequence[CaseBlock]] | None = None,
-        before: Mapping[str, _Found | None] | None = None,
-    ) -> dict[str, CaseState]:
-        """S-CRT-2 for every case this submission leaves without owner. Each transaction
-        records the owner the case has after it, so that a replay in which an earlier
-        transaction has gone (archived) still gives the case an owner. Returns the new states."""
-        ctx = self.context(agency_id)
-        states: dict[str, CaseState] = {}
-        for case_id, tx_id in tx_ids.items():
-            if replay:  # the owner right after this transaction, not after the whole history
-                state = self.replay_case(agency_id, case_id, until=tx_id)
-            else:
-                assert by_case is not None and before is not None
-                found = before[case_id]
-                if found is not None and any(
-                    before[c] is None and case_id in self.store.referrers(agency_id, c)
-                    for c in by_case
-                    if c != case_id
-                ):
-                    # its history indexes a case this form brings back: the stored row lacks
-                    # that index (S-TX-8 writes no row to a missing case), the replay has it
-                    state = self.replay_case(agency_id, case_id)
-                else:
-                    start = None if found is None else state_of(case_id, found[1], found[2])
-                    state = fold_transaction(start, by_case[case_id])
-            assert state is not None
-            if state.owner_id is None:
-                state = replace(state, owner_id=str(choose_owner(ctx, user, None)))
-            assert state.owner_id is not None
-            self.store.set_transaction_owner(tx_id, state.owner_id)
-            states[case_id] = state
-        return states
-
-    def _write(
-        self,
-        agency_id: int,
-        actor: str,
-        states: Mapping[str, CaseState],
-        before: Mapping[str, _Found | None],
-        reason: str,
-    ) -> list[str]:
-        snaps: dict[str, Snapshot] = {cid: columns_of(s) for cid, s in states.items()}
-        for case_id, snap in snaps.items():
-            pk = self.store.write_case_state(agency_id, case_id, *snap)
-            found = before[case_id]
-            old = None if found is None else found[1]
-            self.audit_case(agency_id, actor, case_id, pk, old, snap[0], reason)
-        for case_id, snap in snaps.items():  # indices to cases created later in the form
-            if snap[1]:
-                self.store.write_case_state(agency_id, case_id, *snap)
-        self._follow_new_cases(agency_id, [c for c in snaps if before[c] is None], set(snaps))
-        return list(snaps)
-
-    def _follow_new_cases(self, agency_id: int, created: Sequence[str], skip: set[str]) -> None:
-        """Cases whose history indexes a case that (again) exists get their index row back."""
-        for case_id in sorted({r for c in created for r in self.store.referrers(agency_id, c)}):
-            if case_id in skip:
-                continue
-            found = self.store.case_state_columns(agency_id, case_id)
-            state = self.replay_case(agency_id, case_id)
-            if found is None or state is None:
-                continue
-            self.store.write_case_state(agency_id, case_id, found[1], columns_of(state)[1])
-
-    def _drop_shares_on_transfer(
-        self, agency_id: int, user: User, pre: Mapping[str, _Found | None], reason: str
-    ) -> None:
-        """S-SHR-6: a case a form hands to another owner loses its manual shares."""
-        for case_id, found in pre.items():
-            now = self.store.case_state_columns(agency_id, case_id)
-            if found is None or now is None or now[1]["owner"] == found[1]["owner"]:
-                continue
-            for grant in self.store.grant_rows(now[0], cause=Cause.MANUAL, include_deleted=True):
-                self.store.delete_grant(grant.id)
-                self.store.record(
-                    agency_id,
-                    f"user:{user.id}",
-                    "share.delete",
-                    f"case:{case_id}",
-                    case_pk=now[0],
-                    before={"grantee": str(grant.grantee), "level": grant.level.label},
-                    reason=f"owner changed by {reason} (S-SHR-6)",
-                )
-
-    def _cascade(
-        self,
-        agency_id: int,
-        sub_id: int,
-        position: int,
-        pre: Mapping[str, _Found | None],
-        reason: str,
-    ) -> list[str]:
-        """§8.4: closing a host closes its open extensions, recursively, one system transaction
-        each (``extension_close_cascade``)."""
-        queue = []
-        for case_id, found in pre.items():
-            now = self.store.case_state_columns(agency_id, case_id)
-            if now is not None and now[1]["closed"] and not (found and found[1]["closed"]):
-                queue.append(case_id)
-        closed: list[str] = []
-        while queue:
-            host = self.store.case_state_columns(agency_id, queue.pop(0))
-            assert host is not None
-            moment = parse_time(host[1]["closed_on"])
-            for ext in self.store.open_extensions(host[0]):
-                found = self.store.case_state_columns(agency_id, ext)
-                assert found is not None
-                self._ensure_baseline(agency_id, ext, position, found)
-                state = apply_block(
-                    state_of(ext, found[1], found[2]),
-                    CaseBlock(case_id=ext, date_modified=moment, close=True),
-                )
-                self.store.add_transaction(
-                    agency_id,
-                    ext,
-                    sub_id,
-                    position,
-                    ["close", "cascade"],
-                    client_date=fmt_time(moment),
-                )
-                columns, indices = columns_of(state)
-                pk = self.store.write_case_state(agency_id, ext, columns, indices)
-                self.audit_case(
-                    agency_id,
-                    SYSTEM,
-                    ext,
-                    pk,
-                    found[1],
-                    columns,
-                    f"{reason}: host case closed (extension_close_cascade)",
-                )
-                closed.append(ext)
-                queue.append(ext)
-        return closed
+            raise _refusal(case_id, access.level.label, action)

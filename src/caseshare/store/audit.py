@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,35 @@ class AuditStore(Connection):
                 None if after is None else dumps(after),
                 reason,
             ),
+        )
+
+    def record_many(
+        self,
+        agency_id: int,
+        actor: str,
+        events: Sequence[tuple[str, str, int | None, Any, Any]],
+        reason: str = "",
+    ) -> None:
+        """Many events of one actor at once: (action, subject, case_pk, before, after) each."""
+        j = self.dialect.json_param()
+        now = utcnow()
+        self.executemany(
+            "INSERT INTO audit_events (agency_id, actor, at, action, subject, case_pk, before,"
+            f" after, reason) VALUES (?, ?, ?, ?, ?, ?, {j}, {j}, ?)",
+            [
+                (
+                    agency_id,
+                    actor,
+                    now,
+                    action,
+                    subject,
+                    case_pk,
+                    None if before is None else dumps(before),
+                    None if after is None else dumps(after),
+                    reason,
+                )
+                for action, subject, case_pk, before, after in events
+            ],
         )
 
     def audit_events(

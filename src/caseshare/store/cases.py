@@ -184,10 +184,13 @@ class CaseStore(Connection):
             (now, now, actor, pk),
         )
         # the last step of every sharing-API change to a case: its history records the result
+        self._note_change(pk)
+
+    def _note_change(self, pk: int, *what: str) -> None:
         from caseshare.store.submissions import SubmissionStore  # cycle: it imports this module
 
         if isinstance(self, SubmissionStore):
-            self.note_outside_change(pk)
+            self.note_outside_change(pk, *what)
 
     def set_owner(self, pk: int, owner: Principal) -> None:
         self.execute(
@@ -231,9 +234,11 @@ class CaseStore(Connection):
         )
 
     def set_deleted(self, pk: int, deleted: bool) -> None:
-        """S-SHR-8: the case and its stored grants move to (or out of) the recycle bin."""
+        """S-SHR-8: the case and its stored grants move to (or out of) the recycle bin; the
+        case's history records it (a device holding it learns it left)."""
         self.execute("UPDATE cases SET deleted = ? WHERE pk = ?", (int(deleted), pk))
         self.execute("UPDATE grants SET is_deleted = ? WHERE case_pk = ?", (int(deleted), pk))
+        self._note_change(pk, "delete" if deleted else "restore")
 
     def purge_case(self, pk: int) -> None:
         self.execute("DELETE FROM grants WHERE case_pk = ?", (pk,))
@@ -363,6 +368,55 @@ class CaseStore(Connection):
             parents=tuple(_facts(r, grants.get(r[0], ())) for r in parent_rows),
             children=tuple(_facts(r, grants.get(r[0], ())) for r in child_rows),
         )
+
+    def facts_many(
+        self,
+        agency_id: int,
+        case_ids: list[str],
+        *,
+        child_filter: tuple[str, list[Any]],
+        child_limit: int,
+    ) -> dict[str, CaseFacts]:
+        """``facts_by_id`` for many cases in four queries (a form's cases checked at once)."""
+        if not case_ids:
+            return {}
+        wanted, params = self.dialect.in_list("case_id", case_ids)
+        own = self.rows(
+            f"SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND {wanted}", (agency_id, *params)
+        )
+        pks = [r[0] for r in own]
+        if not pks:
+            return {}
+        mine, pk_params = self.dialect.in_list("i.case_pk", pks)
+        parents = self.rows(
+            f"SELECT i.case_pk, {_C_COLS} FROM case_indices i JOIN cases c ON c.pk = i.ref_pk"
+            f" WHERE {mine} AND i.relationship = 'child' AND c.deleted = 0",
+            pk_params,
+        )
+        refs, ref_params = self.dialect.in_list("i.ref_pk", pks)
+        where, filter_params = child_filter
+        children = self.rows(
+            f"SELECT DISTINCT i.ref_pk, {_C_COLS} FROM case_indices i JOIN cases c"
+            f" ON c.pk = i.case_pk WHERE {refs} AND c.deleted = 0 AND ({where})"
+            " ORDER BY i.ref_pk, c.pk",
+            (*ref_params, *filter_params),
+        )
+        grants = self.grants_for({*pks, *(r[1] for r in parents), *(r[1] for r in children)})
+        up: dict[int, list[CaseFacts]] = {}
+        for r in parents:
+            up.setdefault(r[0], []).append(_facts(r[1:], grants.get(r[1], ())))
+        down: dict[int, list[CaseFacts]] = {}
+        for r in children:
+            if len(down.setdefault(r[0], [])) < child_limit:
+                down[r[0]].append(_facts(r[1:], grants.get(r[1], ())))
+        return {
+            r[2]: CaseFacts(
+                **{**_fields(_facts(r)), "grants": grants.get(r[0], ())},
+                parents=tuple(up.get(r[0], ())),
+                children=tuple(down.get(r[0], ())),
+            )
+            for r in own
+        }
 
     def facts_by_id(
         self,

@@ -222,4 +222,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX outbox_agency ON outbox (agency_id, id)",
         ],
     ),
+    (
+        8,
+        "what each device holds (sync logs), case transactions found by id (incremental sync)",
+        [
+            # per case the device holds: [closed, owned, {identifier: [case id, relationship]}],
+            # as the device knows it (its restores and its own forms)
+            "ALTER TABLE sync_logs ADD COLUMN device_cases {json}",
+            "CREATE INDEX case_transactions_id ON case_transactions (agency_id, id)",
+        ],
+    ),
 ]

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from caseshare.core.principals import Principal
-from caseshare.store.base import Connection, dumps, loads, utcnow
-from caseshare.store.cases import owner_user, search_text
+from caseshare.store.base import dumps, loads, utcnow
+from caseshare.store.casestates import STATE_COLS, CaseStateStore, IndexRow
+
+__all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "TransactionRow"]
 
 #: the advisory-lock class that serialises one agency's case transactions on PostgreSQL
 _LOCK_CLASS: Final = 0x4353  # "CS"
@@ -19,23 +20,6 @@ TRANSACTION_COLS: Final = (
     "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
     " snapshot"
 )
-#: the columns of ``cases`` that a replay of the case's transactions decides
-STATE_COLS: Final = (
-    "case_type",
-    "name",
-    "external_id",
-    "owner",
-    "opened_on",
-    "opened_by",
-    "modified_on",
-    "modified_by",
-    "closed",
-    "closed_on",
-    "closed_by",
-    "properties",
-)
-#: (identifier, referenced case id, referenced case type, relationship)
-IndexRow = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -62,7 +46,8 @@ class TransactionRow:
     server_date: str
     client_date: str | None
     #: comma-separated: create, update, close, index, attachment, touch, cascade, baseline,
-    #: rebuild, api (a baseline recording a change made outside forms)
+    #: rebuild, api (a baseline recording a change made outside forms, with what it was:
+    #: create, delete, restore), unlink (indices to a purged case were cut)
     kinds: str
     #: the owner the case had right after this transaction was received (S-CRT-2 included)
     owner: str | None
@@ -75,7 +60,7 @@ class TransactionRow:
         return frozenset(self.kinds.split(","))
 
 
-class SubmissionStore(Connection):
+class SubmissionStore(CaseStateStore):
     """Repository for submissions and case transactions; the history a case is rebuilt from."""
 
     def lock_case_transactions(self, agency_id: int) -> None:
@@ -200,6 +185,88 @@ class SubmissionStore(Connection):
             )
         return tx_id
 
+    def delete_transaction(self, transaction_id: int) -> None:
+        """Take back a transaction recorded in the same database transaction (never history)."""
+        self.execute("DELETE FROM transaction_refs WHERE transaction_id = ?", (transaction_id,))
+        self.execute("DELETE FROM case_transactions WHERE id = ?", (transaction_id,))
+
+    def forget_case(self, agency_id: int, case_id: str) -> None:
+        """Purge for good (S-SHR-8): the case's transactions go, and so does every record that
+        another transaction's index named it (a new case of that id is not their referent)."""
+        self.execute(
+            "DELETE FROM transaction_refs WHERE transaction_id IN (SELECT id FROM"
+            " case_transactions WHERE agency_id = ? AND case_id = ?)",
+            (agency_id, case_id),
+        )
+        self.execute(
+            "DELETE FROM case_transactions WHERE agency_id = ? AND case_id = ?",
+            (agency_id, case_id),
+        )
+        self.execute(
+            "DELETE FROM transaction_refs WHERE agency_id = ? AND ref_case_id = ?",
+            (agency_id, case_id),
+        )
+
+    def ever_referrers(self, agency_id: int, case_id: str) -> list[str]:
+        """Cases any of whose transactions (revoked ones too) index ``case_id``."""
+        rows = self.rows(
+            "SELECT DISTINCT t.case_id FROM transaction_refs r"
+            " JOIN case_transactions t ON t.id = r.transaction_id"
+            " WHERE r.agency_id = ? AND r.ref_case_id = ? ORDER BY t.case_id",
+            (agency_id, case_id),
+        )
+        return [r[0] for r in rows]
+
+    def received_position(self, agency_id: int) -> int:
+        """Where a change made now sits in the agency's received order: after every form
+        received so far (a form received later gets a larger position)."""
+        found = self.value("SELECT max(id) FROM submissions WHERE agency_id = ?", (agency_id,))
+        return int(found or 0)
+
+    def with_history(self, agency_id: int, case_ids: Sequence[str]) -> set[str]:
+        """Those of ``case_ids`` that have a live history (``has_transactions``), in one query."""
+        if not case_ids:
+            return set()
+        wanted, params = self.dialect.in_list("case_id", list(case_ids))
+        rows = self.rows(
+            "SELECT DISTINCT case_id FROM case_transactions WHERE agency_id = ?"
+            f" AND revoked = 0 AND kinds <> 'rebuild' AND {wanted}",
+            (agency_id, *params),
+        )
+        return {r[0] for r in rows}
+
+    def referrers_of(self, agency_id: int, case_ids: Sequence[str]) -> set[str]:
+        """``referrers`` of many cases at once."""
+        if not case_ids:
+            return set()
+        wanted, params = self.dialect.in_list("r.ref_case_id", list(case_ids))
+        rows = self.rows(
+            "SELECT DISTINCT t.case_id FROM transaction_refs r"
+            " JOIN case_transactions t ON t.id = r.transaction_id"
+            f" WHERE r.agency_id = ? AND {wanted} AND t.revoked = 0",
+            (agency_id, *params),
+        )
+        return {r[0] for r in rows}
+
+    def set_transaction_owners(self, owners: Mapping[int, str]) -> None:
+        """``set_transaction_owner`` for many transactions at once."""
+        self.executemany(
+            "UPDATE case_transactions SET owner = ? WHERE id = ?",
+            [(owner, tx_id) for tx_id, owner in owners.items()],
+        )
+
+    def has_any_history(self, agency_id: int, case_id: str) -> bool:
+        """Whether any transaction (revoked ones too) was ever recorded for the case: a case
+        without one was made outside forms before every API write became a transaction."""
+        return (
+            self.value(
+                "SELECT 1 FROM case_transactions WHERE agency_id = ? AND case_id = ?"
+                " AND kinds <> 'rebuild' LIMIT 1",
+                (agency_id, case_id),
+            )
+            is not None
+        )
+
     def has_transactions(self, agency_id: int, case_id: str) -> bool:
         """Whether the case has a live history (revoked and ``rebuild`` rows do not count: a
         case re-made outside forms after its forms were archived starts a new history)."""
@@ -235,18 +302,15 @@ class SubmissionStore(Connection):
             snapshot=[found[1], found[2]],
         )
 
-    def note_outside_change(self, case_pk: int) -> None:
-        """A case with a history was changed outside forms (sharing API: close, owner, name,
-        properties): its new state is recorded as a ``baseline,api`` transaction after every
-        transaction it has, so a later rebuild keeps the change (S-TX-4, S-TX-8)."""
+    def note_outside_change(self, case_pk: int, *what: str) -> None:
+        """Every change of a case made outside forms (the sharing API: create, close, owner,
+        name, properties, delete, restore) is a case transaction: the case's new state as a
+        ``baseline,api`` after every form received so far. A rebuild keeps the change (S-TX-4,
+        S-TX-8), and incremental restores find it like any other transaction (S-SYNC-2)."""
         row = self.row("SELECT agency_id, case_id FROM cases WHERE pk = ?", (case_pk,))
-        if row is None or not self.has_transactions(row[0], row[1]):
-            return
-        position = self.value(
-            "SELECT max(position) FROM case_transactions WHERE agency_id = ? AND case_id = ?",
-            (row[0], row[1]),
-        )
-        self.add_baseline(row[0], row[1], int(position), ("baseline", "api"))
+        if row is not None:
+            position = self.received_position(row[0])
+            self.add_baseline(row[0], row[1], position, ("baseline", "api", *what))
 
     def indexing_cases(self, case_pk: int) -> list[str]:
         """The case ids of the cases whose index rows point at this case."""
@@ -275,6 +339,75 @@ class SubmissionStore(Connection):
             for r in rows
         ]
 
+    def add_form_transactions(
+        self,
+        agency_id: int,
+        submission_id: int,
+        position: int,
+        rows: Sequence[tuple[str, Sequence[str], str | None, Sequence[str]]],
+    ) -> dict[str, int]:
+        """One transaction per case of a form, in three statements: (case id, kinds, client
+        date, refs) each. Returns each case's transaction id."""
+        now = utcnow()
+        self.executemany(
+            "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
+            " server_date, client_date, kinds) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (agency_id, case_id, submission_id, position, now, date, ",".join(kinds))
+                for case_id, kinds, date, _ in rows
+            ],
+        )
+        ids = {
+            r[0]: int(r[1])
+            for r in self.rows(
+                "SELECT case_id, id FROM case_transactions WHERE submission_id = ?"
+                " AND kinds NOT LIKE '%cascade%' AND revoked = 0",
+                (submission_id,),
+            )
+        }
+        self.executemany(
+            "INSERT INTO transaction_refs (transaction_id, agency_id, ref_case_id)"
+            " VALUES (?, ?, ?)",
+            [
+                (ids[case_id], agency_id, ref)
+                for case_id, _, _, refs in rows
+                for ref in sorted(set(refs))
+            ],
+        )
+        return ids
+
+    def transactions_of(
+        self, agency_id: int, case_ids: Sequence[str]
+    ) -> dict[str, list[TransactionRow]]:
+        """``transactions(live_only=True)`` of many cases in one query."""
+        if not case_ids:
+            return {}
+        wanted, params = self.dialect.in_list("case_id", list(case_ids))
+        rows = self.rows(
+            f"SELECT {TRANSACTION_COLS} FROM case_transactions WHERE agency_id = ? AND {wanted}"
+            " AND revoked = 0 AND kinds <> 'rebuild' ORDER BY case_id, position, id",
+            (agency_id, *params),
+        )
+        out: dict[str, list[TransactionRow]] = {}
+        for r in rows:
+            out.setdefault(r[1], []).append(
+                TransactionRow(
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), loads(r[9])
+                )
+            )
+        return out
+
+    def add_rebuild_transactions(
+        self, agency_id: int, case_ids: Sequence[str], position: int
+    ) -> None:
+        """A ``rebuild`` transaction (never replayed; it tells sync the case changed) for each."""
+        now = utcnow()
+        self.executemany(
+            "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
+            " server_date, client_date, kinds) VALUES (?, ?, NULL, ?, ?, NULL, 'rebuild')",
+            [(agency_id, case_id, position, now) for case_id in case_ids],
+        )
+
     def cases_of_submission(self, submission_id: int) -> list[str]:
         rows = self.rows(
             "SELECT DISTINCT case_id FROM case_transactions WHERE submission_id = ?"
@@ -290,126 +423,5 @@ class SubmissionStore(Connection):
             " JOIN case_transactions t ON t.id = r.transaction_id"
             " WHERE r.agency_id = ? AND r.ref_case_id = ? AND t.revoked = 0 ORDER BY t.case_id",
             (agency_id, case_id),
-        )
-        return [r[0] for r in rows]
-
-    # -- case rows from case state --------------------------------------------------------------
-
-    def write_case_state(
-        self,
-        agency_id: int,
-        case_id: str,
-        columns: Mapping[str, Any],
-        indices: Sequence[IndexRow],
-    ) -> int:
-        """Insert or overwrite a case's state columns and its indices; returns the case's pk.
-
-        Indices to a case that does not exist (any more) in the agency are left out.
-        """
-        owner = Principal.parse(columns["owner"])
-        props: Mapping[str, str] = columns["properties"]
-        values = [
-            int(v) if isinstance(v, bool) else v
-            for v in (columns[c] for c in STATE_COLS if c != "properties")
-        ]
-        extra = [
-            owner_user(owner),
-            utcnow(),
-            search_text(columns["name"], columns["external_id"], props),
-            dumps(dict(props)),
-        ]
-        j = self.dialect.json_param()
-        pk = self.value(
-            "SELECT pk FROM cases WHERE agency_id = ? AND case_id = ?", (agency_id, case_id)
-        )
-        cols = [c for c in STATE_COLS if c != "properties"]
-        if pk is None:
-            pk = self.insert(
-                f"INSERT INTO cases (agency_id, case_id, {', '.join(cols)}, owner_user_id,"
-                f" server_modified_on, search, properties)"
-                f" VALUES (?, ?, {', '.join('?' * len(cols))}, ?, ?, ?, {j})",
-                (agency_id, case_id, *values, *extra),
-                key="pk",
-            )
-        else:
-            sets = ", ".join(f"{c} = ?" for c in cols)
-            self.execute(
-                f"UPDATE cases SET {sets}, owner_user_id = ?, server_modified_on = ?, search = ?,"
-                f" properties = {j} WHERE pk = ?",
-                (*values, *extra, pk),
-            )
-        self.execute("DELETE FROM case_indices WHERE case_pk = ?", (pk,))
-        for identifier, ref_id, ref_type, relationship in indices:
-            ref_pk = self.value(
-                "SELECT pk FROM cases WHERE agency_id = ? AND case_id = ?", (agency_id, ref_id)
-            )
-            if ref_pk is not None:
-                self.execute(
-                    "INSERT INTO case_indices (case_pk, identifier, ref_pk, ref_type, relationship)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (pk, identifier, ref_pk, ref_type, relationship),
-                )
-        return int(pk)
-
-    def case_state_columns(
-        self, agency_id: int, case_id: str
-    ) -> tuple[int, dict[str, Any], list[IndexRow]] | None:
-        """A case's pk, its state columns and its indices, as ``write_case_state`` takes them."""
-        row = self.row(
-            f"SELECT pk, {', '.join(STATE_COLS)} FROM cases WHERE agency_id = ? AND case_id = ?",
-            (agency_id, case_id),
-        )
-        if row is None:
-            return None
-        columns = dict(zip(STATE_COLS, row[1:], strict=True))
-        columns["closed"] = bool(columns["closed"])
-        columns["properties"] = loads(columns["properties"]) or {}
-        indices = [
-            (r[0], r[1], r[2], r[3])
-            for r in self.rows(
-                "SELECT i.identifier, c.case_id, i.ref_type, i.relationship FROM case_indices i"
-                " JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk = ? ORDER BY i.identifier",
-                (row[0],),
-            )
-        ]
-        return int(row[0]), columns, indices
-
-    def case_states(
-        self, agency_id: int, case_ids: list[str]
-    ) -> dict[str, tuple[int, dict[str, Any], list[IndexRow]]]:
-        """``case_state_columns`` for many cases in two queries (a restore sends thousands)."""
-        if not case_ids:
-            return {}
-        wanted, params = self.dialect.in_list("case_id", case_ids)
-        out: dict[str, tuple[int, dict[str, Any], list[IndexRow]]] = {}
-        by_pk: dict[int, str] = {}
-        for row in self.rows(
-            f"SELECT pk, case_id, {', '.join(STATE_COLS)} FROM cases"
-            f" WHERE agency_id = ? AND {wanted}",
-            (agency_id, *params),
-        ):
-            columns = dict(zip(STATE_COLS, row[2:], strict=True))
-            columns["closed"] = bool(columns["closed"])
-            columns["properties"] = loads(columns["properties"]) or {}
-            out[row[1]] = (int(row[0]), columns, [])
-            by_pk[int(row[0])] = row[1]
-        if by_pk:
-            pks, pk_params = self.dialect.in_list("i.case_pk", list(by_pk))
-            for r in self.rows(
-                "SELECT i.case_pk, i.identifier, c.case_id, i.ref_type, i.relationship"
-                f" FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE {pks}"
-                " ORDER BY i.case_pk, i.identifier",
-                pk_params,
-            ):
-                out[by_pk[r[0]]][2].append((r[1], r[2], r[3], r[4]))
-        return out
-
-    def open_extensions(self, case_pk: int) -> list[str]:
-        """Open cases that index this one as their host (relationship ``extension``)."""
-        rows = self.rows(
-            "SELECT DISTINCT c.case_id FROM case_indices i JOIN cases c ON c.pk = i.case_pk"
-            " WHERE i.ref_pk = ? AND i.relationship = 'extension' AND c.closed = 0"
-            " AND c.deleted = 0 ORDER BY c.case_id",
-            (case_pk,),
         )
         return [r[0] for r in rows]

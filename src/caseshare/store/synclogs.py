@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any
 
+from caseshare.core.sync import DeviceCase
 from caseshare.store.base import Connection, dumps, loads, utcnow
-
-#: audit actions only the sharing API writes; it writes ``case.create`` and ``case.update``
-#: too, always without a reason, while the submission pipeline always gives one
-API_ONLY_ACTIONS: Final = ("case.owner", "case.delete", "case.restore")
 
 
 @dataclass(frozen=True)
@@ -24,6 +22,40 @@ class SyncLog:
     watermark: int
     #: the case ids the device holds after that restore (and after its own forms since)
     case_ids: frozenset[str]
+    #: what the device knows of each case it holds, as stored: case id -> [closed, owner,
+    #: {identifier: [case id, relationship]}] (``device_cases`` reads it); None for a log
+    #: written before migration 8
+    device: Mapping[str, DeviceEntry] | None = None
+    #: the owner ids that restore gave the device (its user-groups fixture)
+    owner_ids: frozenset[str] = frozenset()
+
+
+#: one case a device holds, as stored: [closed, owner, {identifier: [case id, relationship]}]
+DeviceEntry = list[Any]
+
+
+def device_entry(case: DeviceCase) -> DeviceEntry:
+    return [case.closed, case.owner, {k: list(v) for k, v in case.indices.items()}]
+
+
+def device_cases(entries: Mapping[str, DeviceEntry]) -> dict[str, DeviceCase]:
+    """The stored entries as ``DeviceCase``s (only the device's own forms need them)."""
+    return {
+        case_id: DeviceCase(bool(closed), owner, {k: (v[0], v[1]) for k, v in idx.items()})
+        for case_id, (closed, owner, idx) in entries.items()
+    }
+
+
+def _device_json(device: Mapping[str, DeviceEntry], owner_ids: Iterable[str]) -> str:
+    # not sorted: a restore of 10,000 cases writes this whole map, and its order means nothing
+    return json.dumps({"owner_ids": sorted(owner_ids), "cases": device}, separators=(",", ":"))
+
+
+def _device(raw: Any) -> tuple[dict[str, DeviceEntry] | None, frozenset[str]]:
+    data = loads(raw)
+    if data is None:
+        return None, frozenset()
+    return data["cases"], frozenset(data["owner_ids"])
 
 
 class SyncLogStore(Connection):
@@ -36,28 +68,59 @@ class SyncLogStore(Connection):
         user_id: int,
         previous: str | None,
         watermark: int,
-        case_ids: Iterable[str],
+        device: Mapping[str, DeviceEntry],
+        owner_ids: Iterable[str],
     ) -> None:
+        j = self.dialect.json_param()
         self.execute(
             "INSERT INTO sync_logs (token, agency_id, user_id, created_on, previous, watermark,"
-            f" case_ids) VALUES (?, ?, ?, ?, ?, ?, {self.dialect.json_param()})",
-            (token, agency_id, user_id, utcnow(), previous, watermark, dumps(sorted(case_ids))),
+            f" case_ids, device_cases) VALUES (?, ?, ?, ?, ?, ?, {j}, {j})",
+            (
+                token,
+                agency_id,
+                user_id,
+                utcnow(),
+                previous,
+                watermark,
+                dumps(sorted(device)),
+                _device_json(device, owner_ids),
+            ),
         )
 
     def sync_log(self, token: str) -> SyncLog | None:
         row = self.row(
-            "SELECT token, agency_id, user_id, created_on, previous, watermark, case_ids"
-            " FROM sync_logs WHERE token = ?",
+            "SELECT token, agency_id, user_id, created_on, previous, watermark, case_ids,"
+            " device_cases FROM sync_logs WHERE token = ?",
             (token,),
         )
         if row is None:
             return None
+        device, owner_ids = _device(row[7])
         return SyncLog(
-            row[0], row[1], row[2], row[3], row[4], row[5], frozenset(loads(row[6]) or ())
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            frozenset(loads(row[6]) or ()),
+            device,
+            owner_ids,
+        )
+
+    def set_device_cases(
+        self, token: str, device: Mapping[str, DeviceCase], owner_ids: Iterable[str]
+    ) -> None:
+        """The device's own form changed what it holds (S-SYNC-2, as CommCare HQ prunes)."""
+        j = self.dialect.json_param()
+        entries = {case_id: device_entry(c) for case_id, c in device.items()}
+        self.execute(
+            f"UPDATE sync_logs SET case_ids = {j}, device_cases = {j} WHERE token = ?",
+            (dumps(sorted(device)), _device_json(entries, owner_ids), token),
         )
 
     def add_sync_cases(self, token: str, case_ids: Iterable[str]) -> None:
-        """The device made or changed these cases itself: it holds them."""
+        """A log from before migration 8 (no device view): the device holds these cases too."""
         log = self.sync_log(token)
         if log is not None:
             self.execute(
@@ -72,33 +135,15 @@ class SyncLogStore(Connection):
         return int(found or 0)
 
     def changed_since(self, log: SyncLog) -> set[str]:
-        """Cases changed after the restore by anyone but the device that holds the token."""
+        """Cases changed after the restore by anyone but the device that holds the token: every
+        change of a case is a case transaction (forms, the sharing API, rebuilds, purges' cut
+        links), so one query finds them all. The device's own forms are left out, except the
+        extension cases the server closed by cascade, which the device cannot know about."""
         rows = self.rows(
             "SELECT DISTINCT t.case_id FROM case_transactions t"
             " LEFT JOIN submissions s ON s.id = t.submission_id"
             " WHERE t.agency_id = ? AND t.id > ? AND t.kinds <> 'baseline'"
-            " AND (s.sync_token IS NULL OR s.sync_token <> ?"
-            " OR t.kinds LIKE '%cascade%')"
-            " UNION SELECT c.case_id FROM cases c WHERE c.agency_id = ?"
-            " AND c.server_modified_on > ? AND NOT EXISTS (SELECT 1 FROM case_transactions t"
-            " WHERE t.agency_id = c.agency_id AND t.case_id = c.case_id AND t.id > ?)"
-            # a sharing-API change (S-SYNC-2) is news even when the device changed the case too:
-            # the API writes no transaction, only its audit event
-            " UNION SELECT c.case_id FROM audit_events a JOIN cases c ON c.pk = a.case_pk"
-            " WHERE a.agency_id = ? AND c.agency_id = ? AND a.at > ?"
-            f" AND (a.action IN ({', '.join('?' * len(API_ONLY_ACTIONS))})"
-            " OR (a.action IN ('case.create', 'case.update') AND a.reason = ''))",
-            (
-                log.agency_id,
-                log.watermark,
-                log.token,
-                log.agency_id,
-                log.created_on,
-                log.watermark,
-                log.agency_id,
-                log.agency_id,
-                log.created_on,
-                *API_ONLY_ACTIONS,
-            ),
+            " AND (s.sync_token IS NULL OR s.sync_token <> ? OR t.kinds LIKE '%cascade%')",
+            (log.agency_id, log.watermark, log.token),
         )
         return {r[0] for r in rows}

@@ -12,15 +12,16 @@ from typing import Annotated, TypeVar
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from caseshare.core.casexml import MAX_BYTES
 from caseshare.core.errors import CaseShareError
-from caseshare.core.restore import RESPONSE_NS, to_xml
+from caseshare.core.restore import RESPONSE_NS, to_json, to_xml
 from caseshare.http.auth import Service, basic_user
-from caseshare.http.errors import status_of
+from caseshare.http.errors import body, status_of
 from caseshare.http.pool import ServicePool
 from caseshare.services import Caseshare
 
@@ -183,7 +184,10 @@ async def _with_service(request: Request, fn: Callable[[Caseshare], T]) -> T:
     summary="A device restore (SPEC §9): the cases the user's device holds, in full or since",
     response_class=Response,
     responses={
-        200: {"description": "OpenRosa restore payload", "content": {"application/xml": {}}},
+        200: {
+            "description": "OpenRosa restore payload, or JSON with format=json",
+            "content": {"application/xml": {}, "application/json": {}},
+        },
         401: {"description": "No or wrong HTTP basic credentials"},
         412: {"description": "stale_sync_token: restore in full (without since)"},
     },
@@ -199,16 +203,32 @@ def restore(
     state: Annotated[
         str | None, Query(max_length=100, description="The device's case state hash, ccsh:…")
     ] = None,
+    format: Annotated[
+        str,
+        Query(
+            max_length=10,
+            description="xml (OpenRosa, what CommCare reads) or json (the same data, S-SYNC-3)",
+        ),
+    ] = "xml",
 ) -> Response:
     user = basic_user(request, svc, agency)
+    as_json = format == "json"
     try:
+        if format not in ("xml", "json"):
+            raise CaseShareError(
+                "validation_error", f"Restore format {format!r} is not served; use xml or json."
+            )
         if version != "2.0":
             raise CaseShareError(
                 "validation_error", f"Restore version {version!r} is not served; use 2.0."
             )
         result = svc.restore(user.id, since=since or None, device_hash=state or None)
     except CaseShareError as exc:
+        if as_json:
+            return JSONResponse(body(exc.code, exc.message, exc.details), status_of(exc))
         return refusal(exc, "ota_restore_error")
+    if as_json:
+        return JSONResponse(to_json(result), headers=OPENROSA_HEADERS)
     return Response(
         to_xml(result), status_code=200, media_type="application/xml", headers=OPENROSA_HEADERS
     )

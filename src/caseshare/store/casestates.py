@@ -1,0 +1,179 @@
+"""Case rows written from case state (what a replay of the case's history decides), one case
+at a time or a whole form's cases at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from caseshare.core.principals import Principal
+from caseshare.store.base import Connection, dumps, loads, utcnow
+from caseshare.store.cases import owner_user, search_text
+
+#: the columns of ``cases`` that a replay of the case's transactions decides
+STATE_COLS: Final = (
+    "case_type",
+    "name",
+    "external_id",
+    "owner",
+    "opened_on",
+    "opened_by",
+    "modified_on",
+    "modified_by",
+    "closed",
+    "closed_on",
+    "closed_by",
+    "properties",
+)
+#: (identifier, referenced case id, referenced case type, relationship)
+IndexRow = tuple[str, str, str, str]
+_COLS: Final = [c for c in STATE_COLS if c != "properties"]
+#: a case as ``case_state_columns`` gives it: (pk, state columns, indices)
+Found = tuple[int, dict[str, Any], list[IndexRow]]
+
+
+class CaseStateStore(Connection):
+    """Repository for the part of a case row its history decides, and its index rows."""
+
+    def case_pks(self, agency_id: int, case_ids: Sequence[str]) -> dict[str, int]:
+        """The pks of those of ``case_ids`` that exist in the agency, in one query."""
+        if not case_ids:
+            return {}
+        wanted, params = self.dialect.in_list("case_id", list(case_ids))
+        rows = self.rows(
+            f"SELECT case_id, pk FROM cases WHERE agency_id = ? AND {wanted}",
+            (agency_id, *params),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def write_case_state(
+        self,
+        agency_id: int,
+        case_id: str,
+        columns: Mapping[str, Any],
+        indices: Sequence[IndexRow],
+    ) -> int:
+        """Insert or overwrite a case's state columns and its indices; returns the case's pk.
+
+        Indices to a case that does not exist (any more) in the agency are left out.
+        """
+        return self.write_case_states(agency_id, {case_id: (columns, indices)})[case_id]
+
+    def write_case_states(
+        self, agency_id: int, states: Mapping[str, tuple[Mapping[str, Any], Sequence[IndexRow]]]
+    ) -> dict[str, int]:
+        """``write_case_state`` for many cases in a few statements: every row first, then every
+        index row, so indices to cases written in the same call resolve. Returns their pks."""
+        ids = list(states)
+        pks = self.case_pks(agency_id, ids)
+        now = utcnow()
+        j = self.dialect.json_param()
+        inserts, updates = [], []
+        for case_id, (columns, _) in states.items():
+            owner = Principal.parse(columns["owner"])
+            props: Mapping[str, str] = columns["properties"]
+            values = [int(v) if isinstance(v, bool) else v for v in (columns[c] for c in _COLS)]
+            extra = [
+                owner_user(owner),
+                now,
+                search_text(columns["name"], columns["external_id"], props),
+                dumps(dict(props)),
+            ]
+            if case_id in pks:
+                updates.append((*values, *extra, pks[case_id]))
+            else:
+                inserts.append((agency_id, case_id, *values, *extra))
+        if inserts:
+            self.executemany(
+                f"INSERT INTO cases (agency_id, case_id, {', '.join(_COLS)}, owner_user_id,"
+                f" server_modified_on, search, properties)"
+                f" VALUES (?, ?, {', '.join('?' * len(_COLS))}, ?, ?, ?, {j})",
+                inserts,
+            )
+            pks = self.case_pks(agency_id, ids)
+        if updates:
+            sets = ", ".join(f"{c} = ?" for c in _COLS)
+            self.executemany(
+                f"UPDATE cases SET {sets}, owner_user_id = ?, server_modified_on = ?, search = ?,"
+                f" properties = {j} WHERE pk = ?",
+                updates,
+            )
+        mine, params = self.dialect.in_list("case_pk", list(pks.values()))
+        self.execute(f"DELETE FROM case_indices WHERE {mine}", params)
+        refs = self.case_pks(agency_id, sorted({i[1] for _, idx in states.values() for i in idx}))
+        rows = [
+            (pks[case_id], identifier, refs[ref], ref_type, relationship)
+            for case_id, (_, indices) in states.items()
+            for identifier, ref, ref_type, relationship in indices
+            if ref in refs
+        ]
+        if rows:
+            self.executemany(
+                "INSERT INTO case_indices (case_pk, identifier, ref_pk, ref_type, relationship)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        return pks
+
+    def case_state_columns(
+        self, agency_id: int, case_id: str
+    ) -> tuple[int, dict[str, Any], list[IndexRow]] | None:
+        """A case's pk, its state columns and its indices, as ``write_case_state`` takes them."""
+        row = self.row(
+            f"SELECT pk, {', '.join(STATE_COLS)} FROM cases WHERE agency_id = ? AND case_id = ?",
+            (agency_id, case_id),
+        )
+        if row is None:
+            return None
+        columns = dict(zip(STATE_COLS, row[1:], strict=True))
+        columns["closed"] = bool(columns["closed"])
+        columns["properties"] = loads(columns["properties"]) or {}
+        indices = [
+            (r[0], r[1], r[2], r[3])
+            for r in self.rows(
+                "SELECT i.identifier, c.case_id, i.ref_type, i.relationship FROM case_indices i"
+                " JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk = ? ORDER BY i.identifier",
+                (row[0],),
+            )
+        ]
+        return int(row[0]), columns, indices
+
+    def case_states(
+        self, agency_id: int, case_ids: list[str]
+    ) -> dict[str, tuple[int, dict[str, Any], list[IndexRow]]]:
+        """``case_state_columns`` for many cases in two queries (a restore sends thousands)."""
+        if not case_ids:
+            return {}
+        wanted, params = self.dialect.in_list("case_id", case_ids)
+        out: dict[str, tuple[int, dict[str, Any], list[IndexRow]]] = {}
+        by_pk: dict[int, str] = {}
+        for row in self.rows(
+            f"SELECT pk, case_id, {', '.join(STATE_COLS)} FROM cases"
+            f" WHERE agency_id = ? AND {wanted}",
+            (agency_id, *params),
+        ):
+            columns = dict(zip(STATE_COLS, row[2:], strict=True))
+            columns["closed"] = bool(columns["closed"])
+            columns["properties"] = loads(columns["properties"]) or {}
+            out[row[1]] = (int(row[0]), columns, [])
+            by_pk[int(row[0])] = row[1]
+        if by_pk:
+            pks, pk_params = self.dialect.in_list("i.case_pk", list(by_pk))
+            for r in self.rows(
+                "SELECT i.case_pk, i.identifier, c.case_id, i.ref_type, i.relationship"
+                f" FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE {pks}"
+                " ORDER BY i.case_pk, i.identifier",
+                pk_params,
+            ):
+                out[by_pk[r[0]]][2].append((r[1], r[2], r[3], r[4]))
+        return out
+
+    def open_extensions(self, case_pk: int) -> list[str]:
+        """Open cases that index this one as their host (relationship ``extension``)."""
+        rows = self.rows(
+            "SELECT DISTINCT c.case_id FROM case_indices i JOIN cases c ON c.pk = i.case_pk"
+            " WHERE i.ref_pk = ? AND i.relationship = 'extension' AND c.closed = 0"
+            " AND c.deleted = 0 ORDER BY c.case_id",
+            (case_pk,),
+        )
+        return [r[0] for r in rows]
