@@ -69,14 +69,17 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(tmp_path_factory: pytest.TempPathFactory, demo_database: Path) -> Iterator[str]:
     """``caseshare serve --demo`` on its own copy of the demo database, for one test module."""
     port = _free_port()
-    db = Path(tmp_path_factory.mktemp("browser")) / "demo.db"
+    folder = Path(tmp_path_factory.mktemp("browser"))
+    db = folder / "demo.db"
     shutil.copyfile(demo_database, db)
+    # The server's output goes to a file: a pipe nobody reads fills up and stops the server.
+    log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "caseshare.cli", "serve", "--database", f"sqlite:///{db}"),
             *("--demo", "--port", str(port), "--log-level", "warning"),
         ],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -87,12 +90,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_database: Path) -> Ite
             with urllib.request.urlopen(f"{base}/healthz", timeout=2):
                 break
         except (urllib.error.URLError, ConnectionError):
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert proc.poll() is None, (folder / "server.log").read_text()
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
     yield base
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
+    log.close()
+    errors = (folder / "server.log").read_text()
+    # A traceback in the server's log is a 500 some page answered: never a pass.
+    assert "Traceback" not in errors, errors
 
 
 @pytest.fixture(scope="session")

@@ -87,6 +87,13 @@ class ServicePool:
                 self._waiters.remove(turn)
         return svc
 
+    def try_borrow(self) -> Caseshare | None:
+        """An idle service at once when nobody is waiting for one, else None (for work that
+        may be skipped, such as naming the signed-in person on an error page)."""
+        if self._idle and not self._waiters:
+            return self._lend(self._idle.pop())
+        return None
+
     def _expire(self, turn: asyncio.Future[Caseshare]) -> None:
         if not turn.done():
             turn.set_exception(

@@ -104,7 +104,7 @@ def _know_viewer(request: Request) -> None:
     if getattr(request.state, "viewer", None) is not None:
         return
     pool = request.app.state.pool
-    svc = pool.try_acquire()
+    svc = pool.try_borrow()
     if svc is None:
         return
     try:
@@ -112,4 +112,4 @@ def _know_viewer(request: Request) -> None:
         with contextlib.suppress(Exception):
             read_viewer(request, svc)
     finally:
-        pool.release(svc)
+        pool.give_back(svc)
