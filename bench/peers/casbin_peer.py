@@ -15,6 +15,7 @@ import sqlite3
 from typing import Any
 
 import casbin
+from casbin.model import FastModel, FastPolicy, Model
 import casbin_sqlalchemy_adapter
 import sqlalchemy
 
@@ -116,9 +117,9 @@ class Casbin:
         sqlalchemy.event.listen(engine, "connect", _pragmas)
         adapter = casbin_sqlalchemy_adapter.Adapter(engine)
         self._save(adapter)
-        model = casbin.model.FastModel([2])  # index p lines by their object: the case
+        model = _FastModel([2, 1])  # index p lines by case, then domain
         model.load_model_from_text(MODEL)
-        self.enforcer = casbin.FastEnforcer(model, adapter, cache_key_order=[2])
+        self.enforcer = casbin.FastEnforcer(model, adapter, cache_key_order=[2, 1])
         self.generic = self.enforcer.new_enforce_context("2")
 
     @staticmethod
@@ -230,6 +231,17 @@ class Casbin:
         assert self._allowed(self.world.user_order[actor], "full", self._facts(case_id))
         who = f"direct:{self.world.user_order[grantee]}"
         self.enforcer.remove_policy(who, self.dom, case_id, "edit")
+
+
+class _FastModel(FastModel):
+    """pycasbin 1.43's FastModel.add_def returns None, which ends the loading of a section
+    after its first definition (``r2``, ``p2``, ``m2`` …): return what Model.add_def says."""
+
+    def add_def(self, sec: str, key: str, value: Any) -> Any:
+        added = Model.add_def(self, sec, key, value)
+        if sec == "p" and key == "p":
+            self.model[sec][key].policy = FastPolicy(self._cache_key_order)
+        return added
 
 
 def _fields(line: list[str]) -> dict[str, str]:

@@ -57,6 +57,7 @@ def _setup(path: str) -> None:
             "guardian.backends.ObjectPermissionBackend",
         ],
         ANONYMOUS_USER_NAME=None,
+        LOGGING_CONFIG=None,  # leave logging alone (pycasbin runs in the same process)
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
         USE_TZ=True,
     )
