@@ -15,9 +15,9 @@ import sqlite3
 from typing import Any
 
 import casbin
-from casbin.model import FastModel, FastPolicy, Model
 import casbin_sqlalchemy_adapter
 import sqlalchemy
+from casbin.model import FastModel, FastPolicy, Model
 
 from bench.peers.engine import PAGE, app_database
 from bench.peers.world import World
@@ -152,13 +152,12 @@ class Casbin:
             for role, parent in world.role_parent.items():
                 if parent is not None:
                     g.append([f"over:{parent}", f"over:{role}", dom])
-        for member, groups in world.group_parents.items():
+        for member in world.group_parents:
             for gid in world.groups_of(member):
                 g.append([member, f"group:{gid}", dom])
                 # the same membership on the resource side: an owner rule on a group matches
                 # cases owned by its members and nested groups (S-RULE-1)
                 g2.append([self._node(member), f"group:{gid}", dom])
-        del groups
         p = [
             [self._node(gr.grantee), dom, self._case_id(gr.case_pk), LEVELS[int(gr.level)]]
             for gr in world.grants

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from bench.peers.engine import PAGE
+from bench.peers.world import FEATURES
 from caseshare.core.levels import Action
 from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
 
-from bench.peers.engine import PAGE
-from bench.peers.world import FEATURES
-
 
 class CaseshareEngine:
     name = "caseshare"
-    leaves_out: list[tuple[str, str]] = []
+    leaves_out: ClassVar[list[tuple[str, str]]] = []
 
     def __init__(
         self, svc: Caseshare, agency_id: int, users: list[int], features: frozenset[str]

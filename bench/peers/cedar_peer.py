@@ -34,14 +34,14 @@ FEATURES = frozenset(
 LEAVES_OUT = [
     (
         "hierarchy",
-        "a manager above a user named in a share, team or assignment needs \"some element of"
+        'a manager above a user named in a share, team or assignment needs "some element of'
         " resource.readers has a role below mine\": Cedar has no quantifier over a set's"
         " elements (above the owner alone would be expressible: resource.owner.role in"
         " principal.role)",
     ),
     (
         "implicit",
-        "implicit_parent needs \"a direct grant on some child\": a case's children are a set,"
+        'implicit_parent needs "a direct grant on some child": a case\'s children are a set,'
         " which Cedar cannot quantify over (implicit_child would be expressible through"
         " resource.parent; both come from the same indices, so the world has none)",
     ),
@@ -197,15 +197,12 @@ class Cedar:
             "SELECT grantee, level, cause FROM grants WHERE case_pk = ?", (pk,)
         ):
             entity = {"__entity": _principal(grantee)}
-            sets["full" if cause == "assigned" else "edit" if level >= 2 else "read"].append(
-                entity
-            )
+            sets["full" if cause == "assigned" else "edit" if level >= 2 else "read"].append(entity)
         return {
             "uid": _uid("Case", case_id),
             "attrs": {
                 "case_type": case_type,
-                "default_read": case_type in self.default_read
-                or "*" in self.default_read,
+                "default_read": case_type in self.default_read or "*" in self.default_read,
                 "owner": {"__entity": _principal(owner)},
                 "properties": json.loads(properties),
                 **sets,

@@ -14,13 +14,11 @@ from typing import Any
 from bench.peers.engine import PAGE
 from bench.peers.world import World
 
-FEATURES = frozenset(
-    {"default", "owner", "inactive", "permission", "manual", "assigned", "team"}
-)
+FEATURES = frozenset({"default", "owner", "inactive", "permission", "manual", "assigned", "team"})
 LEAVES_OUT = [
     (
         "owner_rules",
-        "object permissions are rows per object: a rule (\"team A reads team B's cases\") would be"
+        'object permissions are rows per object: a rule ("team A reads team B\'s cases") would be'
         " rows written for every matching case and rewritten on every membership or rule change,"
         " the recalculation job the SPEC rules out",
     ),
@@ -28,7 +26,11 @@ LEAVES_OUT = [
     ("hierarchy", "Django has no role tree: managers would need rows on every case below them"),
     ("implicit", "permissions on one object never follow another object's"),
 ]
-LEVEL_PERMS = {1: ["view_case"], 2: ["view_case", "change_case"], 3: ["view_case", "change_case", "share_case"]}
+LEVEL_PERMS = {
+    1: ["view_case"],
+    2: ["view_case", "change_case"],
+    3: ["view_case", "change_case", "share_case"],
+}
 
 
 def _setup(path: str) -> None:
@@ -113,9 +115,7 @@ class Guardian:
                 for name in {*_closure(world, f"user:{user.id}"), "everyone"} | {
                     f"location:{loc}" for loc in user.locations
                 }:
-                    members.append(
-                        User.groups.through(user_id=user.id, group_id=group_id[name])
-                    )
+                    members.append(User.groups.through(user_id=user.id, group_id=group_id[name]))
                 if "view_all" in user.permissions:
                     view_all.append(
                         User.user_permissions.through(

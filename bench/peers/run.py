@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from caseshare.bench.world import SIZES, build
-from caseshare.services import Caseshare
-from caseshare.store import open_store
-
 from bench.peers.caseshare_engine import CaseshareEngine
 from bench.peers.engine import Engine
 from bench.peers.world import FEATURES, World, build_restricted, read_world
+from caseshare.bench.world import SIZES, build
+from caseshare.services import Caseshare
+from caseshare.store import open_store
 
 PEERS = ("cedar", "casbin", "guardian")
 
@@ -259,11 +258,7 @@ def _table(results: dict[str, Figures], refs: dict[str, Figures], engines: list[
     base = results["caseshare"]
     peers = engines[1:]
     print()
-    print(
-        "| row | caseshare | "
-        + " | ".join(f"{p.name} | ÷ caseshare" for p in peers)
-        + " |"
-    )
+    print("| row | caseshare | " + " | ".join(f"{p.name} | ÷ caseshare" for p in peers) + " |")
     print("|---|---|" + "---|---|" * len(peers))
     for row in ("check", "first page", "share", "revoke"):
         cells = [_fmt(base.p50(row))]

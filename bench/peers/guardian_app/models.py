@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 
@@ -13,5 +15,5 @@ class Case(models.Model):
 
     class Meta:
         app_label = "guardian_app"
-        indexes = [models.Index(fields=["server_modified_on", "id"])]
-        permissions = [("share_case", "Manage the case's shares")]
+        indexes: ClassVar = [models.Index(fields=["server_modified_on", "id"])]
+        permissions: ClassVar = [("share_case", "Manage the case's shares")]
