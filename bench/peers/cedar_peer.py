@@ -190,14 +190,22 @@ class Cedar:
 
     # -- per request: the case from the application's database --------------------------------
 
-    def _case(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        pk, case_id, case_type, owner, properties = row[:5]
-        sets: dict[str, list[dict[str, Any]]] = {"read": [], "edit": [], "full": []}
-        for grantee, level, cause in self.db.execute(
-            "SELECT grantee, level, cause FROM grants WHERE case_pk = ?", (pk,)
+    def _cases(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """Case entities for case rows, their grants read in one query."""
+        sets: dict[int, dict[str, list[dict[str, Any]]]] = {
+            r[0]: {"read": [], "edit": [], "full": []} for r in rows
+        }
+        marks = ",".join("?" * len(rows))
+        for pk, grantee, level, cause in self.db.execute(
+            f"SELECT case_pk, grantee, level, cause FROM grants WHERE case_pk IN ({marks})",
+            [r[0] for r in rows],
         ):
-            entity = {"__entity": _principal(grantee)}
-            sets["full" if cause == "assigned" else "edit" if level >= 2 else "read"].append(entity)
+            kind = "full" if cause == "assigned" else "edit" if level >= 2 else "read"
+            sets[pk][kind].append({"__entity": _principal(grantee)})
+        return [self._case(r, sets[r[0]]) for r in rows]
+
+    def _case(self, row: tuple[Any, ...], sets: dict[str, Any]) -> dict[str, Any]:
+        _, case_id, case_type, owner, properties = row[:5]
         return {
             "uid": _uid("Case", case_id),
             "attrs": {
@@ -227,7 +235,7 @@ class Cedar:
     def _allowed(self, user_id: int, action: str, case_id: str) -> bool:
         row = self._row(case_id)
         principal = f"user:{user_id}"
-        entities = self._entities(principal, [self._case(row)], {row[3]})
+        entities = self._entities(principal, self._cases([row]), {row[3]})
         request = {
             "principal": f'User::"{user_id}"',
             "action": f'Action::"{action}"',
@@ -248,15 +256,13 @@ class Cedar:
             rows = self.db.execute(
                 "SELECT pk, case_id, case_type, owner, properties, server_modified_on"
                 " FROM cases WHERE (server_modified_on, pk) > (?, ?)"
-                " ORDER BY server_modified_on, pk LIMIT 200",
+                " ORDER BY server_modified_on, pk LIMIT 100",
                 last,
             ).fetchall()
             if not rows:
                 break
             last = (rows[-1][5], rows[-1][0])
-            entities = self._entities(
-                principal, [self._case(r) for r in rows], {r[3] for r in rows}
-            )
+            entities = self._entities(principal, self._cases(rows), {r[3] for r in rows})
             requests = [
                 {
                     "principal": f'User::"{user_id}"',

@@ -188,9 +188,11 @@ def _machine() -> str:
         f"{name} {metadata.version(name)}"
         for name in ("cedarpy", "casbin", "django", "django-guardian")
     )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{platform.machine()} {os.cpu_count()} cores, {platform.platform()}, Python"
-        f" {platform.python_version()}, SQLite {sqlite3.sqlite_version}; {versions}"
+        f"{platform.machine()} {os.cpu_count()} cores (load average {load}),"
+        f" {platform.platform()}, Python {platform.python_version()}, SQLite"
+        f" {sqlite3.sqlite_version}; {versions}"
     )
 
 
@@ -245,6 +247,7 @@ def run(size: str, seed: int, peers: tuple[str, ...], n_pairs: int, budget: floa
                     if ids != want:
                         problems.append(f"{engine.name}: first page of user #{user} differs")
         store.close()
+    print(f"  finished; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     _table(results, refs, [e for e, _ in engines])
     if problems:
         print("DISAGREEMENTS (an encoding bug, not a figure):", file=sys.stderr)
