@@ -82,6 +82,8 @@ class Guardian:
 
         self._load()
         self.users = {u.id: u for u in User.objects.all()}
+        for user in self.users.values():  # warm: a long-lived user object caches its perms
+            user.has_perm("guardian_app.view_case")
 
     def _load(self) -> None:
         from django.contrib.auth.models import Group, Permission, User
