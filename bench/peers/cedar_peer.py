@@ -50,8 +50,6 @@ LEAVES_OUT = [
 POLICIES = """
 // S-ACC-4: an inactive user has no access at all
 forbid (principal, action, resource) unless { principal.active };
-// the org-wide default for a case type (here: referral cases are readable by everyone)
-permit (principal, action == Action::"view", resource) when { resource.default_read };
 // permission view_all
 permit (principal, action == Action::"view", resource) when { principal.view_all };
 // owner: members of the owning user, group or location have full access
@@ -89,6 +87,23 @@ def _criteria(node: dict[str, Any]) -> str:
     return f"resource.{node['field']} == {value}"
 
 
+def default_policies(world: World) -> str:
+    """The org-wide default per case type (§1.1 default_access), one policy per setting."""
+    out = []
+    own = [t for t in world.default_access if t != "*"]
+    for case_type, value in world.default_access.items():
+        if value == "private":
+            continue
+        actions = f"action in [{LEVEL_ACTIONS[1 if value == 'read' else 2]}]"
+        cond = (
+            f"resource.case_type == {json.dumps(case_type)}"
+            if case_type != "*"
+            else f"!{json.dumps(own)}.contains(resource.case_type)"
+        )
+        out.append(f"permit (principal, {actions}, resource) when {{ {cond} }};")
+    return "\n".join(out) + "\n"
+
+
 def rule_policies(world: World) -> str:
     out = []
     for rule in world.rules:
@@ -114,8 +129,9 @@ class Cedar:
     def __init__(self, world: World, path: str) -> None:
         assert world.features == FEATURES
         self.world = world
-        self.policies = cedarpy.PolicySet.from_str(POLICIES + rule_policies(world))
-        self.default_read = {t for t, v in world.default_access.items() if v != "private"}
+        self.policies = cedarpy.PolicySet.from_str(
+            POLICIES + default_policies(world) + rule_policies(world)
+        )
         self._slices: dict[str, dict[str, str]] = {}
         self.db = app_database(path)
         self.db.executescript(
@@ -210,7 +226,6 @@ class Cedar:
             "uid": _uid("Case", case_id),
             "attrs": {
                 "case_type": case_type,
-                "default_read": case_type in self.default_read or "*" in self.default_read,
                 "owner": {"__entity": _principal(owner)},
                 "properties": json.loads(properties),
                 **sets,
