@@ -248,12 +248,12 @@ def run(size: str, seed: int, peers: tuple[str, ...], n_pairs: int, budget: floa
                         problems.append(f"{engine.name}: first page of user #{user} differs")
         store.close()
     print(f"  finished; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    _table(results, refs, [e for e, _ in engines])
-    if problems:
+    if problems:  # a wrong encoding gets no figure
         print("DISAGREEMENTS (an encoding bug, not a figure):", file=sys.stderr)
         for problem in problems:
             print("  " + problem, file=sys.stderr)
         return 1
+    _table(results, refs, [e for e, _ in engines])
     return 0
 
 
