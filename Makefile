@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit bench clean lock browser
+.PHONY: setup run test lint typecheck unit bench bench-peers clean lock peers-lock browser
 
 setup: $(STAMP)
 
@@ -19,8 +19,8 @@ run: setup
 	$(BIN)/caseshare serve --database sqlite:///caseshare.db --demo
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
 typecheck: setup
@@ -41,10 +41,31 @@ test: lint typecheck unit
 bench: setup
 	$(BIN)/caseshare bench --size S --store sqlite
 
+# caseshare beside Cedar, Casbin and django-guardian (docs/benchmarks.md): a venv of its own from
+# its own hashed lock, never installed by setup or test. PEERS_ARGS="--size XS --budget 5" for a quick run.
+PEERS       := .venv-peers
+PEERS_STAMP := $(PEERS)/.installed
+PEERS_ARGS  ?= --size S
+
+$(PEERS_STAMP): bench/peers/requirements.lock pyproject.toml
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r bench/peers/requirements.lock
+	$(PEERS)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(PEERS_STAMP)
+
+bench-peers: $(PEERS_STAMP)
+	$(PEERS)/bin/python -m bench.peers $(PEERS_ARGS)
+
 # Regenerate the hashed lock (needs uv on the developer's machine; never run by CI).
 lock:
 	uv pip compile pyproject.toml build-requirements.in --extra dev --generate-hashes \
 		--python-version 3.11 --no-header -o requirements.lock
 
+# The peers' lock: caseshare's own pins (-c requirements.lock) plus the peer engines.
+peers-lock:
+	uv pip compile pyproject.toml build-requirements.in bench/peers/requirements.in \
+		-c requirements.lock --generate-hashes --python-version 3.11 --no-header \
+		-o bench/peers/requirements.lock
+
 clean:
-	rm -rf $(VENV) caseshare.db .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) caseshare.db .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks that run outside caseshare's own environment (see bench/peers)."""

@@ -1,0 +1,1 @@
+"""The Django application django-guardian protects in the peer comparison: one Case model."""
