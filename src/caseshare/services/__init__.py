@@ -11,6 +11,7 @@ from caseshare.services.context import ContextCache
 from caseshare.services.people import Match, PeopleService
 from caseshare.services.personal import PersonalService, case_filter
 from caseshare.services.restore import RestoreService
+from caseshare.services.sharedetails import CaseGrant, ShareDetailsService, SharingDetail
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
 from caseshare.services.transactions import SubmitResult, TransactionService
 
@@ -18,6 +19,7 @@ from caseshare.services.transactions import SubmitResult, TransactionService
 class Caseshare(
     AdminService,
     CaseService,
+    ShareDetailsService,
     SharingService,
     TransactionService,
     RestoreService,
@@ -33,6 +35,7 @@ __all__ = [
     "SHARE_FIELDS",
     "AccessService",
     "CaseFilter",
+    "CaseGrant",
     "Caseshare",
     "ContextCache",
     "Match",
@@ -40,6 +43,7 @@ __all__ = [
     "Related",
     "Session",
     "ShareEntry",
+    "SharingDetail",
     "SubmitResult",
     "case_filter",
 ]
