@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# make run HOST=0.0.0.0 PORT=8001 DATABASE=other.db (a file) or DATABASE=postgresql://…
+HOST     ?= 127.0.0.1
+PORT     ?= 8000
+DATABASE ?= caseshare.db
+DATABASE_URL = $(if $(findstring ://,$(DATABASE)),$(DATABASE),sqlite:///$(DATABASE))
 
-.PHONY: setup run test lint typecheck unit bench clean lock browser
+.PHONY: setup run test lint typecheck unit bench clean lock browser screenshots
 
 setup: $(STAMP)
 
@@ -16,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/caseshare serve --database sqlite:///caseshare.db --demo
+	$(BIN)/caseshare serve --database "$(DATABASE_URL)" --host "$(HOST)" --port "$(PORT)" --demo
 
 lint: setup
 	$(BIN)/ruff check src tests
