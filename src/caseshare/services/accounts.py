@@ -106,24 +106,61 @@ class AccountService(ServiceBase):
             self.store.clear_signin_failures(agency_id, user.username.strip().casefold())
             self.store.record(agency_id, actor_name(actor), "user.password", f"user:{user_id}")
 
+    def change_own_password(self, user_id: int, current: str, new: str) -> Session:
+        """A signed-in user changes their password, proving the current one. A wrong current
+        password counts as a failed sign-in (the same limit: a stolen session cannot guess it).
+        Every session of the user ends; the new one returned is for the browser that asked."""
+        user = self.store.user(user_id)
+        key = user.username.strip().casefold()
+        self._refuse_while_locked(user.agency_id, key, user.username)
+        if not _password_ok(user_id, self.store.password_hash(user_id), current):
+            with self.store.transaction():
+                self.store.record_signin_failure(user.agency_id, key)
+            raise CaseShareError(
+                "insufficient_access",
+                "Your current password is wrong, so nothing was changed.",
+                {"field": "current_password"},
+            )
+        if new == current:
+            raise CaseShareError(
+                "validation_error",
+                "The new password is the same as the current one; choose another.",
+                {"field": "new_password"},
+            )
+        self.set_password(user.agency_id, user_id, user_id, new)
+        return self.start_session(user_id)
+
+    def end_all_sessions(self, user_id: int) -> None:
+        """Sign out everywhere: every browser session of the user ends (API tokens stay)."""
+        user = self.store.user(user_id)
+        with self.store.transaction():
+            self.store.delete_user_sessions(user_id)
+            self.store.record(
+                user.agency_id, actor_name(user_id), "user.sign_out_everywhere", f"user:{user_id}"
+            )
+
+    def _refuse_while_locked(self, agency_id: int, key: str, username: str) -> list[str]:
+        """The recent failed sign-ins of a user name; refused while there are too many."""
+        failures = self.store.signin_failures_since(agency_id, key, _iso(_now() - FAILURE_WINDOW))
+        if len(failures) >= MAX_FAILURES:
+            first = dt.datetime.strptime(failures[-MAX_FAILURES], "%Y-%m-%dT%H:%M:%S.%fZ")
+            unlock = first.replace(tzinfo=dt.UTC) + FAILURE_WINDOW
+            wait = max(1, int((unlock - _now()).total_seconds()) + 1)
+            raise CaseShareError(
+                "insufficient_access",
+                f"Too many failed sign-ins for {username!r}; try again in"
+                f" {(wait + 59) // 60} minute(s), or ask an admin to reset the password.",
+                {"retry_after": wait},
+            )
+        return failures
+
     def authenticate(self, agency_slug: str, username: str, password: str) -> User | None:
         """The user these credentials name, or None; refuses while the name is locked."""
         agency_id = self.store.agency_by_slug(agency_slug)
-        since = _iso(_now() - FAILURE_WINDOW)
         key = username.strip().casefold()
         failures: list[str] = []
         if agency_id is not None:
-            failures = self.store.signin_failures_since(agency_id, key, since)
-            if len(failures) >= MAX_FAILURES:
-                first = dt.datetime.strptime(failures[-MAX_FAILURES], "%Y-%m-%dT%H:%M:%S.%fZ")
-                unlock = first.replace(tzinfo=dt.UTC) + FAILURE_WINDOW
-                wait = max(1, int((unlock - _now()).total_seconds()) + 1)
-                raise CaseShareError(
-                    "insufficient_access",
-                    f"Too many failed sign-ins for {username!r}; try again in"
-                    f" {(wait + 59) // 60} minute(s), or ask an admin to reset the password.",
-                    {"retry_after": wait},
-                )
+            failures = self._refuse_while_locked(agency_id, key, username)
         user = None if agency_id is None else self.store.user_by_name(agency_id, username.strip())
         stored = None if user is None else self.store.password_hash(user.id)
         ok = _password_ok(0 if user is None else user.id, stored, password)
