@@ -5,11 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from caseshare.http.web import caselist, casepage, errors, pickers, signin
+from caseshare.http.web import (
+    account,
+    caselist,
+    casepage,
+    errors,
+    pickers,
+    sharedetails,
+    signin,
+)
 from caseshare.http.web.viewer import SignInRequired
 
 #: the page modules, in the order their routes are matched
-PAGES = (caselist, casepage, pickers, signin)
+PAGES = (caselist, casepage, sharedetails, account, pickers, signin)
 
 
 def install(app: FastAPI) -> None:
