@@ -106,10 +106,10 @@ class AccountService(ServiceBase):
             self.store.clear_signin_failures(agency_id, user.username.strip().casefold())
             self.store.record(agency_id, actor_name(actor), "user.password", f"user:{user_id}")
 
-    def change_own_password(self, user_id: int, current: str, new: str) -> Session:
-        """A signed-in user changes their password, proving the current one. A wrong current
-        password counts as a failed sign-in (the same limit: a stolen session cannot guess it).
-        Every session of the user ends; the new one returned is for the browser that asked."""
+    def change_own_password(self, user_id: int, current: str, new: str) -> None:
+        """A user changes their own password, proving the current one. A wrong current password
+        counts as a failed sign-in (the same limit: a stolen session or token cannot guess it).
+        Every session of the user ends (a browser that stays signed in starts a new one)."""
         user = self.store.user(user_id)
         key = user.username.strip().casefold()
         self._refuse_while_locked(user.agency_id, key, user.username)
@@ -128,7 +128,6 @@ class AccountService(ServiceBase):
                 {"field": "new_password"},
             )
         self.set_password(user.agency_id, user_id, user_id, new)
-        return self.start_session(user_id)
 
     def end_all_sessions(self, user_id: int) -> None:
         """Sign out everywhere: every browser session of the user ends (API tokens stay)."""

@@ -105,7 +105,7 @@ async def change_password(request: Request, svc: Service, viewer: Posting) -> Re
         form.refuse("confirm_password", "The two new passwords are not the same; type it again.")
     if form.ok:
         try:
-            session = svc.change_own_password(viewer.user_id, current, new)
+            svc.change_own_password(viewer.user_id, current, new)
         except CaseShareError as exc:
             field = exc.details.get("field")
             if field not in PASSWORD_FIELDS:
@@ -122,7 +122,8 @@ async def change_password(request: Request, svc: Service, viewer: Posting) -> Re
         "/account",
         "Your password is changed. Every other browser signed in as you was signed out.",
     )
-    set_session(request, response, session)  # this browser stays signed in, on a new session
+    # every session ended with the change; this browser stays signed in, on a new one
+    set_session(request, response, svc.start_session(viewer.user_id))
     return response
 
 
