@@ -85,6 +85,7 @@ def _grant_rows(detail: SharingDetail, words: Names) -> list[dict[str, Any]]:
                 "level": grant.level.label,
                 "capped": grant.uncapped != grant.level,
                 "uncapped": grant.uncapped.label,
+                "cause": grant.cause,
                 "reason": grant.why.reason,
                 "detail": grant.why.detail(words.name),
                 "by": words.principal(stored.created_by) if stored else "",
