@@ -107,3 +107,15 @@ def test_s_acc_6_every_path_of_the_demo_reads_back_into_words(tmp_path: Path) ->
         assert causes >= {"owner", "manual", "assigned", "team", "rule", "hierarchy", "default"}
     finally:
         store.close()
+
+
+def test_the_share_picker_finds_the_whole_agency_by_its_name_or_everyone(cast: Cast) -> None:
+    slug, name = cast.svc.agency_names(cast.agency)
+    agency = Principal("agency", cast.agency)
+    for words in ("everyone", name.lower(), slug[:5]):
+        found = cast.svc.search_principals(cast.agency, words, ("user", "group", "agency"))
+        assert [m.principal for m in found if m.principal.kind == "agency"] == [agency], words
+    only_people = cast.svc.search_principals(cast.agency, "everyone", ("user",))
+    assert all(m.principal.kind == "user" for m in only_people)
+    owners = cast.svc.search_principals(cast.agency, "everyone", ("agency",), owners_only=True)
+    assert owners == []  # an agency cannot own a case
