@@ -43,6 +43,10 @@ unit: setup browser
 
 test: lint typecheck unit
 
+# Photograph every screen of docs/ui.md from a fresh demo into docs/ui/ (Playwright, Debian chromium).
+screenshots: setup browser
+	$(BIN)/python -m tests.browser.screenshots
+
 bench: setup
 	$(BIN)/caseshare bench --size S --store sqlite
 

@@ -13,6 +13,7 @@ rule as PostgreSQL (``make test`` installs chromium in CI when it is missing).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -51,11 +52,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``caseshare serve --demo`` on a new SQLite file, for the whole test module."""
+@contextlib.contextmanager
+def demo_server(db: Path) -> Iterator[str]:
+    """``caseshare serve --demo`` on a new SQLite file until the block ends; its base URL."""
     port = _free_port()
-    db = Path(tmp_path_factory.mktemp("browser")) / "demo.db"
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "caseshare.cli", "serve", "--database", f"sqlite:///{db}"),
@@ -66,18 +66,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                break
-        except (urllib.error.URLError, ConnectionError):
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-    yield base
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``caseshare serve --demo`` on a new SQLite file, for the whole test module."""
+    with demo_server(Path(tmp_path_factory.mktemp("browser")) / "demo.db") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
