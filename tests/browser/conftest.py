@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from caseshare.demo import DEMO_PASSWORD
+from caseshare.demo import DEMO_PASSWORD, load_demo
+from caseshare.store import open_store
 from tests.test_serve import _free_port
 
 CHROMIUM = os.environ.get("CASESHARE_CHROMIUM") or shutil.which("chromium") or ""
@@ -52,9 +53,23 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo agency, loaded once per run into a SQLite file each module copies."""
+    db = Path(tmp_path_factory.mktemp("demo")) / "demo.db"
+    store = open_store(f"sqlite:///{db}")
+    try:
+        load_demo(store)
+        store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    return db
+
+
 @contextlib.contextmanager
 def demo_server(db: Path) -> Iterator[str]:
-    """``caseshare serve --demo`` on a new SQLite file until the block ends; its base URL."""
+    """``caseshare serve --demo`` on a SQLite file (the demo is loaded when the file is new)
+    until the block ends; its base URL."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -83,9 +98,11 @@ def demo_server(db: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``caseshare serve --demo`` on a new SQLite file, for the whole test module."""
-    with demo_server(Path(tmp_path_factory.mktemp("browser")) / "demo.db") as base:
+def server(tmp_path_factory: pytest.TempPathFactory, demo_database: Path) -> Iterator[str]:
+    """``caseshare serve --demo`` on its own copy of the demo database, for one test module."""
+    db = Path(tmp_path_factory.mktemp("browser")) / "demo.db"
+    shutil.copyfile(demo_database, db)
+    with demo_server(db) as base:
         yield base
 
 
@@ -105,20 +122,28 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def open_context(browser: Any, **options: Any) -> Any:
+    """A fresh browser context (its own cookies); ``options`` as Playwright's new_context."""
+    made = browser.new_context(**({"viewport": {"width": 1100, "height": 900}} | options))
+    made.set_default_timeout(30_000)  # a busy 2-core CI machine is slow, not broken
+    return made
+
+
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (its own cookies) for one test."""
-    made = browser.new_context(viewport={"width": 1100, "height": 900})
-    made.set_default_timeout(15_000)
+    """A fresh browser context for one test."""
+    made = open_context(browser)
     yield made
     made.close()
 
 
-def sign_in(context: Any, base: str, username: str, password: str = DEMO_PASSWORD) -> Any:
+def sign_in(
+    context: Any, base: str, username: str, password: str = DEMO_PASSWORD, agency: str = "demo"
+) -> Any:
     """A page signed in as a demo persona, through the form, as a person would."""
     page = context.new_page()
     page.goto(f"{base}/signin")
-    page.fill("#agency", "demo")
+    page.fill("#agency", agency)
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("button[type=submit]")

@@ -117,6 +117,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         http=NoDelayH11Protocol,
         factory=args.workers > 1,
         workers=args.workers if args.workers > 1 else None,
+        # a worker answers uvicorn's health check only once its imports are done: on a busy
+        # 2-core machine that took more than the default 5 s, and each late worker was killed
+        # and started again, for ever
+        timeout_worker_healthcheck=30,
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -11,9 +11,10 @@ Every view is an address: layout, tab, filters, sort and page are in the query s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Form, Request, Response
 
@@ -116,8 +117,11 @@ def show(
     layout: str,
     save_form: FormState,
     status: int = 200,
+    params: Mapping[str, str] | None = None,
 ) -> Response:
-    params = request.query_params
+    """The layout's page for the address's parameters (or ``params``, when a refused form
+    shows the list it came from)."""
+    params = request.query_params if params is None else params
     form = FormState()
     words = names(svc, viewer)
     context: dict[str, Any] = {
@@ -261,8 +265,8 @@ async def save_filter(request: Request, svc: Service, viewer: Posting) -> Respon
             save_form.refused(exc, {}, "filter_name")
     where = url("/cases", {"view": "advanced", "tab": "cases", "applied": 1, **query.params()})
     if not save_form.ok:  # the list as it was, the refusal beside the name, the input kept
-        request.scope["query_string"] = where.partition("?")[2].encode()
-        return show(request, svc, viewer, "advanced", save_form, 422)
+        again = dict(parse_qsl(where.partition("?")[2]))
+        return show(request, svc, viewer, "advanced", save_form, 422, again)
     said = " and made it the filter the Cases tab opens with" if default else ""
     return redirect(where, f"Saved the filter “{name}”{said}.")
 

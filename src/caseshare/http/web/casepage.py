@@ -264,4 +264,8 @@ async def owner_post(request: Request, svc: Service, viewer: Posting, case_id: C
         return _owner_page(request, svc, viewer, access, form, "", 422)
     who = names(svc, viewer).principal(owner)
     gone = f" {len(removed)} manual share(s) were removed (S-SHR-6)." if removed else ""
+    if not svc.check(viewer.user_id, Action.VIEW, case_id).allowed:  # handed away for good
+        return redirect(
+            "/cases", f"Case {case_id} now belongs to {who}; you no longer see it.{gone}"
+        )
     return redirect(case_href(case_id), f"The owner is now {who}.{gone}")
