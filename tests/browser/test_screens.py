@@ -20,7 +20,11 @@ def pages(browser: Any, server: str) -> Iterator[Callable[[str | None], Any]]:
     close()
 
 
-@pytest.mark.parametrize("screen", SCREENS, ids=[s.slug for s in SCREENS])
+#: the screens whose markup is ours (Swagger UI's is not; test_signin.py sees that /docs renders)
+OURS = [s for s in SCREENS if s.axe]
+
+
+@pytest.mark.parametrize("screen", OURS, ids=[s.slug for s in OURS])
 def test_every_screen_passes_axe_core_and_fits_a_360_px_window(
     screen: Screen, server: str, pages: Callable[[str | None], Any]
 ) -> None:
@@ -28,8 +32,6 @@ def test_every_screen_passes_axe_core_and_fits_a_360_px_window(
     page.set_viewport_size(WINDOW)
     response = open_screen(page, server, screen)
     assert response is not None and response.status == screen.status, screen.path
-    if not screen.axe:
-        return
     assert_accessible(page, screen.title)
     page.set_viewport_size({"width": 360, "height": 800})
     sideways = page.evaluate(
