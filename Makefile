@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# make run HOST=0.0.0.0 PORT=8001 DATABASE=other.db (a file) or DATABASE=postgresql://…
+HOST     ?= 127.0.0.1
+PORT     ?= 8000
+DATABASE ?= caseshare.db
+DATABASE_URL = $(if $(findstring ://,$(DATABASE)),$(DATABASE),sqlite:///$(DATABASE))
 
-.PHONY: setup run test lint typecheck unit bench bench-peers clean lock peers-lock browser
+.PHONY: setup run test lint typecheck unit bench bench-peers clean lock peers-lock browser screenshots
 
 setup: $(STAMP)
 
@@ -16,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/caseshare serve --database sqlite:///caseshare.db --demo
+	$(BIN)/caseshare serve --database "$(DATABASE_URL)" --host "$(HOST)" --port "$(PORT)" --demo
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -37,6 +42,10 @@ unit: setup browser
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
+
+# Photograph every screen of docs/ui.md from a fresh demo into docs/ui/ (Playwright, Debian chromium).
+screenshots: setup browser
+	$(BIN)/python -m tests.browser.screenshots
 
 bench: setup
 	$(BIN)/caseshare bench --size S --store sqlite

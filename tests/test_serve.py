@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from caseshare.cli.serve import EXIT_CANNOT_LISTEN
 from caseshare.demo import DEMO_PASSWORD
 
 
@@ -91,6 +93,55 @@ def test_serve_creates_the_database_loads_the_demo_and_stops_on_ctrl_c(
     assert "demo sign-ins" in out and DEMO_PASSWORD in out
     assert "Application shutdown complete" in out
     assert db.exists()
+    # one line per request (issue 9): client, method, path (no query), status, time taken
+    assert re.search(r"INFO: +127\.0\.0\.1 POST /api/v1/session 200 [0-9.]+ ms", out), out
+    assert re.search(r"INFO: +127\.0\.0\.1 GET /api/v1/session 401 [0-9.]+ ms", out), out
+
+
+def test_a_port_in_use_is_said_plainly_before_any_banner_with_its_own_exit_code(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "caseshare.cli", "serve"),
+                *("--database", f"sqlite:///{tmp_path / 'never.db'}", "--port", str(port)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == EXIT_CANNOT_LISTEN == 5
+    assert done.stdout == ""  # no banner, no sign-in address that would not answer
+    assert done.stderr.startswith(f"error: validation_error: Port {port} on 127.0.0.1 is already")
+    assert f"make run PORT={port + 1}" in done.stderr
+    assert not (tmp_path / "never.db").exists()  # nothing was created or loaded
+
+
+def test_make_run_takes_port_host_and_database() -> None:
+    root = Path(__file__).resolve().parents[1]
+
+    def command(*settings: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "DATABASE")}
+        done = subprocess.run(
+            ["make", "-n", "-s", "run", *settings],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    assert command().endswith(
+        'serve --database "sqlite:///caseshare.db" --host "127.0.0.1" --port "8000" --demo'
+    )
+    chosen = command("PORT=8001", "HOST=0.0.0.0", "DATABASE=other.db")
+    assert '--database "sqlite:///other.db" --host "0.0.0.0" --port "8001"' in chosen
+    url = "postgresql://postgres@127.0.0.1:5432/cs"
+    assert f'--database "{url}"' in command(f"DATABASE={url}")
 
 
 def test_s_not_1_serve_with_smtp_delivers_the_outbox_from_the_server_process(

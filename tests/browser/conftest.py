@@ -13,6 +13,7 @@ rule as PostgreSQL (``make test`` installs chromium in CI when it is missing).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -65,15 +66,15 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, demo_database: Path) -> Iterator[str]:
-    """``caseshare serve --demo`` on its own copy of the demo database, for one test module."""
+@contextlib.contextmanager
+def demo_server(db: Path) -> Iterator[str]:
+    """``caseshare serve --demo`` on a SQLite file (the demo is loaded when the file is new)
+    until the block ends; its base URL. The server's output goes to ``server.log`` beside the
+    file (a pipe nobody reads fills up and stops the server); a traceback in it — a 500 some
+    page answered — fails the block."""
     port = _free_port()
-    folder = Path(tmp_path_factory.mktemp("browser"))
-    db = folder / "demo.db"
-    shutil.copyfile(demo_database, db)
-    # The server's output goes to a file: a pipe nobody reads fills up and stops the server.
-    log = (folder / "server.log").open("w")
+    log_path = db.parent / "server.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "caseshare.cli", "serve", "--database", f"sqlite:///{db}"),
@@ -84,22 +85,32 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_database: Path) -> Ite
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                break
-        except (urllib.error.URLError, ConnectionError):
-            assert proc.poll() is None, (folder / "server.log").read_text()
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-    yield base
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
-    log.close()
-    errors = (folder / "server.log").read_text()
-    # A traceback in the server's log is a 500 some page answered: never a pass.
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        log.close()
+    errors = log_path.read_text()
     assert "Traceback" not in errors, errors
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_database: Path) -> Iterator[str]:
+    """``caseshare serve --demo`` on its own copy of the demo database, for one test module."""
+    db = Path(tmp_path_factory.mktemp("browser")) / "demo.db"
+    shutil.copyfile(demo_database, db)
+    with demo_server(db) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

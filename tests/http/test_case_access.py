@@ -69,6 +69,7 @@ def test_check_answers_with_level_and_causes_and_agrees_with_explain(http: HttpC
         "level": "read",
         "causes": ["manual"],
         "reasons": [edit["reasons"][0]],
+        "reasons_text": ["Manual share"],  # the reader is named in the share directly
     }
     assert edit["reasons"][0].startswith("manual read")
     expect(http.get("reader", f"{path}/check", params={"action": "fly"}), 422, "validation_error")
@@ -125,3 +126,37 @@ def test_s_aud_1_history_newest_first_with_paging(http: HttpCast) -> None:
     assert paged == [e["id"] for e in full["items"]]
     for bad in ({"limit": 0}, {"limit": 501}, {"cursor": "x"}, {"cursor": "9" * 19}):
         expect(http.get("reader", f"{path}/history", params=bad), 422, "validation_error")
+
+
+def test_s_acc_6_explain_names_what_its_paths_mention_and_keeps_the_ids(http: HttpCast) -> None:
+    """Issue 9: "why" paths read ``group:7 ∋ user:5``; the answer now names them too."""
+    case_id = http.new_case("Named")
+    group, colin = f"group:{http.cast.group}", f"user:{http.id('colleague')}"
+    mine = expect(http.get("colleague", f"{CASES}/{case_id}/access"), 200)
+    assert mine["names"] == {colin: "Colin Colleague", group: "Case team (group)"}
+    (grant,) = mine["grants"]
+    assert grant["path"] == f"owner → {group} ∋ {colin}"  # the canonical ids stay
+    assert grant["path_text"] == "owner → Case team (group) ∋ Colin Colleague"
+    assert grant["why"] == "Owner: member of Case team (group)"
+    decided = expect(http.get("reader", f"{CASES}/{case_id}/check?action=view"), 200)
+    assert decided["reasons_text"] == ["Manual share"]
+    admin = expect(http.get("admin", f"{CASES}/{case_id}/access"), 200)
+    assert admin["grants"][0]["why"] == "Permission: agency admin"
+
+
+def test_s_acc_6_who_has_access_and_shares_carry_names(http: HttpCast) -> None:
+    case_id = http.new_case("Named for all")
+    who = expect(http.get("reader", f"{CASES}/{case_id}/who-has-access"), 200)
+    by_user = {item["user"]["full_name"]: item for item in who["items"]}
+    assert set(by_user) == {"Olga Owner", "Colin Colleague", "Rita Reader", "Ada Admin"}
+    for item in who["items"]:
+        for grant in item["grants"]:
+            assert "user:" not in grant["path_text"] and "group:" not in grant["path_text"]
+            assert grant["why"] and not grant["why"].startswith(grant["cause"] + ":")
+    shares = expect(http.get("owner", f"{CASES}/{case_id}/shares"), 200)["items"]
+    rita = next(s for s in shares if s["row_cause"] == "manual")
+    assert rita["grantee"] == f"user:{http.id('reader')}" and rita["grantee_name"] == "Rita Reader"
+    derived = next(s for s in shares if s["row_cause"] == "owner")
+    assert derived["path_text"].endswith("∋ Olga Owner") or derived["path_text"].endswith(
+        "∋ Colin Colleague"
+    )

@@ -271,3 +271,19 @@ def test_openapi_documents_every_directory_route(http: HttpCast) -> None:
     doc = expect(http.get(None, f"{API}/openapi.json"), 200)
     for path in ("/api/v1/users/{user_id}/password", "/api/v1/rules/{rule_id}", "/api/v1/agency"):
         assert path in doc["paths"]
+
+
+def test_my_own_password_goes_through_the_service_my_account_uses(http: HttpCast) -> None:
+    """Issue 9: the API and My account change one's own password the same way: an unchanged
+    password is refused, and wrong current passwords count against the sign-in limit."""
+    user = new_user(http, password=PASSWORD)
+    mine = token_of(http, user["id"])
+    path = f"{API}/users/{user['id']}/password"
+    same = {"password": PASSWORD, "current_password": PASSWORD}
+    expect(http.client.put(path, json=same, headers=mine), 422, "validation_error")
+    wrong = {"password": "another good password", "current_password": "not it at all"}
+    for _ in range(5):
+        expect(http.client.put(path, json=wrong, headers=mine), 403, "insufficient_access")
+    right = {"password": "another good password", "current_password": PASSWORD}
+    locked = http.client.put(path, json=right, headers=mine)
+    assert locked.status_code == 429 and "retry-after" in locked.headers

@@ -81,7 +81,7 @@ def test_browser_routes_answer_pages_and_the_api_keeps_json(http: HttpCast) -> N
     _page(http.client.get("/no/such/page"), 404, "Page not found")
     api = http.client.get("/api/v1/no/such/thing")
     assert api.status_code == 404 and api.json()["code"] == "not_found"
-    assert http.client.get("/cases/k1/share").status_code == 404  # built by a later screen
+    _page(http.client.get("/cases/k1/no-such-screen"), 404, "Page not found")
 
 
 def test_s_acc_7_each_layout_lists_exactly_what_the_reader_may_view(http: HttpCast) -> None:

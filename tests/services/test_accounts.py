@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from argon2 import PasswordHasher
 
+from caseshare.core.errors import CaseShareError
 from caseshare.services import accounts
-from tests.services.cast import Cast
+from tests.services.cast import Cast, code_of
 
 PASSWORD = "first password"
 
@@ -73,3 +74,61 @@ def test_a_wrong_password_is_checked_every_time(cast: Cast, verifications: list[
 def test_an_unknown_name_costs_an_argon2_check_too(cast: Cast, verifications: list[str]) -> None:
     assert cast.svc.authenticate(_slug(cast), "nobody-here", PASSWORD) is None
     assert verifications == [PASSWORD]
+
+
+@pytest.fixture
+def cheap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters: these tests verify many passwords, not argon2's cost."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.mark.usefixtures("cheap")
+def test_my_account_changes_the_password_with_the_current_one(cast: Cast) -> None:
+    """Issue 9, My account (and PUT /users/{me}/password): the current password proves it is
+    the user; every session ends."""
+    slug, name = _slug(cast), _name(cast, cast.colleague)
+    cast.svc.set_password(cast.agency, None, cast.colleague, PASSWORD)
+    elsewhere = cast.svc.start_session(cast.colleague)
+    cast.svc.change_own_password(cast.colleague, PASSWORD, "second password")
+    assert cast.svc.session(elsewhere.token) is None
+    assert cast.svc.authenticate(slug, name, PASSWORD) is None
+    assert cast.svc.authenticate(slug, name, "second password") is not None
+    (event,) = [
+        e
+        for e in cast.store.audit_events(cast.agency)
+        if e.action == "user.password" and e.subject == f"user:{cast.colleague}"
+    ][-1:]
+    assert event.actor == f"user:{cast.colleague}"
+
+
+@pytest.mark.usefixtures("cheap")
+def test_my_account_refuses_a_wrong_current_password_and_counts_it(cast: Cast) -> None:
+    cast.svc.set_password(cast.agency, None, cast.colleague, PASSWORD)
+    session = cast.svc.start_session(cast.colleague)
+    for _ in range(accounts.MAX_FAILURES):
+        with pytest.raises(CaseShareError) as refused:
+            cast.svc.change_own_password(cast.colleague, "not it", "second password")
+        assert refused.value.code == "insufficient_access"
+        assert refused.value.details == {"field": "current_password"}
+    assert cast.svc.session(session.token) is not None  # nothing changed
+    with pytest.raises(CaseShareError) as locked:  # a stolen session cannot keep guessing
+        cast.svc.change_own_password(cast.colleague, PASSWORD, "second password")
+    assert "retry_after" in locked.value.details
+    name = _name(cast, cast.colleague)
+    assert code_of(cast.svc.authenticate, _slug(cast), name, PASSWORD) == "insufficient_access"
+
+
+@pytest.mark.usefixtures("cheap")
+def test_my_account_refuses_a_short_or_unchanged_new_password(cast: Cast) -> None:
+    cast.svc.set_password(cast.agency, None, cast.colleague, PASSWORD)
+    short = code_of(cast.svc.change_own_password, cast.colleague, PASSWORD, "short")
+    same = code_of(cast.svc.change_own_password, cast.colleague, PASSWORD, PASSWORD)
+    assert short == same == "validation_error"
+
+
+def test_signing_out_everywhere_ends_every_session_but_not_tokens(cast: Cast) -> None:
+    one, two = (cast.svc.start_session(cast.colleague) for _ in range(2))
+    _, secret = cast.svc.create_token(cast.colleague, "export")
+    cast.svc.end_all_sessions(cast.colleague)
+    assert cast.svc.session(one.token) is None and cast.svc.session(two.token) is None
+    assert cast.svc.token_user(secret) == cast.colleague

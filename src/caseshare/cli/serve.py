@@ -3,10 +3,61 @@
 from __future__ import annotations
 
 import argparse
+import copy
+import errno
 import os
+import socket
+import sys
 from typing import Any
 
 from caseshare.store import database_url, open_store
+
+#: ``caseshare serve`` cannot listen on the address: the port is in use, or not allowed
+EXIT_CANNOT_LISTEN = 5
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` now (None: it can), in words.
+
+    The same bind uvicorn does (with SO_REUSEADDR, so a port that only lingers after a
+    server stopped is free), made before anything is printed or loaded."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        return f"The address {host!r} to listen on is not known here; use an IP address."
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"Port {port} on {host} is already in use by another program (another"
+                    f" caseshare, perhaps). Stop it, or choose another port: caseshare serve"
+                    f" --port {port + 1}, or make run PORT={port + 1}."
+                )
+            return f"caseshare cannot listen on {host}:{port}: {exc.strerror or exc}."
+    return None
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus ``caseshare.access`` (one line per request) at info and below."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["requests"] = {
+        "formatter": "default",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["caseshare.access"] = {
+        "handlers": ["requests"],
+        "level": "INFO" if level in ("info", "debug") else "WARNING",
+        "propagate": False,
+    }
+    return config
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -17,6 +68,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from caseshare.http.pool import DEFAULT_QUEUE, DEFAULT_QUEUE_WAIT
     from caseshare.services.delivery import DeliveryLoop, base_url, smtp_config
 
+    problem = cannot_listen(args.host, args.port)
+    if problem is not None:  # said before any banner, and before the database is touched
+        print(f"error: validation_error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
     url = database_url(args.database)
     mail = smtp_config(args.smtp)  # a bad URL is refused before anything starts
     store = open_store(url)  # creates the SQLite file and brings the schema up to date
@@ -107,7 +162,8 @@ def _run(uvicorn: Any, app: Any, args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        access_log=args.log_level == "debug",
+        log_config=log_config(args.log_level),
+        access_log=False,  # caseshare.access logs every request, with the time it took
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
     )
@@ -126,7 +182,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         " default $CASESHARE_DATABASE_URL or sqlite:///caseshare.db",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help=f"port to listen on (8000); one in use exits {EXIT_CANNOT_LISTEN} before starting",
+    )
     p.add_argument(
         "--demo", action="store_true", help="load the demo agency when the database is new"
     )
@@ -180,6 +241,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         " (default $CASESHARE_BASE_URL)",
     )
     p.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="info (the default) logs one line per request: client, method, path, status, time",
     )
     p.set_defaults(func=cmd_serve)

@@ -12,7 +12,6 @@ from typing import Any
 import psycopg
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -20,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caseshare.core.errors import CaseShareError
 from caseshare.http import errors, web
-from caseshare.http.middleware import RefuseControlCharacters
+from caseshare.http.docs import docs_page
+from caseshare.http.middleware import RefuseControlCharacters, RequestLog
 from caseshare.http.pool import DEFAULT_QUEUE, DEFAULT_QUEUE_WAIT, ServicePool
 from caseshare.http.routes import (
     agency,
@@ -87,6 +87,7 @@ def create_app(
     app.add_exception_handler(psycopg.IntegrityError, errors.concurrent_change)
     app.add_exception_handler(sqlite3.IntegrityError, errors.concurrent_change)
     app.add_middleware(RefuseControlCharacters)
+    app.add_middleware(RequestLog)  # the outermost: it times and logs every answer
     # Routes are matched one by one in this order: the busiest (cases) come first.
     for module in (
         cases,
@@ -106,7 +107,7 @@ def create_app(
             router = getattr(module, name, None)
             if router is not None:
                 _add_routes(app, router, _error_responses())
-    _add_routes(app, devices.router, {})
+    _add_routes(app, devices.router, {422: _error_responses()[422]})
     app.mount(
         "/static/swagger",
         # Swagger UI 5 (OpenAPI 3.1, which FastAPI writes) as the fastapi-swagger package ships it
@@ -116,13 +117,7 @@ def create_app(
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=OPENAPI_URL,
-            title="caseshare API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
-        )
+        return docs_page(OPENAPI_URL, "caseshare API")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -170,10 +165,15 @@ def _add_routes(app: FastAPI, router: APIRouter, responses: dict[int | str, Any]
 
 
 def _error_responses() -> dict[int | str, dict[str, Any]]:
-    schema = {"content": {"application/json": {"schema": errors.ERROR_SCHEMA}}}
     return {
-        401: {"description": "Not signed in", **schema},
-        403: {"description": "Signed in, but not allowed", **schema},
-        404: {"description": "Not found, or not visible to you", **schema},
-        422: {"description": "Refused: the body names the §14 code", **schema},
+        401: {"description": "Not signed in", "content": errors.error_content(401)},
+        403: {"description": "Signed in, but not allowed", "content": errors.error_content(403)},
+        404: {
+            "description": "Not found, or not visible to you",
+            "content": errors.error_content(404),
+        },
+        422: {
+            "description": "Refused: the body names the §14 code",
+            "content": errors.error_content(422),
+        },
     }

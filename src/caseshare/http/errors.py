@@ -43,6 +43,58 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+#: one sentence per code, as the OpenAPI document's examples show each refusal
+EXAMPLE_MESSAGES = {
+    "not_found": "Case 'k1' was not found.",
+    "insufficient_access": "You have read access to case 'k1'; to share it you need more.",
+    "invalid_access_level": "A manual share gives read or edit, not full.",
+    "access_level_too_low": "Everyone in the agency has read access to 'referral' cases already;"
+    " a share must give more than that.",
+    "reserved_row_cause": "Row cause 'rule' is reserved: only manual shares can be created.",
+    "read_only_share": "Share 17 comes from team; only manual shares can be changed.",
+    "cannot_share_with_owner": "group:7 owns case 'k1' already; a share would add nothing.",
+    "invalid_grantee": "group:99 is not a user, group, location or role of this agency.",
+    "invalid_owner": "location:3 cannot own cases: its type does not share cases.",
+    "no_case_sharing_group": "You are in no case-sharing group or location; join one, or give"
+    " the case an owner.",
+    "multiple_case_sharing_groups": "You are in several case-sharing groups (Nurses, Clinic A);"
+    " give the case an owner.",
+    "invalid_case_block": "A case block has no case_id.",
+    "invalid_index": "Index 'parent' names case 'k9', which does not exist in this agency.",
+    "stale_sync_token": "This sync token is unknown; restore in full.",
+    "agreement_required": "No approved agreement lets this agency send to that one.",
+    "invalid_transition": "Another request changed the same thing at the same moment; nothing"
+    " was changed. Try again.",
+    "validation_error": "The request is not valid: level: Field required",
+}
+#: 401 has no code of its own: the nearest, insufficient_access, with signed_in false
+UNAUTHENTICATED_EXAMPLE = {
+    "code": "insufficient_access",
+    "message": "Sign in first: send an API token (Authorization: Bearer …) or a session cookie.",
+    "details": {"signed_in": False},
+}
+
+
+def error_content(status: int) -> dict[str, Any]:
+    """The OpenAPI content of a refusal with this status: only the codes it can carry, each
+    with an example (Swagger UI showed ``access_level_too_low`` for every status before)."""
+    if status == 401:
+        codes, examples = ["insufficient_access"], {"signed_out": UNAUTHENTICATED_EXAMPLE}
+    else:
+        codes = sorted(c for c, s in STATUS.items() if s == status)
+        examples = {c: body(c, EXAMPLE_MESSAGES[c]) for c in codes}
+    schema = {**ERROR_SCHEMA, "properties": {**ERROR_SCHEMA["properties"]}}
+    schema["properties"]["code"] = {"type": "string", "enum": codes}
+    return {
+        "application/json": {
+            "schema": schema,
+            "examples": {
+                name: {"summary": name, "value": value} for name, value in examples.items()
+            },
+        }
+    }
+
+
 class Unauthenticated(Exception):
     """No valid credentials: 401, with a challenge the caller can answer."""
 

@@ -14,6 +14,7 @@ from caseshare.services.oversight import DeviceForm, Listing, OversightService
 from caseshare.services.people import Match, PeopleService
 from caseshare.services.personal import PersonalService, case_filter
 from caseshare.services.restore import RestoreService
+from caseshare.services.sharedetails import CaseGrant, ShareDetailsService, SharingDetail
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
 from caseshare.services.targets import TargetService
 from caseshare.services.transactions import SubmitResult, TransactionService
@@ -24,6 +25,7 @@ class Caseshare(
     OversightService,
     AdminService,
     CaseService,
+    ShareDetailsService,
     SharingService,
     TransactionService,
     RestoreService,
@@ -41,6 +43,7 @@ __all__ = [
     "SHARE_FIELDS",
     "AccessService",
     "CaseFilter",
+    "CaseGrant",
     "Caseshare",
     "ContextCache",
     "DeviceForm",
@@ -51,6 +54,7 @@ __all__ = [
     "Related",
     "Session",
     "ShareEntry",
+    "SharingDetail",
     "SubmitResult",
     "case_filter",
 ]

@@ -129,6 +129,39 @@ class AccountService(ServiceBase):
             self.store.clear_signin_failures(agency_id, user.username.strip().casefold())
             self.store.record(agency_id, actor_name(actor), "user.password", f"user:{user_id}")
 
+    def change_own_password(self, user_id: int, current: str, new: str) -> None:
+        """A user changes their own password, proving the current one. A wrong current password
+        counts as a failed sign-in (the same limit: a stolen session or token cannot guess it).
+        Every session of the user ends (a browser that stays signed in starts a new one)."""
+        user = self.store.user(user_id)
+        key = user.username.strip().casefold()
+        # the attempt is spent before the password is checked, as one step with counting them
+        self._spend_attempt(user.agency_id, key, user.username, _iso(_now() - FAILURE_WINDOW))
+        if not _password_ok(user_id, self.store.password_hash(user_id), current):
+            raise CaseShareError(
+                "insufficient_access",
+                "Your current password is wrong, so nothing was changed.",
+                {"field": "current_password"},
+            )
+        with self.store.transaction():
+            self.store.clear_signin_failures(user.agency_id, key)
+        if new == current:
+            raise CaseShareError(
+                "validation_error",
+                "The new password is the same as the current one; choose another.",
+                {"field": "new_password"},
+            )
+        self.set_password(user.agency_id, user_id, user_id, new)
+
+    def end_all_sessions(self, user_id: int) -> None:
+        """Sign out everywhere: every browser session of the user ends (API tokens stay)."""
+        user = self.store.user(user_id)
+        with self.store.transaction():
+            self.store.delete_user_sessions(user_id)
+            self.store.record(
+                user.agency_id, actor_name(user_id), "user.sign_out_everywhere", f"user:{user_id}"
+            )
+
     def authenticate(self, agency_slug: str, username: str, password: str) -> User | None:
         """The user these credentials name, or None; refuses while the name is locked.
 

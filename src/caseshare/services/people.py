@@ -43,8 +43,9 @@ class PeopleService(ServiceBase):
         limit: int = MAX_MATCHES,
     ) -> list[Match]:
         """Active people (any part of the name, user name or email) and groups, locations and
-        roles (any part of the name) of the agency; with ``owners_only``, only those that can
-        own a case (S-OWN-1: users, case-sharing groups, case-owning locations)."""
+        roles (any part of the name) of the agency, and the agency itself (its name, its short
+        name, or "everyone"); with ``owners_only``, only those that can own a case (S-OWN-1:
+        users, case-sharing groups, case-owning locations)."""
         needle = text.strip().casefold()
         if not needle:
             return []
@@ -75,6 +76,12 @@ class PeopleService(ServiceBase):
                     if needle in role.name.casefold():
                         detail = "role" if role_kind == "role" else "role and every role below"
                         found.append(Match(Principal(role_kind, role.id), role.name, detail))
+        if "agency" in kinds:  # "everyone": the agency by its name or short name
+            slug, name = self.agency_names(agency_id)
+            if any(needle in w.casefold() for w in (slug, f"everyone in {name}")):
+                found.append(
+                    Match(Principal("agency", agency_id), f"Everyone in {name}", "whole agency")
+                )
         if owners_only:
             found = [m for m in found if directory.can_own(m.principal)]
         found.sort(key=lambda m: (m.name.casefold(), m.principal))

@@ -102,14 +102,24 @@ class AuditStore(Connection):
         ]
 
     def case_audit_page(
-        self, agency_id: int, case_pk: int, *, before_id: int | None = None, limit: int = 50
+        self,
+        agency_id: int,
+        case_pk: int,
+        *,
+        before_id: int | None = None,
+        limit: int = 50,
+        actions: Sequence[str] = (),
     ) -> list[AuditEvent]:
-        """A case's events, newest first, keyset-paged by id (``before_id`` excluded)."""
+        """A case's events, newest first, keyset-paged by id (``before_id`` excluded); with
+        ``actions``, only those whose action is one of them (``share.%`` names a family)."""
         sql = (
             "SELECT id, agency_id, actor, at, action, subject, case_pk, before, after, reason"
             " FROM audit_events WHERE agency_id = ? AND case_pk = ?"
         )
         params: list[Any] = [agency_id, case_pk]
+        if actions:
+            sql += " AND (" + " OR ".join("action LIKE ?" for _ in actions) + ")"
+            params.extend(actions)
         if before_id is not None:
             sql += " AND id < ?"
             params.append(before_id)

@@ -10,7 +10,9 @@ from caseshare.core.directory import Directory
 from caseshare.core.engine import Access, AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
+from caseshare.core.naming import Namer, display_name, named_text, principals_in
 from caseshare.core.principals import Principal
+from caseshare.core.why import read_why
 from caseshare.http.auth import Actor, CurrentActor, Service
 from caseshare.http.fastjson import Json
 from caseshare.services import Caseshare
@@ -55,8 +57,25 @@ def summary_view(directory: Directory, row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "owner": principal_view(directory, row["owner"])}
 
 
-def access_view(access: Access) -> dict[str, Any]:
-    """The engine's Access object as JSON: the same object the check decides with."""
+def namer_of(svc: Caseshare, agency_id: int) -> Namer:
+    """Display names of the agency's principals; the agency's own name is read only when a
+    text names the whole agency (most never do)."""
+    directory = svc.context(agency_id).directory
+    agency_name: list[str] = []
+
+    def name(principal: Principal) -> str:
+        if principal.kind == "agency" and not agency_name:
+            agency_name.append(svc.agency_names(agency_id)[1])
+        return display_name(principal, directory, agency_id, "".join(agency_name))
+
+    return name
+
+
+def access_view(access: Access, name: Namer) -> dict[str, Any]:
+    """The engine's Access object as JSON: the same object the check decides with, its ids
+    kept and their names added (``names``; each grant's ``path_text`` and ``why``)."""
+    paths = [g.path for g in access.grants]
+    mentioned = principals_in(f"user:{access.user_id}", access.blocked or "", *paths)
     return {
         "user_id": access.user_id,
         "case_id": access.case_id,
@@ -73,10 +92,22 @@ def access_view(access: Access) -> dict[str, Any]:
                 "source": g.source.value if g.source is not None else None,
                 "transfer": g.transfer,
                 "text": str(g),
+                "path_text": named_text(g.path, name),
+                "why": read_why(g.cause.value, g.path).words(name),
             }
             for g in access.grants
         ],
+        "names": {str(p): name(p) for p in mentioned},
     }
+
+
+def reasons_text(access: Access, name: Namer) -> list[str]:
+    """The decision's reasons as sentences with names, one per reason of ``Decision.reasons``."""
+    if access.blocked:
+        return [named_text(access.blocked, name)]
+    if not access.grants:
+        return ["No grant applies."]
+    return [read_why(g.cause.value, g.path).words(name) for g in access.grants]
 
 
 def visible(svc: Caseshare, actor: Actor, case_id: str, action: Action = Action.VIEW) -> Access:
@@ -120,7 +151,8 @@ UserParam = Annotated[
     summary="Explain access (S-ACC-6): every grant with its cause, level and path",
 )
 def explain(case_id: CaseId, actor: CurrentActor, svc: Service, user: UserParam = None) -> Json:
-    return Json(access_view(_access_of(svc, actor, case_id, user)))
+    access = _access_of(svc, actor, case_id, user)
+    return Json(access_view(access, namer_of(svc, actor.agency_id)))
 
 
 @router.get(
@@ -148,6 +180,7 @@ def check(
             "level": decision.access.level.label,
             "causes": sorted(c.value for c in decision.access.causes),
             "reasons": list(decision.reasons),
+            "reasons_text": reasons_text(decision.access, namer_of(svc, actor.agency_id)),
         }
     )
 
@@ -159,9 +192,10 @@ def check(
 def who_has_access(case_id: CaseId, actor: CurrentActor, svc: Service) -> dict[str, Any]:
     visible(svc, actor, case_id)
     ctx = svc.context(actor.agency_id)
+    name = namer_of(svc, actor.agency_id)
     items = []
     for access in svc.who_has_access(actor.agency_id, case_id):
-        view = access_view(access)
+        view = access_view(access, name)
         view["user"] = user_view(ctx.directory, access.user_id)
         items.append(view)
     return {"case_id": case_id, "items": items}

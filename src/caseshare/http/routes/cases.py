@@ -23,6 +23,7 @@ from caseshare.http.routes.case_access import (
     ONE_LINE,
     CaseId,
     access_view,
+    namer_of,
     principal_view,
     summary_view,
     user_view,
@@ -114,7 +115,7 @@ def record(svc: Caseshare, actor: Actor, access: Access) -> dict[str, Any]:
             {"identifier": i, "case_id": ref, "case_type": kind, "relationship": rel}
             for i, ref, kind, rel in svc.store.indices(access.case_pk)
         ],
-        "access": access_view(access),
+        "access": access_view(access, namer_of(svc, actor.agency_id)),
     }
 
 

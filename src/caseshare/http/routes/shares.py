@@ -9,8 +9,10 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import STORED_CAUSES, Action, Cause
+from caseshare.core.naming import Namer, named_text
 from caseshare.core.principals import Principal
 from caseshare.http.auth import Actor, CurrentActor, Service
+from caseshare.http.routes.case_access import namer_of
 from caseshare.services import SHARE_FIELDS, Caseshare, ShareEntry
 from caseshare.services.sharing import MAX_ID
 
@@ -78,6 +80,15 @@ def _require(svc: Caseshare, actor: Actor, action: Action, case_id: str) -> None
     svc.require(actor.user_id, action, case_id, agency_id=actor.agency_id)
 
 
+def share_view(entry: ShareEntry, name: Namer) -> dict[str, Any]:
+    """A share entry with its ids kept and names added: ``grantee_name`` and, for a derived
+    row, ``path_text``."""
+    view = entry.to_dict()
+    view["grantee_name"] = named_text(entry.grantee, name)
+    view["path_text"] = named_text(entry.path, name)
+    return view
+
+
 def _share_of(svc: Caseshare, actor: Actor, share_id: int) -> ShareEntry:
     """A stored share the actor may see (404 otherwise)."""
     return svc.retrieve_share(actor.agency_id, actor.user_id, share_id)
@@ -124,7 +135,8 @@ def query_shares(
             level=level,
             derived=derived,
         )
-        return {"items": [r.to_dict() for r in rows], "next_cursor": None}
+        name = namer_of(svc, actor.agency_id)
+        return {"items": [share_view(r, name) for r in rows], "next_cursor": None}
     after = int(cursor) if cursor else 0
     if after > MAX_ID:
         raise CaseShareError("validation_error", "cursor is not one this API gave out.")
@@ -137,8 +149,9 @@ def query_shares(
         after=after,
         limit=limit,
     )
+    name = namer_of(svc, actor.agency_id)
     return {
-        "items": [r.to_dict() for r in found],
+        "items": [share_view(r, name) for r in found],
         "next_cursor": None if more is None else str(more),
     }
 
@@ -154,7 +167,8 @@ def case_shares(
     derived: bool = True,
 ) -> dict[str, Any]:
     rows = svc.query_shares(actor.agency_id, actor.user_id, case_id, derived=derived)
-    return {"items": [r.to_dict() for r in rows]}
+    name = namer_of(svc, actor.agency_id)
+    return {"items": [share_view(r, name) for r in rows]}
 
 
 # -- create (upsert), retrieve, update, delete ----------------------------------------------------
@@ -179,12 +193,12 @@ def create_share(
     )
     if not created:
         response.status_code = 200
-    return entry.to_dict()
+    return share_view(entry, namer_of(svc, actor.agency_id))
 
 
 @router.get("/shares/{share_id}", summary="One stored share entry")
 def retrieve_share(share_id: ShareId, svc: Service, actor: CurrentActor) -> dict[str, Any]:
-    return _share_of(svc, actor, share_id).to_dict()
+    return share_view(_share_of(svc, actor, share_id), namer_of(svc, actor.agency_id))
 
 
 @router.patch("/shares/{share_id}", summary="Change a manual share's level")
@@ -203,7 +217,8 @@ def update_share(
                 " share and create another.",
                 {"field": name},
             )
-    return svc.update_share(actor.agency_id, actor.user_id, share_id, body.level).to_dict()
+    entry = svc.update_share(actor.agency_id, actor.user_id, share_id, body.level)
+    return share_view(entry, namer_of(svc, actor.agency_id))
 
 
 @router.delete("/shares/{share_id}", status_code=204, summary="Delete a manual share")

@@ -5,11 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from caseshare.http.web import admin, caselist, casepage, errors, pickers, signin
+from caseshare.http.web import (
+    account,
+    admin,
+    caselist,
+    casepage,
+    errors,
+    pickers,
+    sharedetails,
+    signin,
+)
 from caseshare.http.web.viewer import SignInRequired
 
 #: the page modules, in the order their routes are matched
-PAGES = (caselist, casepage, pickers, signin, admin)
+PAGES = (caselist, casepage, sharedetails, account, pickers, signin, admin)
 
 
 def install(app: FastAPI) -> None:

@@ -10,18 +10,11 @@ from markupsafe import Markup, escape
 
 from caseshare.core.directory import Directory
 from caseshare.core.errors import CaseShareError
+from caseshare.core.naming import KIND_WORDS, display_name
 from caseshare.core.principals import Principal
 
 #: a principal's text inside a sentence, e.g. the "group:7" of a service's refusal
 PRINCIPAL_IN_TEXT = re.compile(r"\b(?:user|group|location|role_tree|role|agency):[0-9]+\b")
-KIND_WORDS = {
-    "user": "person",
-    "group": "group",
-    "location": "location",
-    "role": "role",
-    "role_tree": "role and below",
-    "agency": "whole agency",
-}
 
 
 @dataclass(frozen=True)
@@ -55,18 +48,11 @@ class Names:
             principal = text if isinstance(text, Principal) else Principal.parse(str(text))
         except CaseShareError:
             return str(text)
-        if principal.kind == "user":
-            return self.user(principal.id)
-        if principal.kind == "agency":
-            if principal.id == self.agency_id:
-                return f"everyone in {self.agency_name}"
-            return "another agency"
-        name = self.directory.name_of(principal)
-        if name is None:
-            return f"a {KIND_WORDS[principal.kind]} no longer known"
-        if principal.kind == "role_tree":
-            return f"{name} (roles)"
-        return f"{name} ({KIND_WORDS[principal.kind]})"
+        return self.name(principal)
+
+    def name(self, principal: Principal) -> str:
+        """The one way a principal is named (``core.naming``), as ``core.why`` takes it."""
+        return display_name(principal, self.directory, self.agency_id, self.agency_name)
 
     def said(self, sentence: str) -> str:
         """A service's sentence with the principals it names by id named by their names."""

@@ -1,0 +1,144 @@
+"""Every screen of the browser app, as docs/ui.md walks through them.
+
+One list serves twice: ``test_screens.py`` opens each screen and holds it to axe-core and to a
+360 px wide window; ``python -m tests.browser.screenshots`` (``make screenshots``) photographs
+each one from a fresh demo into ``docs/ui/``. A screen is who looks (a demo persona, or nobody
+signed in), where, and what they do first (fill a form, press a button).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Screen:
+    slug: str  # docs/ui/{slug}.png
+    title: str
+    persona: str | None  # the demo user signed in, or None
+    path: str
+    prepare: Callable[[Any], None] | None = None
+    status: int = 200  # what opening the address answers (before ``prepare``)
+    #: axe-core judges our pages; Swagger UI's own markup is not ours to fix
+    axe: bool = True
+    #: what the photograph shows: the window around this element (default: the top of the page)
+    scroll_to: str = ""
+
+
+def _refused_share(page: Any) -> None:
+    """Nina shares a referral case at read: everyone reads referral cases already."""
+    page.check("#share-level >> label:has-text('Read only')")
+    page.click("button:has-text('Save share')")
+    page.locator("#share-level-error").wait_for()
+
+
+def _search_as_you_type(page: Any) -> None:
+    page.fill("#assign-q", "wor")
+    page.locator("#assign-results >> text=Will Worker").wait_for()
+
+
+def _swagger_drawn(page: Any) -> None:
+    page.locator('[data-path="/api/v1/cases"]').first.wait_for(timeout=60_000)
+
+
+def _new_token(page: Any) -> None:
+    page.fill("#token_name", "nightly export")
+    page.click("button:has-text('Create token')")
+    page.locator("#new-token-secret").wait_for()
+
+
+def _post_anyway(page: Any) -> None:
+    """A reader posts the share form anyway (a form of their own): the 403 page."""
+    page.evaluate(
+        """() => {
+          const form = document.createElement('form');
+          form.method = 'post';
+          form.action = '/cases/household-1/share/manual';
+          for (const [name, value] of [
+              ['csrf_token', document.querySelector('input[name=csrf_token]').value],
+              ['share', 'user:7'], ['share-level', 'edit']]) {
+            const input = document.createElement('input');
+            input.type = 'hidden'; input.name = name; input.value = value;
+            form.appendChild(input);
+          }
+          document.body.appendChild(form);
+          form.submit();
+        }"""
+    )
+    page.wait_for_load_state()
+    page.locator("h1", has_text="You cannot do that").wait_for()
+
+
+SCREENS = (
+    Screen("signin", "Sign in", None, "/signin"),
+    Screen(
+        "cases-favourites",
+        "View cases: Advanced view, Favourite & recent cases",
+        "nina",
+        "/cases?view=advanced&tab=favourites",
+    ),
+    Screen(
+        "cases-advanced",
+        "View cases: Advanced view, the Cases tab and its FILTERS",
+        "nina",
+        "/cases?view=advanced&tab=cases&applied=1&created_by_me=1&case_type=referral&q=Dune",
+    ),
+    Screen("cases-grid", "View cases: Grid view", "wendy", "/cases?view=grid"),
+    Screen("cases-tree", "View i-cases: Tree view", "sam", "/cases?view=tree"),
+    Screen("manage-case", "Manage case", "wendy", "/cases/patient-1"),
+    Screen("edit-case", "Edit a case", "wendy", "/cases/patient-1/edit"),
+    Screen("change-owner", "Change the owner", "wendy", "/cases/household-1/owner"),
+    Screen("close-case", "Close a case", "wendy", "/cases/patient-1/close"),
+    Screen("delete-case", "Delete a case", "wendy", "/cases/private-1/delete"),
+    Screen("case-share", "Case share details", "wendy", "/cases/household-1/share"),
+    Screen(
+        "case-share-assign",
+        "Case share details: searching people as you type",
+        "wendy",
+        "/cases/household-1/share",
+        prepare=_search_as_you_type,
+        scroll_to="#assign",
+    ),
+    Screen(
+        "case-share-refused",
+        "Case share details: a refusal beside its field",
+        "nina",
+        "/cases/referral-1/share?share_q=omar%40demo",
+        prepare=_refused_share,
+        scroll_to="#share-level",
+    ),
+    Screen(
+        "case-share-who",
+        "Case share details: who has access, and the sharing history",
+        "wendy",
+        "/cases/patient-2/share",
+        scroll_to="#who",
+    ),
+    Screen(
+        "case-share-reader",
+        "Case share details, as a reader",
+        "omar",
+        "/cases/household-1/share",
+    ),
+    Screen("account", "My account", "nina", "/account"),
+    Screen(
+        "account-token",
+        "My account: a new API token, shown once",
+        "nina",
+        "/account",
+        prepare=_new_token,
+    ),
+    Screen(
+        "not-found", "A case you cannot see: the 404 page", "omar", "/cases/private-1", status=404
+    ),
+    Screen(
+        "forbidden",
+        "A form you may not send: the 403 page",
+        "omar",
+        "/cases/household-1/share",
+        prepare=_post_anyway,
+    ),
+    Screen("api-docs", "The API documentation", "nina", "/docs", prepare=_swagger_drawn, axe=False),
+)
