@@ -8,10 +8,13 @@ developer's machine and *fail* in CI (``CI=true``): a missing database is never 
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import settings
@@ -26,6 +29,7 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 ADMIN_URL_ENV = "CASESHARE_TEST_POSTGRES_URL"
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +98,24 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'caseshare.db'}"
     return str(request.getfixturevalue("fresh_postgres_url"))
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` in a thread of its own: Playwright's sync API (the browser tests)
+    keeps an event loop running in the main thread for the whole session, and ``asyncio.run``
+    refuses to start beside a running loop."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(main))
+        except BaseException as exc:  # reason: handed to the caller's thread, re-raised there
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name="run_async")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return result[0]

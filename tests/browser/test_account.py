@@ -28,7 +28,7 @@ def test_a_token_is_created_shown_once_used_and_revoked(server: str, context: An
     assert secret.startswith("cs_") and "shown only this once" in page.inner_text("#new-token")
     api = page.context.request  # a program, with the token and without the browser's cookie
     me = api.get(f"{server}/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"})
-    assert me.status == 200 and [t["name"] for t in me.json()] == ["nightly export"]
+    assert me.status == 200 and [t["name"] for t in me.json()["items"]] == ["nightly export"]
 
     page.goto(f"{server}/account")
     assert secret not in page.content()  # never shown again

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from caseshare.store import open_store
-from tests.conftest import module_url
+from tests.conftest import module_url, run_async
 from tests.http.cast import build_http_cast
 from tests.http.live import serving
 
@@ -96,7 +96,7 @@ def test_issue8_burst_of_200_signed_in_requests_all_answered_and_healthz_stays_f
         probe.start()
         try:
             began = time.monotonic()
-            answers = asyncio.run(_burst(server.url, token, BURST))
+            answers = run_async(_burst(server.url, token, BURST))
             took = time.monotonic() - began
         finally:
             probe.done.set()
@@ -121,7 +121,7 @@ def test_issue8_past_the_queue_a_burst_gets_503_with_retry_after_never_a_4xx(
     with serving(
         url, tmp_path / "serve.log", "--connections", "1", "--queue", "0", "--queue-wait", "0"
     ) as server:
-        answers = asyncio.run(_burst(server.url, token, 40))
+        answers = run_async(_burst(server.url, token, 40))
     statuses = {a.status_code for a in answers}
     assert statuses <= {200, 503}, statuses
     busy = [a for a in answers if a.status_code == 503]

@@ -13,6 +13,7 @@ from caseshare.core.errors import Busy
 from caseshare.http import create_app
 from caseshare.http.pool import ServicePool
 from caseshare.store import open_store
+from tests.conftest import run_async
 from tests.http.cast import build_http_cast
 
 
@@ -43,7 +44,7 @@ def test_issue8_waiters_are_served_first_come_first_served(url: str) -> None:
         await asyncio.gather(*tasks)
         return order
 
-    assert asyncio.run(scenario()) == ["a", "b", "c"]
+    assert run_async(scenario()) == ["a", "b", "c"]
     assert pool.waiting == 0
     pool.close()
 
@@ -64,7 +65,7 @@ def test_issue8_a_full_queue_and_a_long_wait_are_busy_with_retry_after(url: str)
         pool.give_back(again)
         return full.value, late.value
 
-    full, late = asyncio.run(scenario())
+    full, late = run_async(scenario())
     for refusal in (full, late):
         assert refusal.code == "invalid_transition" and refusal.details["retry_after"] >= 1
         assert "busy" in refusal.message and "try again" in refusal.message
@@ -93,7 +94,7 @@ def test_issue8_a_waiter_that_goes_away_loses_no_connection(url: str) -> None:
         mine = await asyncio.wait_for(pool.borrow(), 2)
         pool.give_back(mine)
 
-    asyncio.run(scenario())
+    run_async(scenario())
     pool.close()
 
 
