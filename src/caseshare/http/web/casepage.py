@@ -17,6 +17,7 @@ from caseshare.http.web.history import describe
 from caseshare.http.web.pickers import resolve_pick
 from caseshare.http.web.templating import redirect, render, url
 from caseshare.http.web.viewer import Posting, Viewer, Viewing, authorised, names
+from caseshare.http.web.words import kind_words, type_words
 from caseshare.services import Caseshare
 
 router = APIRouter(include_in_schema=False)
@@ -74,6 +75,13 @@ def manage_case(
         parents=parents,
         children=children,
         starred=starred,
+        targets=svc.targets(viewer.agency_id, viewer.user_id, case_id),
+        columns_targets=[
+            {"label": label, "sort": None}
+            for label in ("Name", "Kind", "Identifiers", "Last changed")
+        ],
+        kind_words=kind_words,
+        type_words=type_words,
         causes=sorted(CAUSE_WORDS.get(c.value, c.value) for c in access.causes),
         history=[describe(e, context["names"]) for e in events],
         older=url(context["href"], history_before=older) + "#history" if older else None,

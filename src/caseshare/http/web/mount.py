@@ -14,11 +14,12 @@ from caseshare.http.web import (
     pickers,
     sharedetails,
     signin,
+    targets,
 )
 from caseshare.http.web.viewer import SignInRequired
 
 #: the page modules, in the order their routes are matched
-PAGES = (caselist, casepage, sharedetails, account, pickers, signin, admin)
+PAGES = (caselist, casepage, targets, sharedetails, account, pickers, signin, admin)
 
 
 def install(app: FastAPI) -> None:
