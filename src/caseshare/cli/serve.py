@@ -123,6 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "CASESHARE_SERVE_QUEUE_WAIT": str(queue_wait),
                 "CASESHARE_SERVE_SECURE_COOKIES": "1" if secure else "0",
                 "CASESHARE_SERVE_DEFAULT_AGENCY": default_agency or "",
+                "CASESHARE_SERVE_MAIL": mail.describe() if mail is not None else "",
             }
         )
         app = "caseshare.http.app:app_from_environment"
@@ -134,6 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             queue_wait=queue_wait,
             secure_cookies=secure,
             default_agency=default_agency,
+            mail=mail.describe() if mail is not None else None,
         )
     courier = None
     if mail is not None:

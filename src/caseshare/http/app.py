@@ -56,8 +56,10 @@ def create_app(
     secure_cookies: bool = False,
     default_agency: str | None = None,
     pool: ServicePool | None = None,
+    mail: str | None = None,
 ) -> FastAPI:
-    """The app over the database at ``url`` (already migrated)."""
+    """The app over the database at ``url`` (already migrated). ``mail`` says where this server
+    delivers the outbox (``SmtpConfig.describe()``), None when it does not (no ``--smtp``)."""
     services = pool or ServicePool(url, pool_size, queue=queue, queue_wait=queue_wait)
 
     @asynccontextmanager
@@ -78,6 +80,7 @@ def create_app(
     app.state.pool = services
     app.state.secure_cookies = secure_cookies
     app.state.default_agency = default_agency
+    app.state.mail = mail
     app.add_exception_handler(CaseShareError, errors.domain_error)
     app.add_exception_handler(errors.Unauthenticated, errors.unauthenticated)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
@@ -149,6 +152,7 @@ def app_from_environment() -> FastAPI:
         queue_wait=float(os.environ.get("CASESHARE_SERVE_QUEUE_WAIT", str(DEFAULT_QUEUE_WAIT))),
         secure_cookies=os.environ.get("CASESHARE_SERVE_SECURE_COOKIES") == "1",
         default_agency=os.environ.get("CASESHARE_SERVE_DEFAULT_AGENCY") or None,
+        mail=os.environ.get("CASESHARE_SERVE_MAIL") or None,
     )
 
 
