@@ -12,8 +12,8 @@ import pytest
 
 from tests.http.cast import PASSWORD, HttpCast
 
-PAGES = ("", "/edit", "/close", "/owner", "/delete")
-WRITES = ("/edit", "/close", "/owner", "/delete", "/favourite")
+PAGES = ("", "/edit", "/close", "/owner", "/delete", "/targets/new")
+WRITES = ("/edit", "/close", "/owner", "/delete", "/favourite", "/targets/new")
 
 
 def _as(http: HttpCast, who: str | None) -> str:
@@ -58,7 +58,7 @@ def test_the_four_access_tests_on_every_case_page(http: HttpCast, tail: str) -> 
 def test_every_case_form_needs_the_csrf_token_and_its_access(http: HttpCast, tail: str) -> None:
     case = http.new_case(f"Form {tail}")
     path = f"/cases/{case}{tail}"
-    form = {"name": "Changed", "owner": f"user:{http.id('owner')}", "on": "1"}
+    form = {"name": "Changed", "owner": f"user:{http.id('owner')}", "on": "1", "kind": "suspect"}
     token = _as(http, "owner")
     refused = http.client.post(path, data=form)  # no token: a forged or stale form
     assert "expired" in _page(refused, 403)

@@ -247,6 +247,26 @@ def _page(
     }
     defaults.update(forms or {})
     pending, approved = shown["status"] == "pending", shown["status"] == "approved"
+    may = {
+        "may_answer": pending and shown["incoming"],
+        "may_withdraw": pending and not shown["incoming"],
+        "may_change": (pending and not shown["incoming"]) or approved,
+        "may_change_dates": (pending and not shown["incoming"]) or approved,
+        "may_end": approved,
+    }
+    offered = {
+        "answer": may["may_answer"],
+        "reject": may["may_answer"],
+        "flags": may["may_change"],
+        "close": may["may_withdraw"] or may["may_end"],
+    }
+    # a refusal of a form the agreement no longer offers (someone answered it meanwhile) is
+    # said at the top, beside the agreement's status
+    moved = FormState()
+    for key, state in defaults.items():
+        if not offered[key]:
+            for problem in state.problems:
+                moved.refuse("agreement-summary", problem.message, problem.code)
     return admin_page(
         request,
         svc,
@@ -258,11 +278,8 @@ def _page(
             "a": shown,
             "forms": defaults,
             "flags": flag_fields(),
-            "may_answer": pending and shown["incoming"],
-            "may_withdraw": pending and not shown["incoming"],
-            "may_change": (pending and not shown["incoming"]) or approved,
-            "may_change_dates": (pending and not shown["incoming"]) or approved,
-            "may_end": approved,
+            **may,
+            "moved": moved,
             "href": f"{BASE}/{agreement_id}",
         },
         status,
