@@ -246,13 +246,14 @@ def _page(
         "close": FormState(),
     }
     defaults.update(forms or {})
-    pending, approved = shown["status"] == "pending", shown["status"] == "approved"
+    allowed = row.agreement.actions(viewer.agency_id)
     may = {
-        "may_answer": pending and shown["incoming"],
-        "may_withdraw": pending and not shown["incoming"],
-        "may_change": (pending and not shown["incoming"]) or approved,
-        "may_change_dates": (pending and not shown["incoming"]) or approved,
-        "may_end": approved,
+        "may_answer": "answer" in allowed,
+        "may_withdraw": "withdraw" in allowed,
+        # a partner sets its flags as it approves: one form, not two, while it waits
+        "may_change": "switch" in allowed and "answer" not in allowed,
+        "may_change_dates": "dates" in allowed,
+        "may_end": "end" in allowed,
     }
     offered = {
         "answer": may["may_answer"],
