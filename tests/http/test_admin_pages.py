@@ -283,6 +283,14 @@ def test_s_ag_1_and_s_not_1_agreement_and_outbox_pages_answer_and_refuse_beside_
     outbox = admin.get("/admin/outbox")
     assert "No mail server is configured" in outbox.text
     assert "East Agency proposes a data-sharing agreement" in outbox.text
+    app = http.client.app
+    app.state.mail = "smtp://127.0.0.1:25 (from caseshare@localhost)"  # as serve --smtp sets it
+    try:
+        assert (
+            "This server sends the outbox to smtp://127.0.0.1:25" in admin.get("/admin/outbox").text
+        )
+    finally:
+        app.state.mail = None
     pending = admin.post(f"/admin/outbox/{world['message_id']}/retry")
     assert pending.status_code == 409  # only a failed message is sent again
     assert "only a failed message can be sent again" in pending.text
