@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -62,9 +64,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if pool is None:
-            services.close()
+        flusher = asyncio.create_task(services.keep_flushing())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            # a clean shutdown loses no case view (recents.py says what a kill -9 may lose)
+            with contextlib.suppress(Exception):  # reason: the database is gone; recents only
+                await services.flush_recents()
+            if pool is None:
+                services.close()
 
     app = FastAPI(
         title="caseshare",
