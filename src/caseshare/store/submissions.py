@@ -14,6 +14,8 @@ __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "Transa
 
 #: the advisory-lock class that serialises one agency's case transactions on PostgreSQL
 _LOCK_CLASS: Final = 0x4353  # "CS"
+#: rows of one multi-row INSERT (7 parameters each: under SQLite's 32,766 and PostgreSQL's 65,535)
+_ROWS_PER_INSERT: Final = 1000
 SUBMISSION_COLS: Final = (
     "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
 )
@@ -379,25 +381,23 @@ class SubmissionStore(CaseStateStore):
         position: int,
         rows: Sequence[tuple[str, Sequence[str], str | None, Sequence[str]]],
     ) -> dict[str, int]:
-        """One transaction per case of a form, in three statements: (case id, kinds, client
+        """One transaction per case of a form, in two statements: (case id, kinds, client
         date, refs) each. Returns each case's transaction id."""
         now = utcnow()
-        self.executemany(
-            "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
-            " server_date, client_date, kinds) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (agency_id, case_id, submission_id, position, now, date, ",".join(kinds))
-                for case_id, kinds, date, _ in rows
-            ],
-        )
-        ids = {
-            r[0]: int(r[1])
-            for r in self.rows(
-                "SELECT case_id, id FROM case_transactions WHERE submission_id = ?"
-                " AND kinds NOT LIKE '%cascade%' AND revoked = 0",
-                (submission_id,),
+        ids: dict[str, int] = {}
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            params: list[Any] = []
+            for case_id, kinds, date, _ in chunk:
+                params += [agency_id, case_id, submission_id, position, now, date, ",".join(kinds)]
+            found = self.rows(
+                "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
+                " server_date, client_date, kinds) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                + " RETURNING case_id, id",
+                params,
             )
-        }
+            ids.update((r[0], int(r[1])) for r in found)
         self.executemany(
             "INSERT INTO transaction_refs (transaction_id, agency_id, ref_case_id)"
             " VALUES (?, ?, ?)",
