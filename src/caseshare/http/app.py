@@ -71,9 +71,14 @@ def create_app(
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
-            # a clean shutdown loses no case view (recents.py says what a kill -9 may lose)
-            with contextlib.suppress(Exception):  # reason: the database is gone; recents only
-                await services.flush_recents()
+            # a clean shutdown loses no case view (recents.py says what a kill -9 may lose);
+            # a database busy at that moment is tried again for a few seconds
+            for _attempt in range(20):
+                with contextlib.suppress(Exception):  # reason: the database is gone; recents only
+                    await services.flush_recents()
+                if not len(services.recents):
+                    break
+                await asyncio.sleep(0.25)
             if pool is None:
                 services.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable
 
@@ -19,6 +20,8 @@ from caseshare.core.errors import Busy
 from caseshare.services import Caseshare, ContextCache
 from caseshare.services.recents import FLUSH_EVERY, RecentViews
 from caseshare.store import Store, open_store
+
+_log = logging.getLogger("caseshare.recents")
 
 #: requests of one server process that may wait for a connection at once
 DEFAULT_QUEUE = 500
@@ -80,8 +83,8 @@ class ServicePool:
             await asyncio.sleep(every)
             try:
                 await self.flush_recents()
-            except Exception:  # reason: the database is down or busy; the views wait in memory
-                continue
+            except Exception:  # reason: said in the log; the next flush goes on with the rest
+                _log.exception("recent-case views could not be written; that batch is dropped")
 
     @property
     def waiting(self) -> int:

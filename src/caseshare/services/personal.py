@@ -108,9 +108,11 @@ class PersonalService(ServiceBase):
             with self.store.in_passing():
                 self.store.note_recents(views)
         except Exception as exc:
-            self.recents.put(views)
-            # Busy, a deadlock the database resolved, a case purged between check and write
+            # Busy (a lost connection too), a deadlock the database resolved, a case purged
+            # between check and write: kept for the next flush. Anything else would fail every
+            # flush after it: the batch (recent-case entries only) is dropped and said.
             if isinstance(exc, CaseShareError) or is_integrity_error(exc):
+                self.recents.put(views)
                 return 0
             raise
         return len(views)
