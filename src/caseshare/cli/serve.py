@@ -72,6 +72,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:  # said before any banner, and before the database is touched
         print(f"error: validation_error: {problem}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
+    from caseshare.http.protocol import stack
+
+    try:
+        stack_name = stack(args.http_stack)[2]
+    except RuntimeError as exc:
+        print(f"error: validation_error: {exc}", file=sys.stderr)
+        return 2
     url = database_url(args.database)
     mail = smtp_config(args.smtp)  # a bad URL is refused before anything starts
     store = open_store(url)  # creates the SQLite file and brings the schema up to date
@@ -105,6 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  demo sign-ins (agency {DEMO_SLUG}, password {DEMO_PASSWORD}):")
         for username, what in DEMO_SIGN_INS:
             print(f"    {username:<7} {what}")
+    print(f"  HTTP:     {stack_name}")
     if args.workers > 1:
         print(f"  {args.workers} worker processes, {connections} connections each")
     if mail is not None:
@@ -150,11 +158,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _run(uvicorn: Any, app: Any, args: argparse.Namespace) -> None:
-    from caseshare.http.protocol import NoDelayH11Protocol
+    from caseshare.http.protocol import stack
 
+    protocol, loop, _ = stack(args.http_stack)
     uvicorn.run(
         app,
-        http=NoDelayH11Protocol,
+        http=protocol,
+        loop=loop,
         factory=args.workers > 1,
         workers=args.workers if args.workers > 1 else None,
         # a worker answers uvicorn's health check only once its imports are done: on a busy
@@ -241,6 +251,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="URL",
         help="this server's public address, put before page paths in messages"
         " (default $CASESHARE_BASE_URL)",
+    )
+    p.add_argument(
+        "--http-stack",
+        choices=["auto", "compiled", "pure"],
+        default=os.environ.get("CASESHARE_HTTP_STACK", "auto"),
+        help="compiled: uvicorn's httptools parser on the uvloop event loop; pure: h11 on"
+        " asyncio; auto (the default, also $CASESHARE_HTTP_STACK): compiled where installed",
     )
     p.add_argument(
         "--log-level",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -64,9 +66,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if pool is None:
-            services.close()
+        flusher = asyncio.create_task(services.keep_flushing())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            # a clean shutdown loses no case view (recents.py says what a kill -9 may lose);
+            # a database busy at that moment is tried again for a few seconds
+            for _attempt in range(20):
+                with contextlib.suppress(Exception):  # reason: the database is gone; recents only
+                    await services.flush_recents()
+                if not len(services.recents):
+                    break
+                await asyncio.sleep(0.25)
+            if pool is None:
+                services.close()
 
     app = FastAPI(
         title="caseshare",
