@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from caseshare.core.sync import DeviceCase
+from caseshare.core.sync import DeviceCase, SyncNode
 from caseshare.store.base import Connection, dumps, loads, utcnow
 
 
@@ -58,8 +58,63 @@ def _device(raw: Any) -> tuple[dict[str, DeviceEntry] | None, frozenset[str]]:
     return data["cases"], frozenset(data["owner_ids"])
 
 
+#: the step of the index walks below: from a case to what it indexes, and to its extensions
+_STEP = (
+    " JOIN case_indices i ON i.case_pk = w.pk"
+    " OR (i.ref_pk = w.pk AND i.relationship = 'extension')"
+    " JOIN cases n ON n.pk = CASE WHEN i.case_pk = w.pk THEN i.ref_pk ELSE i.case_pk END"
+    " WHERE n.deleted = 0"
+)
+
+
 class SyncLogStore(Connection):
     """Repository for sync logs."""
+
+    def sync_graph(
+        self, agency_id: int, owner_ids: Iterable[str], *, around: int | None = None
+    ) -> tuple[dict[str, SyncNode], dict[str, str]]:
+        """The cases an S-SYNC-1 live set is decided on, with their indices, in one query.
+
+        Without ``around``: the cases the user owns and every case reached from them by
+        following indices to what they index, or back from a host to its extensions — a
+        recursive walk over ``case_indices``, so the cost follows the user's cases, not the
+        agency. With ``around`` (a case pk): that case's whole family instead (every case
+        connected to it by indices, either way), which holds the live set's part around it for
+        any user. ``core.sync.live_cases`` over the nodes gives the live set (it needs nothing
+        outside them). Returns the nodes by case id, and each case's owner.
+        """
+        owners = sorted(set(owner_ids))
+        if around is None:
+            owned, params = self.dialect.in_list("c.owner", owners)
+            seed = f"SELECT c.pk FROM cases c WHERE c.agency_id = ? AND c.deleted = 0 AND {owned}"
+            seed_params: list[Any] = [agency_id, *params]
+            step = _STEP
+        else:
+            seed = "SELECT c.pk FROM cases c WHERE c.pk = ? AND c.agency_id = ? AND c.deleted = 0"
+            seed_params = [around, agency_id]
+            step = _STEP.replace(
+                "OR (i.ref_pk = w.pk AND i.relationship = 'extension')", "OR i.ref_pk = w.pk"
+            )
+        rows = self.rows(
+            f"WITH RECURSIVE w(pk) AS ({seed} UNION SELECT n.pk FROM w{step})"
+            " SELECT c.pk, c.case_id, c.owner, c.closed, r.case_id, i.relationship"
+            " FROM w JOIN cases c ON c.pk = w.pk"
+            " LEFT JOIN case_indices i ON i.case_pk = c.pk"
+            " LEFT JOIN cases r ON r.pk = i.ref_pk AND r.deleted = 0",
+            seed_params,
+        )
+        mine = set(owners)
+        facts: dict[str, tuple[bool, str]] = {}
+        indices: dict[str, list[tuple[str, str]]] = {}
+        for _, case_id, owner, closed, ref, relationship in rows:
+            facts[case_id] = (bool(closed), owner)
+            if ref is not None:
+                indices.setdefault(case_id, []).append((ref, relationship))
+        nodes = {
+            case_id: SyncNode(case_id, closed, owner in mine, tuple(indices.get(case_id, ())))
+            for case_id, (closed, owner) in facts.items()
+        }
+        return nodes, {case_id: owner for case_id, (_, owner) in facts.items()}
 
     def create_sync_log(
         self,
