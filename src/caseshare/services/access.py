@@ -103,7 +103,8 @@ class AccessService:
         Only the children on which the user has a direct grant are loaded (a few at most):
         they are the only ones that can give ``implicit_parent``. The user's S-SYNC-1 live set
         (row cause ``sync``, read) is walked only when nothing else gives read, or when
-        ``every_grant`` asks for every grant (explain): it cannot change a decision otherwise.
+        ``every_grant`` asks for every grant (explain): it cannot change a decision otherwise;
+        and only when a walk back from the case meets an open case the user owns (``may_sync``).
         """
         ctx, user = self.user(user_id)
         direct = self._direct_fragment(ctx, user)
@@ -123,7 +124,13 @@ class AccessService:
                 raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
             facts = found
         access = evaluate(ctx, user, facts)
-        if (every_grant or access.level is Level.NONE) and access.blocked is None:
+        if (
+            (every_grant or access.level is Level.NONE)
+            and access.blocked is None
+            and self.store.may_sync(
+                ctx.agency_id, facts.pk, (str(p) for p in ctx.directory.owner_ids(user.id))
+            )
+        ):
             route = self.sync_routes(ctx, user).get(facts.case_id)
             if route is not None:
                 access = evaluate(ctx, user, replace(facts, sync=route))

@@ -319,22 +319,28 @@ class VisibilityQuery:
             )
 
         mine = f"c.agency_id = ? AND c.deleted = 0 AND c.closed = 0 AND {owned.sql}"
+        # no join to ``cases`` inside the recursive steps (EXISTS on the index row's ends
+        # instead): on SQLite such a join builds a Bloom filter over every case at each step
+        open_case = "NOT EXISTS (SELECT 1 FROM cases h WHERE h.pk = {} AND (h.deleted <> 0 OR h.closed <> 0))"
+        live_ends = (
+            "i.case_pk <> i.ref_pk AND NOT EXISTS (SELECT 1 FROM cases d"
+            " WHERE d.pk IN (i.case_pk, i.ref_pk) AND d.deleted <> 0)"
+        )
         sql = (
             "WITH RECURSIVE"
             # owned open extensions, and the open hosts above them
             f" up(seed, pk) AS (SELECT c.pk, c.pk FROM cases c WHERE {mine} AND {ext('c')}"
-            " UNION SELECT up.seed, h.pk FROM up"
+            " UNION SELECT up.seed, i.ref_pk FROM up"
             " JOIN case_indices i ON i.case_pk = up.pk AND i.relationship = 'extension'"
-            " JOIN cases h ON h.pk = i.ref_pk WHERE h.deleted = 0 AND h.closed = 0"
-            " AND h.pk <> up.pk),"
+            f" WHERE i.ref_pk <> up.pk AND {open_case.format('i.ref_pk')}),"
             # owned and available
             f" seed(pk) AS (SELECT c.pk FROM cases c WHERE {mine} AND NOT {ext('c')}"
-            f" UNION SELECT up.seed FROM up JOIN cases h ON h.pk = up.pk WHERE NOT {ext('h')}),"
-            " live(pk) AS (SELECT pk FROM seed UNION SELECT n.pk FROM live"
+            f" UNION SELECT up.seed FROM up WHERE NOT {ext('up')}),"
+            " live(pk) AS (SELECT pk FROM seed UNION SELECT"
+            " CASE WHEN i.case_pk = live.pk THEN i.ref_pk ELSE i.case_pk END FROM live"
             " JOIN case_indices i ON i.case_pk = live.pk"
             " OR (i.ref_pk = live.pk AND i.relationship = 'extension')"
-            " JOIN cases n ON n.pk = CASE WHEN i.case_pk = live.pk THEN i.ref_pk ELSE i.case_pk END"
-            " WHERE n.deleted = 0 AND n.pk <> live.pk AND (i.case_pk = live.pk OR (n.closed = 0"
+            f" WHERE {live_ends} AND (i.case_pk = live.pk OR ({open_case.format('i.case_pk')}"
             " AND NOT EXISTS (SELECT 1 FROM case_indices j WHERE j.case_pk = i.case_pk"
             " AND j.ref_pk = i.ref_pk AND j.relationship = 'child'))))"
             " SELECT pk FROM live"
