@@ -105,7 +105,7 @@ def _live(
         for case_id, node in nodes.items()
         if node.owned and case_id in available
     }
-    queue: deque[str] = deque(sorted(live))
+    queue: deque[str] = deque(live)
     while queue:
         case_id = queue.popleft()
         # Whatever a live case indexes (parent or host, open or closed) is live.

@@ -193,13 +193,18 @@ class AccessService:
         if not case.deleted:
             family, owners = self.store.sync_graph(ctx.agency_id, (), around=case.pk)
         family_owners = set(owners.values())
+        # users who own the same cases of the family have the same route: walk once for them
+        routes: dict[frozenset[str], tuple[tuple[str, str], ...] | None] = {}
         out = []
         for user in ctx.directory.users.values():
             facts = case
             mine = {str(p): p for p in ctx.directory.owner_ids(user.id)}
-            if user.active and family_owners.intersection(mine):
-                nodes = {k: replace(n, owned=owners[k] in mine) for k, n in family.items()}
-                steps = live_routes(nodes).get(case.case_id)
+            held = frozenset(family_owners.intersection(mine))
+            if user.active and held:
+                if held not in routes:
+                    nodes = {k: replace(n, owned=owners[k] in held) for k, n in family.items()}
+                    routes[held] = live_routes(nodes).get(case.case_id)
+                steps = routes[held]
                 if steps is not None:
                     route = SyncRoute(mine[owners[steps[0][0]]], steps)
                     facts = replace(case, sync=route)
