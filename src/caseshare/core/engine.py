@@ -17,7 +17,7 @@ from caseshare.core.levels import (
     Cause,
     Level,
 )
-from caseshare.core.model import CaseFacts, StoredGrant, TeamRole, User
+from caseshare.core.model import CaseFacts, StoredGrant, SyncRoute, TeamRole, User
 from caseshare.core.principals import Principal
 from caseshare.core.rules import Matcher, Rule, compile_criteria
 from caseshare.core.settings import Settings
@@ -249,6 +249,10 @@ def _indirect_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Gr
                 level = min(child_level, best.uncapped)
                 path = f"implicit_child → parent case:{parent.case_id} ({best.path})"
                 grants.append(Grant(Cause.IMPLICIT_CHILD, level, path, level))
+    if case.sync is not None:  # what the user's device holds they may read (S-SYNC-1)
+        synced = sync_path(ctx, user, case.sync)
+        if synced is not None:
+            grants.append(Grant(Cause.SYNC, Level.READ, synced, Level.READ))
     for child in case.children:  # one child suffices: implicit_parent is always read
         best = _best(direct_grants(ctx, user, child))
         if best is not None:
@@ -256,6 +260,19 @@ def _indirect_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Gr
             grants.append(Grant(Cause.IMPLICIT_PARENT, Level.READ, path, Level.READ))
             break
     return grants
+
+
+def sync_path(ctx: AgencyContext, user: User, route: SyncRoute) -> str | None:
+    """``sync → case:A (owner → …) → parent case:B → extension case:C``: from the case the
+    user owns to this one. None when the route is the owned case alone (the owner grant says
+    it all) or its first case is not the user's (stale facts)."""
+    owner_path = ctx.directory.owner_ids(user.id).get(route.owner)
+    if owner_path is None or len(route.steps) < 2:
+        return None
+    first, *rest = route.steps
+    parts = [f"case:{first[0]} (owner → {owner_path})"]
+    parts += [f"{how} case:{case_id}" for case_id, how in rest]
+    return "sync → " + " → ".join(parts)
 
 
 def _best(grants: list[Grant]) -> Grant | None:

@@ -232,4 +232,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX case_transactions_id ON case_transactions (agency_id, id)",
         ],
     ),
+    (
+        9,
+        "a host's extensions straight from an index (row cause sync walks them)",
+        [
+            # the S-SYNC-1 walks go from a host to its extensions only; a household with
+            # thousands of children has a few hundred extensions
+            "CREATE INDEX case_indices_ref_relationship ON case_indices (ref_pk, relationship)",
+        ],
+    ),
 ]

@@ -34,6 +34,7 @@ CAUSE_WORDS = {
     "rule": "a sharing rule",
     "implicit_child": "you have access to its parent case",
     "implicit_parent": "you have access to one of its child cases",
+    "sync": "your device holds it: it is indexed by, or extends, a case you own",
     "agency_share": "another agency sent it to you",
     "permission": "your permissions (view all / modify all / admin)",
 }
