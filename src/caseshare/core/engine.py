@@ -18,8 +18,7 @@ from caseshare.core.levels import (
     Level,
 )
 from caseshare.core.model import CaseFacts, StoredGrant, TeamRole, User
-from caseshare.core.principals import Principal
-from caseshare.core.rules import Matcher, Rule, compile_criteria
+from caseshare.core.rules import Matcher, Rule, case_types_of, compile_criteria
 from caseshare.core.settings import Settings
 
 
@@ -33,10 +32,62 @@ class AgencyContext:
     rules: tuple[Rule, ...] = ()
     team_roles: Mapping[int, TeamRole] = field(default_factory=dict)
     version: int = 0
+    #: how many structural changes of the agency this context includes (the change log's seq)
+    change_seq: int = 0
     _user_rules: dict[int, tuple[tuple[Rule, str, Matcher], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
     _matchers: dict[int, Matcher] = field(default_factory=dict, compare=False, repr=False)
+    _typed_rules: dict[tuple[int, str], tuple[tuple[Rule, str, Matcher], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _defaults: dict[str, tuple[str, Level]] = field(default_factory=dict, compare=False, repr=False)
+    _managers: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
+
+    def patched(
+        self,
+        directory: Directory,
+        *,
+        version: int,
+        change_seq: int,
+        settings: Settings | None = None,
+        rules: Mapping[int, Rule | None] | None = None,
+        team_roles: Mapping[int, TeamRole | None] | None = None,
+    ) -> AgencyContext:
+        """This context after some structural changes (rows given: None = removed), as a new
+        object: the old one stays as it was for whoever still reads it. Criteria tests of
+        unchanged rules are kept; everything the directory derives is computed afresh."""
+        kept = self.rules
+        if rules:
+            by_id = {rule.id: rule for rule in self.rules}
+            for rule_id, rule in rules.items():
+                if rule is None:
+                    by_id.pop(rule_id, None)
+                else:
+                    by_id[rule_id] = rule
+            kept = tuple(by_id[k] for k in sorted(by_id))
+        roles = dict(self.team_roles)
+        for role_id, role in (team_roles or {}).items():
+            if role is None:
+                roles.pop(role_id, None)
+            else:
+                roles[role_id] = role
+        changed = rules or {}
+        matchers = {
+            rule_id: test
+            for rule_id, test in self._matchers.items()
+            if rule_id not in changed and any(r.id == rule_id and r.kind != "owner" for r in kept)
+        }
+        return AgencyContext(
+            self.agency_id,
+            settings if settings is not None else self.settings,
+            directory,
+            kept,
+            roles,
+            version,
+            change_seq,
+            _matchers=matchers,
+        )
 
     def matcher(self, rule: Rule) -> Matcher:
         """The rule's test, built once: an owner rule is membership in ``owners_within`` (the
@@ -65,6 +116,52 @@ class AgencyContext:
             )
             self._user_rules[user_id] = cached
         return cached
+
+    def rules_on(self, user_id: int, case_type: str) -> tuple[tuple[Rule, str, Matcher], ...]:
+        """``rules_for`` less the criteria rules that name other case types than this one."""
+        key = (user_id, case_type)
+        found = self._typed_rules.get(key)
+        if found is None:
+            if len(self._typed_rules) > 200_000:  # users × case types: bounded all the same
+                self._typed_rules.clear()
+            found = tuple(
+                entry
+                for entry in self.rules_for(user_id)
+                if entry[0].criteria is None
+                or (types := case_types_of(entry[0].criteria)) is None
+                or case_type in types
+            )
+            self._typed_rules[key] = found
+        return found
+
+    def default_of(self, case_type: str) -> tuple[str, Level]:
+        """The case type's default access (S-ACC-1 ``default``) and its level, looked up once."""
+        found = self._defaults.get(case_type)
+        if found is None:
+            settings = self.settings
+            found = (settings.default_for(case_type), settings.default_level(case_type))
+            self._defaults[case_type] = found
+        return found
+
+    def manages(self, user: User) -> bool:
+        """Whether hierarchy grants can reach the user: hierarchy access is on and someone can
+        stand below the user's role (S-HIER-1)."""
+        found = self._managers.get(user.id)
+        if found is None:
+            found = (
+                self.settings.hierarchy_access
+                and user.role_id is not None
+                and self.directory.has_roles_below(user.role_id)
+            )
+            self._managers[user.id] = found
+        return found
+
+    @property
+    def child_level(self) -> Level:
+        found = self._defaults.get("\0child")
+        if found is None:
+            found = self._defaults["\0child"] = ("", self.settings.child_level)
+        return found[1]
 
     def stored_level(self, grant: StoredGrant) -> Level:
         """A stored grant's level now: team grants follow their team role's current level."""
@@ -181,27 +278,26 @@ def direct_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant
     owner_path = directory.owner_ids(user.id).get(case.owner)
     if owner_path is not None:
         grants.append(Grant(Cause.OWNER, Level.FULL, f"owner → {owner_path}", Level.FULL))
-    hierarchy = (
-        ctx.settings.hierarchy_access
-        and user.role_id is not None
-        and directory.has_roles_below(user.role_id)
-    )
+    hierarchy = ctx.manages(user)
     if hierarchy and case.owner.kind == "user":
         grants.extend(_above(directory, user, case.owner.id, Level.FULL, Cause.OWNER))
-    principals = directory.principals_of(user.id)
-    me = Principal("user", user.id)
-    for stored in case.grants:
-        level = ctx.stored_level(stored)
-        if level is Level.NONE:
-            continue
-        if stored.grantee in principals:
-            where = principals[stored.grantee]
-            path = f"{stored.cause.value} → {where}"
-            if stored.cause is Cause.MANUAL or stored.grantee == me:
-                grants.append(Grant(stored.cause, level, path, level))
-        if hierarchy and stored.grantee.kind == "user":
-            grants.extend(_above(directory, user, stored.grantee.id, level, stored.cause))
-    for rule, via, rule_matches in ctx.rules_for(user.id):
+    if case.grants:
+        principals = directory.principals_of(user.id)
+        for stored in case.grants:
+            grantee = stored.grantee
+            where = principals.get(grantee)
+            if where is not None and (
+                stored.cause is Cause.MANUAL or (grantee.kind == "user" and grantee.id == user.id)
+            ):
+                level = ctx.stored_level(stored)
+                if level is not Level.NONE:
+                    path = f"{stored.cause.value} → {where}"
+                    grants.append(Grant(stored.cause, level, path, level))
+            if hierarchy and grantee.kind == "user":
+                level = ctx.stored_level(stored)
+                if level is not Level.NONE:
+                    grants.extend(_above(directory, user, grantee.id, level, stored.cause))
+    for rule, via, rule_matches in ctx.rules_on(user.id, case.case_type):
         if rule_matches(case):
             grants.append(Grant(Cause.RULE, rule.level, f"rule {rule.name!r} → {via}", rule.level))
     return grants
@@ -222,10 +318,8 @@ def _above(
 
 def _indirect_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant]:
     grants: list[Grant] = []
-    settings = ctx.settings
-    default = settings.default_for(case.case_type)
+    default, level = ctx.default_of(case.case_type)
     if default != "private":
-        level = settings.default_level(case.case_type)
         grants.append(
             Grant(
                 Cause.DEFAULT,
@@ -241,7 +335,7 @@ def _indirect_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Gr
         grants.append(Grant(Cause.PERMISSION, Level.FULL, f"permission → {which}", Level.FULL))
     elif "view_all" in perms:
         grants.append(Grant(Cause.PERMISSION, Level.READ, "permission → view_all", Level.READ))
-    child_level = settings.child_level
+    child_level = ctx.child_level
     if child_level > Level.NONE:
         for parent in case.parents:
             best = _best(direct_grants(ctx, user, parent))
