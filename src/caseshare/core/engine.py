@@ -18,8 +18,29 @@ from caseshare.core.levels import (
     Level,
 )
 from caseshare.core.model import CaseFacts, StoredGrant, TeamRole, User
+from caseshare.core.principals import Principal
 from caseshare.core.rules import Matcher, Rule, case_types_of, compile_criteria
 from caseshare.core.settings import Settings
+
+_MANUAL, _TEAM, _NONE = Cause.MANUAL, Cause.TEAM, Level.NONE
+
+
+@dataclass(slots=True)
+class Seat:
+    """What a decision reads of one user, gathered once per context: the user's owner ids and
+    memberships with their paths, whether hierarchy grants can reach them, and their rules by
+    case type (built on first use of each type)."""
+
+    owners: Mapping[Principal, str]
+    principals: Mapping[Principal, str]
+    manages: bool
+    #: per case type: each applicable rule's test and the grant it gives when it matches
+    rules: dict[str, tuple[tuple[Matcher, Grant], ...]] = field(default_factory=dict)
+    #: per case type: the default grant (None: private); per owner: the owner grant
+    defaults: dict[str, Grant | None] = field(default_factory=dict)
+    owner_grants: dict[Principal, Grant] = field(default_factory=dict)
+    #: the grant of the user's permission, if any (computed on first use)
+    permission: tuple[Grant, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,19 @@ class AgencyContext:
     )
     _defaults: dict[str, tuple[str, Level]] = field(default_factory=dict, compare=False, repr=False)
     _managers: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
+    _seats: dict[int, Seat] = field(default_factory=dict, compare=False, repr=False)
+
+    def seat(self, user: User) -> Seat:
+        found = self._seats.get(user.id)
+        if found is None:
+            directory = self.directory
+            found = Seat(
+                directory.owner_ids(user.id),
+                directory.principals_of(user.id),
+                self.manages(user),
+            )
+            self._seats[user.id] = found
+        return found
 
     def patched(
         self,
@@ -239,20 +273,24 @@ class Decision:
 
 def evaluate(ctx: AgencyContext, user: User, case: CaseFacts) -> Access:
     """Compute every grant of ``user`` on ``case`` and the effective level (S-ACC-1, §4)."""
-    blocked = _blocked(ctx, user, case)
-    if blocked is not None:
+    if not user.active or user.agency_id != case.agency_id or ctx.agency_id != case.agency_id:
+        blocked = _blocked(ctx, user, case)
         return Access(user.id, case.pk, case.case_id, Level.NONE, blocked=blocked)
-    grants = [*direct_grants(ctx, user, case), *_indirect_grants(ctx, user, case)]
-    capped = tuple(_cap(ctx.settings, g) for g in grants if g.uncapped > Level.NONE)
+    if case.deleted:
+        blocked = _blocked(ctx, user, case)
+        return Access(user.id, case.pk, case.case_id, Level.NONE, blocked=blocked)
+    seat = ctx.seat(user)
+    grants = _direct(ctx, seat, user, case)
+    grants.extend(_indirect_grants(ctx, seat, user, case))
+    transfer = "transfer" in user.permissions
+    if not grants:
+        return Access(user.id, case.pk, case.case_id, Level.NONE, (), transfer_permission=transfer)
+    if ctx.settings.edit_policy == "owners":
+        capped = tuple(_cap(ctx.settings, g) for g in grants if g.uncapped > Level.NONE)
+    else:
+        capped = tuple(g for g in grants if g.uncapped > Level.NONE)
     level = max((g.level for g in capped), default=Level.NONE)
-    return Access(
-        user.id,
-        case.pk,
-        case.case_id,
-        level,
-        capped,
-        transfer_permission="transfer" in user.permissions,
-    )
+    return Access(user.id, case.pk, case.case_id, level, capped, transfer_permission=transfer)
 
 
 def check(ctx: AgencyContext, user: User, action: Action, case: CaseFacts) -> Decision:
@@ -273,33 +311,47 @@ def direct_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant
     """Grants that count as direct for implicit access: owner, hierarchy, stored, rule."""
     if case.deleted or not user.active or user.agency_id != case.agency_id:
         return []
-    directory = ctx.directory
+    return _direct(ctx, ctx.seat(user), user, case)
+
+
+def _direct(ctx: AgencyContext, seat: Seat, user: User, case: CaseFacts) -> list[Grant]:
+    """``direct_grants`` for an active user of the case's agency and a live case."""
     grants: list[Grant] = []
-    owner_path = directory.owner_ids(user.id).get(case.owner)
-    if owner_path is not None:
-        grants.append(Grant(Cause.OWNER, Level.FULL, f"owner → {owner_path}", Level.FULL))
-    hierarchy = ctx.manages(user)
+    owner = case.owner
+    if owner in seat.owners:
+        found = seat.owner_grants.get(owner)
+        if found is None:
+            path = f"owner → {seat.owners[owner]}"
+            found = seat.owner_grants[owner] = Grant(Cause.OWNER, Level.FULL, path, Level.FULL)
+        grants.append(found)
+    hierarchy = seat.manages
     if hierarchy and case.owner.kind == "user":
-        grants.extend(_above(directory, user, case.owner.id, Level.FULL, Cause.OWNER))
+        grants.extend(_above(ctx.directory, user, case.owner.id, Level.FULL, Cause.OWNER))
     if case.grants:
-        principals = directory.principals_of(user.id)
+        principals = seat.principals
         for stored in case.grants:
             grantee = stored.grantee
             where = principals.get(grantee)
             if where is not None and (
-                stored.cause is Cause.MANUAL or (grantee.kind == "user" and grantee.id == user.id)
+                stored.cause is _MANUAL or (grantee.kind == "user" and grantee.id == user.id)
             ):
-                level = ctx.stored_level(stored)
-                if level is not Level.NONE:
+                level = stored.level if stored.cause is not _TEAM else ctx.stored_level(stored)
+                if level is not _NONE:
                     path = f"{stored.cause.value} → {where}"
                     grants.append(Grant(stored.cause, level, path, level))
             if hierarchy and grantee.kind == "user":
-                level = ctx.stored_level(stored)
-                if level is not Level.NONE:
-                    grants.extend(_above(directory, user, grantee.id, level, stored.cause))
-    for rule, via, rule_matches in ctx.rules_on(user.id, case.case_type):
+                level = stored.level if stored.cause is not _TEAM else ctx.stored_level(stored)
+                if level is not _NONE:
+                    grants.extend(_above(ctx.directory, user, grantee.id, level, stored.cause))
+    rules = seat.rules.get(case.case_type)
+    if rules is None:
+        rules = seat.rules[case.case_type] = tuple(
+            (test, Grant(Cause.RULE, rule.level, f"rule {rule.name!r} → {via}", rule.level))
+            for rule, via, test in ctx.rules_on(user.id, case.case_type)
+        )
+    for rule_matches, grant in rules:
         if rule_matches(case):
-            grants.append(Grant(Cause.RULE, rule.level, f"rule {rule.name!r} → {via}", rule.level))
+            grants.append(grant)
     return grants
 
 
@@ -316,40 +368,59 @@ def _above(
     return [Grant(Cause.HIERARCHY, level, path, level, source=source)]
 
 
-def _indirect_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant]:
+def _indirect_grants(ctx: AgencyContext, seat: Seat, user: User, case: CaseFacts) -> list[Grant]:
     grants: list[Grant] = []
-    default, level = ctx.default_of(case.case_type)
-    if default != "private":
-        grants.append(
-            Grant(
+    case_type = case.case_type
+    if case_type in seat.defaults:
+        default_grant = seat.defaults[case_type]
+    else:
+        default, level = ctx.default_of(case_type)
+        default_grant = seat.defaults[case_type] = (
+            None
+            if default == "private"
+            else Grant(
                 Cause.DEFAULT,
                 level,
-                f"default → {default} for case type {case.case_type!r} ∋ user:{user.id}",
+                f"default → {default} for case type {case_type!r} ∋ user:{user.id}",
                 level,
                 transfer=default == "transfer",
             )
         )
-    perms = user.permissions
-    if perms & {"admin", "modify_all"}:
-        which = "admin" if "admin" in perms else "modify_all"
-        grants.append(Grant(Cause.PERMISSION, Level.FULL, f"permission → {which}", Level.FULL))
-    elif "view_all" in perms:
-        grants.append(Grant(Cause.PERMISSION, Level.READ, "permission → view_all", Level.READ))
+    if default_grant is not None:
+        grants.append(default_grant)
+    if user.permissions:
+        if seat.permission is None:
+            seat.permission = _permission(user.permissions)
+        grants.extend(seat.permission)
+    agency = user.agency_id
     child_level = ctx.child_level
     if child_level > Level.NONE:
         for parent in case.parents:
-            best = _best(direct_grants(ctx, user, parent))
+            if parent.deleted or parent.agency_id != agency:
+                continue
+            best = _best(_direct(ctx, seat, user, parent))
             if best is not None:
                 level = min(child_level, best.uncapped)
                 path = f"implicit_child → parent case:{parent.case_id} ({best.path})"
                 grants.append(Grant(Cause.IMPLICIT_CHILD, level, path, level))
     for child in case.children:  # one child suffices: implicit_parent is always read
-        best = _best(direct_grants(ctx, user, child))
+        if child.deleted or child.agency_id != agency:
+            continue
+        best = _best(_direct(ctx, seat, user, child))
         if best is not None:
             path = f"implicit_parent → child case:{child.case_id} ({best.path})"
             grants.append(Grant(Cause.IMPLICIT_PARENT, Level.READ, path, Level.READ))
             break
     return grants
+
+
+def _permission(perms: frozenset[str]) -> tuple[Grant, ...]:
+    if "admin" in perms or "modify_all" in perms:
+        which = "admin" if "admin" in perms else "modify_all"
+        return (Grant(Cause.PERMISSION, Level.FULL, f"permission → {which}", Level.FULL),)
+    if "view_all" in perms:
+        return (Grant(Cause.PERMISSION, Level.READ, "permission → view_all", Level.READ),)
+    return ()
 
 
 def _best(grants: list[Grant]) -> Grant | None:
