@@ -38,7 +38,7 @@ class ContextCache:
             return ctx
         fresh = None
         if ctx is not None and ctx.change_seq < seq:
-            fresh = store.patch_context(ctx)
+            fresh = store.patch_context(ctx, version, seq)
             if fresh is not None:
                 self.patches += 1
         if fresh is None:

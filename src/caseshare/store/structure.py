@@ -484,25 +484,26 @@ class StructureStore(Connection):
         )
         return AgencyContext(agency_id, settings, directory, rules, team_roles, version, change_seq)
 
-    def patch_context(self, ctx: AgencyContext) -> AgencyContext | None:
-        """``ctx`` brought up to the agency's current state from the change log: the rows the
-        logged changes name are read again (a few indexed reads) and patched in. None when the
-        log cannot say (pruned past ``ctx``, a change of everything, a row gone that is never
-        deleted, a context newer than this transaction's view): the caller loads it whole."""
-        agency_id = ctx.agency_id
-        with self.snapshot():
-            version, seq = self.agency_state(agency_id)
-            if seq <= ctx.change_seq:
-                return ctx if version == ctx.version else None
-            changes = self.context_changes(agency_id, ctx.change_seq, seq)
-            if len(changes) != seq - ctx.change_seq:
+    def patch_context(self, ctx: AgencyContext, version: int, seq: int) -> AgencyContext | None:
+        """``ctx`` brought up to the agency's state at ``version`` and change count ``seq`` (as
+        just read by ``agency_state``) from the change log: the rows the logged changes name are
+        read again (a few indexed reads) and patched in. None when the log cannot say (pruned
+        past ``ctx``, a change of everything, a row gone that is never deleted): the caller
+        loads the agency whole.
+
+        No snapshot is needed: the rows read again are at least as new as ``seq``, and a
+        change committed meanwhile moves the version, so the next use patches it in again."""
+        if seq <= ctx.change_seq:
+            return ctx if version == ctx.version else None
+        changes = self.context_changes(ctx.agency_id, ctx.change_seq, seq)
+        if len(changes) != seq - ctx.change_seq:
+            return None
+        refs: dict[str, set[int]] = {}
+        for kind, ref in changes:
+            if kind == "all" or (ref is None and kind != "settings"):
                 return None
-            refs: dict[str, set[int]] = {}
-            for kind, ref in changes:
-                if kind == "all" or (ref is None and kind != "settings"):
-                    return None
-                refs.setdefault(kind, set()).add(ref)
-            return self._patch(ctx, refs, version, seq)
+            refs.setdefault(kind, set()).add(ref)
+        return self._patch(ctx, refs, version, seq)
 
     def _patch(
         self, ctx: AgencyContext, refs: dict[str, set[int]], version: int, seq: int
