@@ -141,6 +141,19 @@ def _picture(ctx: AgencyContext) -> dict[str, Any]:
         "location_children": {k: sorted(v) for k, v in d._location_children.items() if v},
         "role_children": {k: sorted(v) for k, v in d._role_children.items() if v},
         "users_by_role": {k: sorted(v) for k, v in d._users_by_role.items() if v},
+        # who belongs to what: a patch keeps the member sets no change touched, so these
+        # compare member sets carried over from before the change with counted ones
+        "members": {
+            p: d.members_of(p)
+            for p in [
+                *(Principal("group", g) for g in d.groups),
+                *(Principal("location", loc) for loc in d.locations),
+                *(Principal(kind, r) for r in d.roles for kind in ("role", "role_tree")),
+                *(Principal("user", u) for u in d.users),
+                Principal("agency", ctx.agency_id),
+            ]
+        },
+        "owners_within": {g: d.owners_within(Principal("group", g)) for g in sorted(d.groups)},
         "principals": {u: dict(d.principals_of(u)) for u in d.users},
         "owner_ids": {u: dict(d.owner_ids(u)) for u in d.users},
     }

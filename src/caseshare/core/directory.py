@@ -88,8 +88,9 @@ class Directory:
         group id order, as ``StructureStore.load_context`` reads them)."""
         new = Directory.__new__(Directory)
         new.__dict__.update(self.__dict__)
-        new._principals, new._owner_ids, new._members = {}, {}, {}
-        new._ancestors, new._ancestor_sets = {}, {}
+        new._principals, new._owner_ids = {}, {}
+        if roles:
+            new._ancestors, new._ancestor_sets = {}, {}
         if users:
             new.users = dict(self.users)
             by_role = defaultdict(list, self._users_by_role)
@@ -143,7 +144,52 @@ class Directory:
         if roles:
             new.roles = _replaced(self.roles, roles)
             new._role_children = _children(self._role_children, self.roles, roles)
+        new._members = self._members_kept(
+            new,
+            set(users or ()) | set(user_locations or ()),
+            set(groups or ()) | set(group_members or ()),
+            bool(location_types or locations or roles),
+        )
         return new
+
+    def _members_kept(
+        self, new: Directory, users: set[int], groups: set[int], trees: bool
+    ) -> dict[Principal, frozenset[int]]:
+        """The member sets (``members_of``) a patch leaves as they were: a big group's members
+        are not counted again because someone joined a small team elsewhere."""
+        if trees:
+            return {}
+        dirty: set[int] = set()
+        for group_id in groups:
+            here = Principal("group", group_id)
+            dirty.add(group_id)
+            dirty |= self._containing(here) | new._containing(here)
+        for user_id in users:
+            dirty |= self._containing(Principal("user", user_id))
+        kept: dict[Principal, frozenset[int]] = {}
+        for principal, members in self._members.items():
+            kind = principal.kind
+            if kind == "group":
+                if principal.id in dirty:
+                    continue
+            elif kind == "user":
+                if principal.id in users:
+                    continue
+            elif users:  # a user's role, locations or activity may have moved
+                continue
+            kept[principal] = members
+        return kept
+
+    def _containing(self, member: Principal) -> set[int]:
+        """Every group that holds ``member``, at any depth."""
+        out: set[int] = set()
+        stack = [member]
+        while stack:
+            for group_id in self._containers.get(stack.pop(), ()):
+                if group_id not in out:
+                    out.add(group_id)
+                    stack.append(Principal("group", group_id))
+        return out
 
     # -- existence -------------------------------------------------------------------------
 

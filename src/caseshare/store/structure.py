@@ -584,6 +584,16 @@ class StructureStore(Connection):
             )
         )
         settings = self.agency(a)[3] if "settings" in refs else None
+        structural = ("user", "group", "location_type", "location", "role")
+        if not any(kind in refs for kind in structural):  # rules, team roles, settings only
+            return ctx.patched(
+                ctx.directory,
+                version=version,
+                change_seq=seq,
+                settings=settings,
+                rules=rules,
+                team_roles=team_roles,
+            )
         directory = ctx.directory.patched(
             users=users,
             user_locations=user_locations,
