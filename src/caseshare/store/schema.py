@@ -1,8 +1,14 @@
-"""Versioned schema migrations, written once for both dialects (``{pk}``, ``{json}`` … fill in)."""
+"""Versioned schema migrations, written once for both dialects (``{pk}``, ``{json}`` … fill in).
+
+A statement that only one store has (its own index kinds) is a dict by dialect name; the other
+store skips it.
+"""
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
+Statement = str | dict[str, str]
+
+MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
     (
         1,
         "agencies, people, structure, cases, stored grants, rules, audit",
@@ -230,6 +236,36 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             # as the device knows it (its restores and its own forms)
             "ALTER TABLE sync_logs ADD COLUMN device_cases {json}",
             "CREATE INDEX case_transactions_id ON case_transactions (agency_id, id)",
+        ],
+    ),
+    (
+        9,
+        "text search from each store's own index: SQLite FTS5 (trigram), PostgreSQL pg_trgm",
+        [
+            # external content: the FTS table stores only its index; cases.search is the text
+            {
+                "sqlite": """CREATE VIRTUAL TABLE cases_fts USING fts5(
+                    search, content='cases', content_rowid='pk', tokenize='trigram')"""
+            },
+            {
+                "sqlite": """CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
+                    INSERT INTO cases_fts (rowid, search) VALUES (new.pk, new.search); END"""
+            },
+            {
+                "sqlite": """CREATE TRIGGER cases_fts_delete AFTER DELETE ON cases BEGIN
+                    INSERT INTO cases_fts (cases_fts, rowid, search)
+                    VALUES ('delete', old.pk, old.search); END"""
+            },
+            {
+                "sqlite": """CREATE TRIGGER cases_fts_update AFTER UPDATE OF search ON cases
+                    WHEN old.search IS NOT new.search BEGIN
+                    INSERT INTO cases_fts (cases_fts, rowid, search)
+                    VALUES ('delete', old.pk, old.search);
+                    INSERT INTO cases_fts (rowid, search) VALUES (new.pk, new.search); END"""
+            },
+            {"sqlite": "INSERT INTO cases_fts (cases_fts) VALUES ('rebuild')"},
+            {"postgres": "CREATE EXTENSION IF NOT EXISTS pg_trgm"},
+            {"postgres": "CREATE INDEX cases_search_trgm ON cases USING gin (search gin_trgm_ops)"},
         ],
     ),
 ]
