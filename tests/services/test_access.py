@@ -436,6 +436,7 @@ def test_s_view_1_each_filter_narrows_the_visible_set(seen: Cast, name: str) -> 
         ok = _predicate(c, uid, flt)
         expected = {k for k in _checked(c, uid, memo=True) if ok(cases[k])}
         assert c.svc.visible_case_ids(uid, flt) == expected, who
+        assert c.svc.visible_case_ids(uid, flt, rowwise=True) == expected, who
         assert c.svc.count_cases(uid, flt) == len(expected), who
         assert sorted(_paged(c, uid, flt, limit=4)) == sorted(expected), who
 

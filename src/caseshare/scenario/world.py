@@ -557,10 +557,12 @@ class World:
             return False  # another agency's case is "not found" to this user (S-ACC-3)
         return self.svc.check(user_id, Action.parse(action), case_id).allowed
 
-    def sees(self, user: str) -> set[str]:
+    def sees(self, user: str, *, rowwise: bool = False) -> set[str]:
+        """The cases the user's list holds; ``rowwise`` tests each row on its own (the plan
+        of a list that walks a sort index) instead of building the user's candidate set."""
         user_id = self.user_id(user)
         agency_id = self.store.user(user_id).agency_id
-        ids = self.svc.visible_case_ids(user_id)
+        ids = self.svc.visible_case_ids(user_id, rowwise=rowwise)
         return {name for name, (a, cid) in self.cases.items() if a == agency_id and cid in ids}
 
     def explain(self, user: str, case: str) -> tuple[str, frozenset[str]]:

@@ -240,7 +240,8 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
     ),
     (
         9,
-        "text search from each store's own index: SQLite FTS5 (trigram), PostgreSQL pg_trgm",
+        "text search from each store's own index (SQLite FTS5 trigram, PostgreSQL pg_trgm);"
+        " cases by agency and pk, and by agency and opened date",
         [
             # external content: the FTS table stores only its index; cases.search is the text
             {
@@ -264,6 +265,9 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
                     INSERT INTO cases_fts (rowid, search) VALUES (new.pk, new.search); END"""
             },
             {"sqlite": "INSERT INTO cases_fts (cases_fts) VALUES ('rebuild')"},
+            # an estimated count samples the agency's pk range; the list walks opened_on too
+            "CREATE INDEX cases_agency_pk ON cases (agency_id, pk)",
+            "CREATE INDEX cases_opened ON cases (agency_id, opened_on, pk)",
             {"postgres": "CREATE EXTENSION IF NOT EXISTS pg_trgm"},
             {"postgres": "CREATE INDEX cases_search_trgm ON cases USING gin (search gin_trgm_ops)"},
         ],
