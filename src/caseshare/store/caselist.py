@@ -43,6 +43,10 @@ TRIGRAM = 3
 #: how many cases an estimated count tests (random pks of the agency's pk range)
 SAMPLE = 2_000
 
+#: how many cases a page walks in sort order, testing each, before it builds the user's
+#: candidate set instead: a user who sees a fifth of the agency or more fills a page of 50 here
+WALK = 250
+
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -89,10 +93,11 @@ class CaseListQuery:
         self.user = user
         self.visibility = VisibilityQuery(self.d, ctx, user)
 
-    def search(self, q: str) -> Fragment:
-        """S-VIEW-1 text search: the store's trigram index finds candidates, LIKE confirms."""
+    def search(self, q: str, *, rowwise: bool = False) -> Fragment:
+        """S-VIEW-1 text search: the store's trigram index finds candidates, LIKE confirms.
+        ``rowwise`` (a walk that reads each row anyway): LIKE on the row alone."""
         like = Fragment("c.search LIKE ? ESCAPE '\\'", [like_pattern(q)])
-        if len(q.casefold()) < TRIGRAM or self.d is not SQLITE:
+        if rowwise or len(q.casefold()) < TRIGRAM or self.d is not SQLITE:
             # PostgreSQL's planner uses the pg_trgm GIN index for this LIKE by itself
             return like
         return Fragment(
@@ -100,7 +105,7 @@ class CaseListQuery:
             [fts_phrase(q), *like.params],
         )
 
-    def filters(self, flt: CaseFilter) -> list[Fragment]:
+    def filters(self, flt: CaseFilter, *, rowwise: bool = False) -> list[Fragment]:
         """One fragment per filter set; each narrows the list."""
         d = self.d
         user = self.user
@@ -135,7 +140,7 @@ class CaseListQuery:
         if flt.owner:
             parts.append(Fragment("c.owner = ?", [flt.owner]))
         if flt.q:
-            parts.append(self.search(flt.q))
+            parts.append(self.search(flt.q, rowwise=rowwise))
         return parts
 
     def where(self, flt: CaseFilter, *, roots: bool = False, rowwise: bool = False) -> Fragment:
@@ -153,7 +158,7 @@ class CaseListQuery:
                     parent.params,
                 )
             )
-        parts += self.filters(flt)
+        parts += self.filters(flt, rowwise=rowwise)
         return Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
 
 
@@ -186,7 +191,16 @@ class CaseListStore(Connection):
         roots: bool = False,
     ) -> list[Row]:
         """Up to ``limit`` rows of ``SUMMARY_COLUMNS`` plus the sort value, in keyset order
-        (sort column, pk), starting after the ``(value, pk)`` key ``after``."""
+        (sort column, pk), starting after the ``(value, pk)`` key ``after``.
+
+        Two plans, chosen by what they find: first walk the sort index (``_walk``), which
+        costs the page when the user sees much of the agency; when the walk's window holds
+        too few of the user's cases, build the user's candidate set from its indexed sources
+        (``VisibilityQuery.visible``), which costs what the user sees."""
+        if not roots:
+            walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
+            if walked is not None:
+                return walked
         where = self.visible_where(ctx, user, flt, roots=roots)
         column = f"c.{SORTS[flt.sort]}"
         op, direction = (">", "ASC") if ascending else ("<", "DESC")
@@ -201,6 +215,42 @@ class CaseListStore(Connection):
             f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {int(limit)}",
             params,
         )
+
+    def _walk(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter,
+        *,
+        limit: int,
+        after: tuple[Any, int] | None,
+        ascending: bool,
+    ) -> list[Row] | None:
+        """The page from the first ``WALK`` cases in sort order (the agency's sort index, with
+        the filters), each tested row by row; None when they hold fewer than ``limit`` of the
+        user's cases and more cases follow (the page is then not known from them)."""
+        query = CaseListQuery(self, ctx, user)
+        flt.validate()
+        column = SORTS[flt.sort]
+        op, direction = (">", "ASC") if ascending else ("<", "DESC")
+        parts = [Fragment("c.agency_id = ? AND c.deleted = 0", [ctx.agency_id])]
+        parts += query.filters(flt, rowwise=True)
+        if after is not None:
+            parts.append(Fragment(f"(c.{column}, c.pk) {op} (?, ?)", list(after)))
+        scan = Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
+        visible = query.visibility.visible_row("c")
+        order = f"c.{column} {direction}, c.pk {direction}"
+        rows = self.rows(
+            f"WITH w AS (SELECT c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
+            f" LIMIT {WALK})"
+            f" SELECT {SUMMARY_COLUMNS}, c.{column}, (SELECT count(*) FROM w)"
+            f" FROM w JOIN cases c ON c.pk = w.pk WHERE {visible.sql}"
+            f" ORDER BY {order} LIMIT {int(limit)}",
+            [*scan.params, *visible.params],
+        )
+        if len(rows) >= limit or (rows and rows[0][-1] < WALK):
+            return [r[:-1] for r in rows]
+        return None
 
     def count_visible(
         self, ctx: AgencyContext, user: User, flt: CaseFilter | None = None, *, roots: bool = False
