@@ -76,6 +76,11 @@ def disagreements(world: World, data: dict[str, Any]) -> list[str]:
                 f"S-ACC-7 {user}: listing {sorted(listed)} but the check allows view on "
                 f"{sorted(viewable)}"
             )
+        paged = world.listed(user)
+        if sorted(paged) != sorted(listed):
+            problems.append(
+                f"S-ACC-7 {user}: the list's pages hold {sorted(paged)}, not {sorted(listed)}"
+            )
         rowwise = world.sees(user, rowwise=True)
         if rowwise != listed:
             problems.append(

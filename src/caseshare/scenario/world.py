@@ -565,6 +565,20 @@ class World:
         ids = self.svc.visible_case_ids(user_id, rowwise=rowwise)
         return {name for name, (a, cid) in self.cases.items() if a == agency_id and cid in ids}
 
+    def listed(self, user: str, limit: int = 3) -> list[str]:
+        """The user's case list read page by page (keyset cursors), in list order."""
+        user_id = self.user_id(user)
+        agency_id = self.store.user(user_id).agency_id
+        names = {cid: name for name, (a, cid) in self.cases.items() if a == agency_id}
+        out: list[str] = []
+        cursor = None
+        while True:
+            page = self.svc.list_cases(user_id, limit=limit, cursor=cursor)
+            out += [names[i["case_id"]] for i in page.items if i["case_id"] in names]
+            cursor = page.next_cursor
+            if cursor is None:
+                return out
+
     def explain(self, user: str, case: str) -> tuple[str, frozenset[str]]:
         agency_id, case_id = self.case(case)
         user_id = self.user_id(user)
