@@ -197,7 +197,7 @@ class CaseListStore(Connection):
         costs the page when the user sees much of the agency; when the walk's window holds
         too few of the user's cases, build the user's candidate set from its indexed sources
         (``VisibilityQuery.visible``), which costs what the user sees."""
-        if not roots:
+        if not roots and WALK > 0:
             walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
             if walked is not None:
                 return walked

@@ -89,14 +89,17 @@ class VisibilityQuery:
                 )
             )
         if self.roles_below:
-            managed = _in(d, "role_id", self.roles_below)
+            # looked up from the row (the owner's and grantee's role, by primary key): the same
+            # cost for the top of the role tree as for a team lead, at any agency size
+            managed = _in(d, "hu.role_id", self.roles_below)
             parts.append(
                 Fragment(
-                    f"{alias}.owner_user_id IN (SELECT id FROM users WHERE agency_id = ?"
-                    f" AND {managed.sql})",
+                    f"EXISTS (SELECT 1 FROM users hu WHERE hu.id = {alias}.owner_user_id"
+                    f" AND hu.agency_id = ? AND {managed.sql})",
                     [self.ctx.agency_id, *managed.params],
                 )
             )
+            managed = _in(d, "hg.role_id", self.roles_below)
             team_ok = _or(
                 [Fragment("g.cause <> 'team'"), _in(d, "g.team_role_id", self.live_team_roles)]
             )
@@ -104,8 +107,8 @@ class VisibilityQuery:
                 _and(
                     [
                         Fragment(
-                            f"g.grantee_user_id IN (SELECT id FROM users WHERE agency_id = ?"
-                            f" AND {managed.sql})",
+                            "EXISTS (SELECT 1 FROM users hg WHERE hg.id = g.grantee_user_id"
+                            f" AND hg.agency_id = ? AND {managed.sql})",
                             [self.ctx.agency_id, *managed.params],
                         ),
                         team_ok,
