@@ -124,7 +124,7 @@ def test_s_view_1_a_large_count_shows_as_an_estimate_with_the_exact_one_on_reque
     for n in range(6):
         http.new_case(f"Counted {n}")
     monkeypatch.setattr(caselist, "SAMPLE", 3)
-    monkeypatch.setattr(access, "ESTIMATE_FROM", 1)
+    monkeypatch.setattr(access, "ESTIMATE_FROM", 0)
     monkeypatch.setattr(access, "ESTIMATE_HITS", 1)
     svc = http.cast.fresh()
     exact = svc.count_cases(http.id("admin"))

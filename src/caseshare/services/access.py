@@ -275,7 +275,7 @@ class AccessService:
         flt.validate()
         ctx, user = self.user(user_id)
         if not exact and not roots:
-            found = self.store.estimate_visible(ctx, user, flt)
+            found = self.store.estimate_visible(ctx, user, flt, at_least=ESTIMATE_FROM)
             if found is not None:
                 estimate, hits = found
                 if hits >= ESTIMATE_HITS and estimate >= ESTIMATE_FROM:
