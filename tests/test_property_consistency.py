@@ -89,6 +89,17 @@ def disagreements(world: World, data: dict[str, Any]) -> list[str]:
                 f"S-ACC-7 {user}: listing {sorted(listed)} but the check allows view on "
                 f"{sorted(viewable)}"
             )
+        paged = world.listed(user)
+        if sorted(paged) != sorted(listed):
+            problems.append(
+                f"S-ACC-7 {user}: the list's pages hold {sorted(paged)}, not {sorted(listed)}"
+            )
+        rowwise = world.sees(user, rowwise=True)
+        if rowwise != listed:
+            problems.append(
+                f"S-ACC-7 {user}: row by row the listing is {sorted(rowwise)}, from the"
+                f" candidate set {sorted(listed)}"
+            )
         expected = ref.sees(data, user)
         if listed != expected:
             problems.append(f"sees {user}: engine {sorted(listed)}, reference {sorted(expected)}")

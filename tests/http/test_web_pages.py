@@ -138,3 +138,35 @@ def test_s_2_targets_are_added_from_the_case_page_and_told_in_its_history(
     _as(http, "reader")
     page = _page(http.client.get(f"/cases/{case}"), 200)
     assert "Rex Rivers" in page and "Add a target" not in page
+
+
+def test_s_view_1_a_large_count_shows_as_an_estimate_with_the_exact_one_on_request(
+    http: HttpCast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 2: past a threshold the list shows "about N cases" from a sample, and the
+    exact count one click (``count=exact``) or one parameter (API ``count=true``) away."""
+    from caseshare.services import access
+    from caseshare.store import caselist
+
+    for n in range(6):
+        http.new_case(f"Counted {n}")
+    monkeypatch.setattr(caselist, "SAMPLE", 3)
+    monkeypatch.setattr(access, "ESTIMATE_FROM", 0)
+    monkeypatch.setattr(access, "ESTIMATE_HITS", 1)
+    svc = http.cast.fresh()
+    exact = svc.count_cases(http.id("admin"))
+    estimated = svc.case_count(http.id("admin"))
+    assert not estimated.exact
+    api = http.get("admin", "/api/v1/cases", params={"count": "estimate", "limit": 1}).json()
+    assert (api["count"], api["count_exact"]) == (estimated.value, False)
+    assert http.get("admin", "/api/v1/cases", params={"count": "true"}).json()["count"] == exact
+    assert http.get("admin", "/api/v1/cases", params={"count": "maybe"}).status_code == 422
+    _as(http, "admin")
+    for view in ("advanced&tab=cases&applied=1", "grid&scope=all"):
+        text = _page(http.client.get(f"/cases?view={view}"), 200)
+        assert f"about {estimated.value:,} cases" in text, view
+        assert "Count exactly" in text and "count=exact" in text
+        text = _page(http.client.get(f"/cases?view={view}&count=exact"), 200)
+        assert (
+            f'data-count="{exact}"' in text and "about" not in text.split('class="count"')[1][:80]
+        )

@@ -424,6 +424,40 @@ FILTERS = {
 }
 
 
+@pytest.mark.parametrize("name", [*FILTERS, "sort_name", "sort_opened_desc", "sort_id"])
+@pytest.mark.parametrize("walk", [1, 250])
+def test_s_acc_7_both_list_plans_page_in_order_through_exactly_the_visible_cases(
+    seen: Cast, name: str, walk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: a page walks ``WALK`` cases of the sort index testing each, else builds the
+    candidate set; a window of twice the page makes most pages fall back, one of 250 holds
+    the cast."""
+    from caseshare.store import caselist
+
+    monkeypatch.setattr(caselist, "WALK", walk)
+    c = seen
+    cases = _all_cases(c)
+    flt = {
+        "sort_name": CaseFilter(sort="name"),
+        "sort_opened_desc": CaseFilter(sort="opened_on", descending=True),
+        "sort_id": CaseFilter(sort="case_id", status="open"),
+    }.get(name) or FILTERS[name]
+    if flt.owner == "group":
+        flt = CaseFilter(owner=str(c.group_principal))
+    key = {"name": "name", "opened_on": "opened_on", "case_id": "case_id"}.get(flt.sort)
+    for who in CAST:
+        uid = getattr(c, who)
+        ok = _predicate(c, uid, flt)
+        expected = {k for k in _checked(c, uid, memo=True) if ok(cases[k])}
+        for limit in (1, 4):
+            got = _paged(c, uid, flt, limit=limit)
+            assert sorted(got) == sorted(expected) and len(got) == len(expected), (who, limit)
+            if key is not None:
+                values = [c.svc.list_cases(uid, flt, limit=500).items]
+                order = [i["case_id"] for i in values[0]]
+                assert got == order, (who, limit)
+
+
 @pytest.mark.parametrize("name", list(FILTERS))
 def test_s_view_1_each_filter_narrows_the_visible_set(seen: Cast, name: str) -> None:
     c = seen
@@ -436,6 +470,7 @@ def test_s_view_1_each_filter_narrows_the_visible_set(seen: Cast, name: str) -> 
         ok = _predicate(c, uid, flt)
         expected = {k for k in _checked(c, uid, memo=True) if ok(cases[k])}
         assert c.svc.visible_case_ids(uid, flt) == expected, who
+        assert c.svc.visible_case_ids(uid, flt, rowwise=True) == expected, who
         assert c.svc.count_cases(uid, flt) == len(expected), who
         assert sorted(_paged(c, uid, flt, limit=4)) == sorted(expected), who
 

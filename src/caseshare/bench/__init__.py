@@ -20,7 +20,7 @@ from caseshare.core.engine import evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.core.principals import Principal
-from caseshare.services import Caseshare
+from caseshare.services import CaseFilter, Caseshare
 from caseshare.store import Store, open_store
 
 PG_ADMIN = os.environ.get(
@@ -216,6 +216,33 @@ def _run(store: Store, size: str, seed: int) -> None:
         f"exact count (top of role tree: {big} visible)",
         f"{(time.perf_counter() - t0) * 1000:.0f} ms",
         "target ≤ 50 ms at 100k",
+    )
+
+    estimates = []
+    for user_id in listers[:10]:
+        t0 = time.perf_counter()
+        svc.case_count(user_id)
+        estimates.append(time.perf_counter() - t0)
+    p50, _ = _pcts(estimates)
+    report.add("list count as shown (typical user)", f"p50 {p50 * 1000:.1f} ms")
+    t0 = time.perf_counter()
+    shown = svc.case_count(world.top_user)
+    report.add(
+        f"list count as shown (top of role tree: {'' if shown.exact else 'about '}{shown.value})",
+        f"{(time.perf_counter() - t0) * 1000:.0f} ms",
+        "target ≤ 50 ms at 100k",
+    )
+    searches = []
+    for user_id in listers[:10]:
+        for needle in ("case 12", "referral"):
+            t0 = time.perf_counter()
+            svc.list_cases(user_id, CaseFilter(q=needle), limit=50)
+            searches.append(time.perf_counter() - t0)
+    p50, p99 = _pcts(searches)
+    report.add(
+        "list: text search, first page",
+        f"p50 {p50 * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms",
+        "target ≤ 5 ms",
     )
 
     for name, samples in _writes(svc, store, world, rng).items():

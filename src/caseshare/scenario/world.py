@@ -557,11 +557,27 @@ class World:
             return False  # another agency's case is "not found" to this user (S-ACC-3)
         return self.svc.check(user_id, Action.parse(action), case_id).allowed
 
-    def sees(self, user: str) -> set[str]:
+    def sees(self, user: str, *, rowwise: bool = False) -> set[str]:
+        """The cases the user's list holds; ``rowwise`` tests each row on its own (the plan
+        of a list that walks a sort index) instead of building the user's candidate set."""
         user_id = self.user_id(user)
         agency_id = self.store.user(user_id).agency_id
-        ids = self.svc.visible_case_ids(user_id)
+        ids = self.svc.visible_case_ids(user_id, rowwise=rowwise)
         return {name for name, (a, cid) in self.cases.items() if a == agency_id and cid in ids}
+
+    def listed(self, user: str, limit: int = 3) -> list[str]:
+        """The user's case list read page by page (keyset cursors), in list order."""
+        user_id = self.user_id(user)
+        agency_id = self.store.user(user_id).agency_id
+        names = {cid: name for name, (a, cid) in self.cases.items() if a == agency_id}
+        out: list[str] = []
+        cursor = None
+        while True:
+            page = self.svc.list_cases(user_id, limit=limit, cursor=cursor)
+            out += [names[i["case_id"]] for i in page.items if i["case_id"] in names]
+            cursor = page.next_cursor
+            if cursor is None:
+                return out
 
     def explain(self, user: str, case: str) -> tuple[str, frozenset[str]]:
         agency_id, case_id = self.case(case)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caseshare.services.access import AccessService, CaseFilter, Page
+from caseshare.services.access import AccessService, CaseCount, CaseFilter, Page
 from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
 from caseshare.services.agreements import AgreementService
@@ -42,6 +42,7 @@ class Caseshare(
 __all__ = [
     "SHARE_FIELDS",
     "AccessService",
+    "CaseCount",
     "CaseFilter",
     "CaseGrant",
     "Caseshare",

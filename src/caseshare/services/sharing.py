@@ -10,7 +10,6 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import STORED_CAUSES, Action, Cause, Level
 from caseshare.core.model import CaseFacts
 from caseshare.core.principals import Principal
-from caseshare.services.access import CaseFilter
 from caseshare.services.base import actor_name
 from caseshare.services.notifications import NotificationService, person
 from caseshare.store import GrantRow
@@ -464,7 +463,7 @@ class SharingService(NotificationService):
         if ctx.agency_id != agency_id or not user.active:
             return [], None
         limit = max(1, min(int(limit), 500))
-        where = self._where(ctx, user, CaseFilter())
+        where = self.store.visible_where(ctx, user)
         cols = ", ".join(f"sg.{c.strip()}" for c in GRANT_COLS.split(","))
         effective = "CASE WHEN sg.cause = 'team' THEN COALESCE(tr.level, 0) ELSE sg.level END"
         sql = (

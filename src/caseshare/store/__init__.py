@@ -7,6 +7,7 @@ import os
 from caseshare.store.accounts import AccountStore, SessionRow, TokenRow
 from caseshare.store.agreements import AgreementRow, AgreementStore
 from caseshare.store.audit import AuditEvent, AuditStore
+from caseshare.store.caselist import CaseFilter, CaseListStore
 from caseshare.store.cases import CaseStore, GrantRow
 from caseshare.store.outbox import OutboxRow, OutboxStore
 from caseshare.store.oversight import AuditQuery, BinnedCase, FormSummary, OversightStore
@@ -22,6 +23,7 @@ DEFAULT_URL = "sqlite:///caseshare.db"
 class Store(
     StructureStore,
     CaseStore,
+    CaseListStore,
     SubmissionStore,
     SyncLogStore,
     AccountStore,
@@ -54,6 +56,7 @@ __all__ = [
     "AuditEvent",
     "AuditQuery",
     "BinnedCase",
+    "CaseFilter",
     "FormSummary",
     "GrantRow",
     "IdentifierRow",

@@ -288,6 +288,10 @@ class Connection:
                 if version in done:
                     continue
                 for statement in statements:
+                    if isinstance(statement, dict):  # a statement of one store only
+                        if self.dialect.name not in statement:
+                            continue
+                        statement = statement[self.dialect.name]
                     self.execute(self.dialect.ddl(statement))
                 self.execute(
                     "INSERT INTO schema_migrations (version, description, applied_at) "

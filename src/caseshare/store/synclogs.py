@@ -154,7 +154,7 @@ class SyncLogStore(Connection):
         device: Mapping[str, DeviceEntry],
         owner_ids: Iterable[str],
     ) -> None:
-        j = self.dialect.json_param()
+        j = "?"  # JSON as text on both stores (migration 9): never parsed by the database
         self.execute(
             "INSERT INTO sync_logs (token, agency_id, user_id, created_on, previous, watermark,"
             f" case_ids, device_cases) VALUES (?, ?, ?, ?, ?, ?, {j}, {j})",
@@ -195,7 +195,7 @@ class SyncLogStore(Connection):
         self, token: str, device: Mapping[str, DeviceCase], owner_ids: Iterable[str]
     ) -> None:
         """The device's own form changed what it holds (S-SYNC-2, as CommCare HQ prunes)."""
-        j = self.dialect.json_param()
+        j = "?"
         entries = {case_id: device_entry(c) for case_id, c in device.items()}
         self.execute(
             f"UPDATE sync_logs SET case_ids = {j}, device_cases = {j} WHERE token = ?",
@@ -207,7 +207,7 @@ class SyncLogStore(Connection):
         log = self.sync_log(token)
         if log is not None:
             self.execute(
-                f"UPDATE sync_logs SET case_ids = {self.dialect.json_param()} WHERE token = ?",
+                "UPDATE sync_logs SET case_ids = ? WHERE token = ?",
                 (dumps(sorted(log.case_ids | set(case_ids))), token),
             )
 

@@ -292,7 +292,14 @@ def list_cases(
             description="A saved filter's id, or `default`; other parameters override it.",
         ),
     ] = None,
-    count: Annotated[bool, Query(description="Also return the exact count.")] = False,
+    count: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(true|false|1|0|exact|estimate)$",
+            description="`true` or `exact`: also return the exact count; `estimate`: a fast"
+            " estimate when the count is large (`count_exact` says which it is).",
+        ),
+    ] = None,
 ) -> Json:
     base = CaseFilter()
     if saved_filter is not None:
@@ -322,6 +329,9 @@ def list_cases(
     directory = svc.context(actor.agency_id).directory
     items = [summary_view(directory, item) for item in page.items]
     out: dict[str, Any] = {"items": items, "next_cursor": page.next_cursor}
-    if count:
+    if count in ("true", "1", "exact"):
         out["count"] = svc.count_cases(actor.user_id, flt)
+    elif count == "estimate":
+        counted = svc.case_count(actor.user_id, flt)
+        out["count"], out["count_exact"] = counted.value, counted.exact
     return Json(out)

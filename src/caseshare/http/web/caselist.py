@@ -55,9 +55,10 @@ COLUMNS = (
 
 
 def _page(
-    svc: Caseshare, viewer: Viewer, query: CaseQuery, *, roots: bool = False
+    svc: Caseshare, viewer: Viewer, query: CaseQuery, *, roots: bool = False, exact: bool = False
 ) -> dict[str, Any]:
-    """One keyset page of the list, its count and the addresses of its neighbours."""
+    """One keyset page of the list, its count and the addresses of its neighbours. The count
+    is an estimate ("about 166,000") when it is large, unless ``exact`` (``?count=exact``)."""
     backwards = query.before is not None
     page = svc.list_cases(
         viewer.user_id,
@@ -71,7 +72,10 @@ def _page(
         "rows": page.items,
         "next": page.next_cursor,
         "prev": page.prev_cursor,
-        "count": svc.count_cases(viewer.user_id, query.flt, roots=roots),
+        "count": (
+            count := svc.case_count(viewer.user_id, query.flt, roots=roots, exact=exact)
+        ).value,
+        "count_exact": count.exact,
     }
 
 
@@ -175,7 +179,7 @@ def show(
                 }
                 for s in saved
             ],
-            **_page(svc, viewer, query),
+            **_page(svc, viewer, query, exact=params.get("count") == "exact"),
         )
         return render(request, "cases_advanced.html", context, status)
     if layout == "grid":
@@ -208,7 +212,7 @@ def show(
             statuses=STATUSES,
             sort_url=_sorter({k: v for k, v in base.items() if k not in ("sort", "desc")}, flt),
             here=base,
-            **_page(svc, viewer, query),
+            **_page(svc, viewer, query, exact=params.get("count") == "exact"),
         )
         return render(request, "cases_grid.html", context, status)
     query = read_query(params, form)

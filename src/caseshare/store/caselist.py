@@ -1,0 +1,331 @@
+"""The case list's SQL (S-VIEW-1): filters, sorts, text search, pages and counts.
+
+The service hands over a typed ``CaseFilter``; everything that becomes SQL is written here. The
+visibility condition itself is ``VisibilityQuery`` (one composable fragment per row cause, see
+``store.listing``); the filters below only narrow it.
+
+Text search (``CaseFilter.q``) keeps the meaning it always had: a case matches when the case-folded
+query is a substring of its case-folded name, external id or one of its property values (the
+``cases.search`` column, ``store.cases.search_text``). Each store answers it from an index of its
+own (schema version 9): SQLite from the FTS5 table ``cases_fts`` (trigram tokenizer, external
+content kept in step with ``cases.search`` by triggers), PostgreSQL from a ``pg_trgm`` GIN index
+on ``cases.search``. Both then confirm the substring with ``LIKE`` on the row, so the answer is
+the same on both stores, and the same as a scan would give; only queries shorter than three
+characters (no trigram) are answered by the scan alone.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from caseshare.core.engine import AgencyContext
+from caseshare.core.errors import CaseShareError
+from caseshare.core.model import User
+from caseshare.core.principals import Principal
+from caseshare.store.base import Connection, Row
+from caseshare.store.dialect import SQLITE
+from caseshare.store.listing import SUMMARY_COLUMNS, Fragment, VisibilityQuery
+
+#: the sorts a list offers, by name: the column each one walks (then ``pk``)
+SORTS = {
+    "name": "name",
+    "opened_on": "opened_on",
+    "modified": "server_modified_on",
+    "case_id": "case_id",
+}
+
+#: the shortest query the trigram indexes answer; shorter ones are a scan of the agency
+TRIGRAM = 3
+
+#: how many cases an estimated count tests (random pks of the agency's pk range)
+SAMPLE = 2_000
+
+#: how many cases a page walks in sort order, testing each, before it builds the user's
+#: candidate set instead (twice the page when that is more): a user who sees half the agency or
+#: more fills a page of 50 here; a user who sees less pays this much before the other plan
+WALK = 100
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """S-VIEW-1 filters; every one narrows the set of visible cases."""
+
+    created_by_me: bool = False
+    assigned_to_me: bool = False
+    owned_by_me: bool = False
+    shared_with_me: bool = False
+    status: str | None = None  # "open" or "closed"
+    case_type: str | None = None
+    owner: str | None = None
+    q: str | None = None
+    sort: str = "modified"
+    descending: bool = False
+
+    def validate(self) -> None:
+        """Refuse what no query can mean (``validation_error``)."""
+        if self.sort not in SORTS:
+            raise CaseShareError(
+                "validation_error", f"sort is one of {', '.join(SORTS)}, not {self.sort!r}."
+            )
+        if self.status not in (None, "", "all", "open", "closed"):
+            raise CaseShareError("validation_error", "status is open, closed or all.")
+
+
+def like_pattern(q: str) -> str:
+    """``%q%`` for ``LIKE … ESCAPE '\\'``, the query case-folded and its wildcards escaped."""
+    escaped = q.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def fts_phrase(q: str) -> str:
+    """The FTS5 phrase that finds ``q`` as a substring through the trigram tokenizer."""
+    return '"' + q.casefold().replace('"', '""') + '"'
+
+
+class CaseListQuery:
+    """The WHERE clause of one user's case list: visibility, then each filter."""
+
+    def __init__(self, store: Connection, ctx: AgencyContext, user: User) -> None:
+        self.d = store.dialect
+        self.ctx = ctx
+        self.user = user
+        self.visibility = VisibilityQuery(self.d, ctx, user)
+
+    def search(self, q: str, *, rowwise: bool = False) -> Fragment:
+        """S-VIEW-1 text search: the store's trigram index finds candidates, LIKE confirms.
+        ``rowwise`` (a walk that reads each row anyway): LIKE on the row alone."""
+        like = Fragment("c.search LIKE ? ESCAPE '\\'", [like_pattern(q)])
+        if rowwise or len(q.casefold()) < TRIGRAM or self.d is not SQLITE:
+            # PostgreSQL's planner uses the pg_trgm GIN index for this LIKE by itself
+            return like
+        return Fragment(
+            f"c.pk IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?) AND {like.sql}",
+            [fts_phrase(q), *like.params],
+        )
+
+    def filters(self, flt: CaseFilter, *, rowwise: bool = False) -> list[Fragment]:
+        """One fragment per filter set; each narrows the list."""
+        d = self.d
+        user = self.user
+        query = self.visibility
+        parts: list[Fragment] = []
+        if flt.created_by_me:
+            parts.append(Fragment("c.opened_by = ?", [user.id]))
+        if flt.assigned_to_me:
+            parts.append(
+                Fragment(
+                    "EXISTS (SELECT 1 FROM grants a WHERE a.case_pk = c.pk AND a.cause = 'assigned'"
+                    " AND a.grantee = ? AND a.is_deleted = 0)",
+                    [str(Principal("user", user.id))],
+                )
+            )
+        if flt.owned_by_me:
+            sql, params = d.in_list("c.owner", query.owner_ids)
+            parts.append(Fragment(sql, params))
+        if flt.shared_with_me:
+            sql, params = d.in_list("s.grantee", query.principals)
+            parts.append(
+                Fragment(
+                    "EXISTS (SELECT 1 FROM grants s WHERE s.case_pk = c.pk AND s.cause = 'manual'"
+                    f" AND s.is_deleted = 0 AND {sql})",
+                    params,
+                )
+            )
+        if flt.status in ("open", "closed"):
+            parts.append(Fragment("c.closed = ?", [int(flt.status == "closed")]))
+        if flt.case_type:
+            parts.append(Fragment("c.case_type = ?", [flt.case_type]))
+        if flt.owner:
+            parts.append(Fragment("c.owner = ?", [flt.owner]))
+        if flt.q:
+            parts.append(self.search(flt.q, rowwise=rowwise))
+        return parts
+
+    def where(self, flt: CaseFilter, *, roots: bool = False, rowwise: bool = False) -> Fragment:
+        """With ``rowwise``, visibility is tested row by row (``VisibilityQuery.visible_row``):
+        the same set, for a plan that walks rows in order rather than building the set."""
+        flt.validate()
+        query = self.visibility
+        parts = [query.visible_row("c") if rowwise else query.visible("c")]
+        if roots:  # the tops of the user's trees: no index to a case the user can see
+            parent = query.visible("tp")
+            parts.append(
+                Fragment(
+                    "NOT EXISTS (SELECT 1 FROM case_indices ti JOIN cases tp ON tp.pk = ti.ref_pk"
+                    f" WHERE ti.case_pk = c.pk AND {parent.sql})",
+                    parent.params,
+                )
+            )
+        parts += self.filters(flt, rowwise=rowwise)
+        return Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
+
+
+class CaseListStore(Connection):
+    """Pages, counts and sets of the cases a user may view (S-VIEW-1, S-ACC-7)."""
+
+    def visible_where(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter | None = None,
+        *,
+        roots: bool = False,
+        rowwise: bool = False,
+    ) -> Fragment:
+        """The condition on ``cases c`` of the user's list with these filters."""
+        return CaseListQuery(self, ctx, user).where(
+            flt or CaseFilter(), roots=roots, rowwise=rowwise
+        )
+
+    def case_page(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter,
+        *,
+        limit: int,
+        after: tuple[Any, int] | None = None,
+        ascending: bool = True,
+        roots: bool = False,
+    ) -> list[Row]:
+        """Up to ``limit`` rows of ``SUMMARY_COLUMNS`` plus the sort value, in keyset order
+        (sort column, pk), starting after the ``(value, pk)`` key ``after``.
+
+        Two plans, chosen by what they find: first walk the sort index (``_walk``), which
+        costs the page when the user sees much of the agency; when the walk's window holds
+        too few of the user's cases, build the user's candidate set from its indexed sources
+        (``VisibilityQuery.visible``), which costs what the user sees."""
+        if not roots and WALK > 0:
+            walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
+            if walked is not None:
+                return walked
+        where = self.visible_where(ctx, user, flt, roots=roots)
+        column = f"c.{SORTS[flt.sort]}"
+        op, direction = (">", "ASC") if ascending else ("<", "DESC")
+        params = list(where.params)
+        sql = where.sql
+        if after is not None:
+            value, pk = after
+            sql += f" AND ({column} {op} ? OR ({column} = ? AND c.pk {op} ?))"
+            params += [value, value, pk]
+        return self.rows(
+            f"SELECT {SUMMARY_COLUMNS}, {column} FROM cases c WHERE {sql}"
+            f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {int(limit)}",
+            params,
+        )
+
+    def _walk(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter,
+        *,
+        limit: int,
+        after: tuple[Any, int] | None,
+        ascending: bool,
+    ) -> list[Row] | None:
+        """The page from the first ``WALK`` (or twice ``limit``) cases in sort order (the
+        agency's sort index, with the filters), each tested row by row; None when they hold
+        fewer than ``limit`` of the user's cases and more cases follow (the page is then not
+        known from them)."""
+        query = CaseListQuery(self, ctx, user)
+        flt.validate()
+        window = max(WALK, 2 * int(limit))
+        column = SORTS[flt.sort]
+        op, direction = (">", "ASC") if ascending else ("<", "DESC")
+        parts = [Fragment("c.agency_id = ? AND c.deleted = 0", [ctx.agency_id])]
+        parts += query.filters(flt, rowwise=True)
+        if after is not None:
+            parts.append(Fragment(f"(c.{column}, c.pk) {op} (?, ?)", list(after)))
+        scan = Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
+        visible = query.visibility.visible_row("c")
+        order = f"c.{column} {direction}, c.pk {direction}"
+        rows = self.rows(
+            f"WITH w AS (SELECT c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
+            f" LIMIT {window})"
+            f" SELECT {SUMMARY_COLUMNS}, c.{column}, (SELECT count(*) FROM w)"
+            f" FROM w JOIN cases c ON c.pk = w.pk WHERE {visible.sql}"
+            f" ORDER BY {order} LIMIT {int(limit)}",
+            [*scan.params, *visible.params],
+        )
+        if len(rows) >= limit or (rows and rows[0][-1] < window):
+            return [r[:-1] for r in rows]
+        return None
+
+    def count_visible(
+        self, ctx: AgencyContext, user: User, flt: CaseFilter | None = None, *, roots: bool = False
+    ) -> int:
+        where = self.visible_where(ctx, user, flt, roots=roots)
+        return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
+
+    def estimate_visible(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter | None = None,
+        *,
+        at_least: int = 0,
+    ) -> tuple[int, int] | None:
+        """An estimate of ``count_visible`` from a sample: ``SAMPLE`` random pks of the
+        agency's pk range (``cases_agency_pk``), each tested row by row with the list's own
+        condition; the share of them that is visible, times the range. Returns (estimate, the
+        sample's hits), or None when the range is no bigger than the sample (count it).
+
+        Its cost is the sample's, whatever the agency's size or the user's reach; the same
+        user, filter and agency state give the same estimate (the sample is seeded by agency).
+        With ``at_least`` (the caller counts exactly below it), a quarter of the sample is
+        tested first, and a projection under half of ``at_least`` is returned at once.
+        """
+        found = self.row("SELECT min(pk), max(pk) FROM cases WHERE agency_id = ?", (ctx.agency_id,))
+        if found is None or found[0] is None:
+            return 0, 0
+        low, high = int(found[0]), int(found[1])
+        span = high - low + 1
+        if span <= SAMPLE:
+            return None
+        pks = random.Random(ctx.agency_id).sample(range(low, high + 1), SAMPLE)
+        where = self.visible_where(ctx, user, flt, rowwise=True)
+
+        def hits_in(part: list[int]) -> int:
+            sample, params = self.dialect.in_list("c.pk", part)
+            return int(
+                self.value(
+                    f"SELECT count(*) FROM cases c WHERE {sample} AND {where.sql}",
+                    [*params, *where.params],
+                )
+            )
+
+        first = max(1, SAMPLE // 4)
+        hits = hits_in(pks[:first])
+        if at_least and hits * span / first < at_least / 2:
+            return round(hits * span / first), hits
+        hits += hits_in(pks[first:])
+        return round(hits * span / SAMPLE), hits
+
+    def visible_ids(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter | None = None,
+        *,
+        rowwise: bool = False,
+    ) -> set[str]:
+        where = self.visible_where(ctx, user, flt, rowwise=rowwise)
+        return {
+            r[0]
+            for r in self.rows(f"SELECT c.case_id FROM cases c WHERE {where.sql}", where.params)
+        }
+
+    def visible_rows(self, ctx: AgencyContext, user: User, pks: Sequence[int]) -> list[Row]:
+        """The ``SUMMARY_COLUMNS`` rows of those of these cases the user may view."""
+        if not pks:
+            return []
+        where = self.visible_where(ctx, user)
+        marks = ", ".join("?" * len(pks))
+        return self.rows(
+            f"SELECT {SUMMARY_COLUMNS} FROM cases c WHERE {where.sql} AND c.pk IN ({marks})",
+            [*where.params, *pks],
+        )

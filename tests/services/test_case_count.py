@@ -1,0 +1,97 @@
+"""S-VIEW-1 counts (issue 12, item 2): a list's count is exact when small or asked for, and a
+fast estimate from a fixed-size sample ("about 166,000") when large, on both stores.
+
+The sample size and thresholds are module constants; these tests lower them so that a world of
+a few hundred cases shows what a world of a million does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from caseshare.core.principals import Principal
+from caseshare.services import CaseFilter, Caseshare, access
+from caseshare.store import Store, caselist, open_store
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('count') / 'caseshare.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    s = open_store(url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(caselist, "SAMPLE", 100)
+    monkeypatch.setattr(access, "ESTIMATE_FROM", 100)
+    monkeypatch.setattr(access, "ESTIMATE_HITS", 20)
+
+
+class World:
+    def __init__(self, store: Store, n: int) -> None:
+        self.svc = Caseshare(store)
+        self.agency = self.svc.create_agency(f"count-{uuid.uuid4().hex[:8]}", "Count")
+        self.admin = self.svc.create_user(self.agency, None, "admin", permissions=["admin"])
+        self.worker = self.svc.create_user(self.agency, None, "worker")
+        self.other = self.svc.create_user(self.agency, None, "other")
+        with store.transaction():
+            for i in range(n):
+                owner = self.worker if i % 2 == 0 else self.other
+                store.insert_case(
+                    self.agency,
+                    f"c{i:04d}",
+                    "patient" if i % 4 < 2 else "visit",
+                    f"Case {i}",
+                    Principal("user", owner),
+                    opened_by=None,
+                )
+
+
+@pytest.fixture
+def world(store: Store) -> World:
+    return World(store, 400)
+
+
+def test_s_view_1_a_large_count_is_an_estimate_near_the_exact_one(
+    world: World, small_sample: None
+) -> None:
+    for uid, exact in ((world.admin, 400), (world.worker, 200)):
+        assert world.svc.count_cases(uid) == exact
+        counted = world.svc.case_count(uid)
+        assert not counted.exact
+        assert abs(counted.value - exact) <= exact * 0.3, (counted, exact)
+        # the same state gives the same estimate: a page reload does not make it jump
+        assert world.svc.case_count(uid) == counted
+        assert world.svc.case_count(uid, exact=True) == access.CaseCount(exact, exact=True)
+
+
+def test_s_acc_7_an_estimate_counts_only_what_the_user_may_view(
+    world: World, small_sample: None
+) -> None:
+    nobody = world.svc.create_user(world.agency, None, "nobody")
+    assert world.svc.case_count(nobody) == access.CaseCount(0, exact=True)
+    patients = world.svc.case_count(world.worker, CaseFilter(case_type="patient"))
+    assert not patients.exact and abs(patients.value - 100) <= 40, patients
+
+
+def test_s_view_1_small_counts_and_tree_counts_are_exact(world: World, small_sample: None) -> None:
+    # few visible cases in the sample: the exact count is cheap, and given
+    world.svc.share(world.agency, world.other, "c0001", f"user:{world.worker}", "read")
+    few = world.svc.case_count(world.worker, CaseFilter(q="case 1"))
+    assert few == access.CaseCount(world.svc.count_cases(world.worker, CaseFilter(q="case 1")))
+    assert world.svc.case_count(world.admin, roots=True).exact
+
+
+def test_s_view_1_a_small_agency_is_counted_exactly(store: Store) -> None:
+    w = World(store, 30)  # fewer cases than the sample: never estimated
+    assert w.svc.case_count(w.admin) == access.CaseCount(30, exact=True)
