@@ -84,9 +84,17 @@ def test_buffer_keeps_the_newest_view_once_and_drops_the_oldest_past_its_bound()
     assert views.pending(1) == [(10, "2026-01-01T00:00:02Z"), (11, "2026-01-01T00:00:03Z")]
     views.note(2, 12, "2026-01-01T00:00:05Z")
     assert len(views) == 3 and views.dropped == 1  # (1, 10) was the oldest
-    assert views.take(2) == [(1, 11, "2026-01-01T00:00:03Z"), (2, 10, "2026-01-01T00:00:04Z")]
-    assert views.take() == [(2, 12, "2026-01-01T00:00:05Z")]
+    first = views.take(2)
+    assert first == [(1, 11, "2026-01-01T00:00:03Z"), (2, 10, "2026-01-01T00:00:04Z")]
+    # a flush in flight: its views are still listed until it settles
+    assert views.pending(1) == [(11, "2026-01-01T00:00:03Z")]
+    views.settle(first, again=False)  # committed
+    assert views.pending(1) == []
+    second = views.take()
+    assert second == [(2, 12, "2026-01-01T00:00:05Z")]
     assert len(views) == 0
+    views.settle(second, again=True)  # refused: back in the buffer
+    assert len(views) == 1 and views.pending(2) == [(12, "2026-01-01T00:00:05Z")]
 
 
 def test_a_flush_the_database_refuses_keeps_the_views_for_the_next(sqlite_url: str) -> None:

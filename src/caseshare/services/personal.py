@@ -111,10 +111,12 @@ class PersonalService(ServiceBase):
             # Busy (a lost connection too), a deadlock the database resolved, a case purged
             # between check and write: kept for the next flush. Anything else would fail every
             # flush after it: the batch (recent-case entries only) is dropped and said.
-            if isinstance(exc, CaseShareError) or is_integrity_error(exc):
-                self.recents.put(views)
+            again = isinstance(exc, CaseShareError) or is_integrity_error(exc)
+            self.recents.settle(views, again=again)
+            if again:
                 return 0
             raise
+        self.recents.settle(views, again=False)
         return len(views)
 
     def recent_cases(self, user_id: int) -> list[dict[str, Any]]:

@@ -32,6 +32,8 @@ class RecentViews:
     def __init__(self, limit: int = MAX_PENDING) -> None:
         self._lock = threading.Lock()
         self._views: dict[tuple[int, int], str] = {}
+        #: views taken by a flush not yet committed: still listed (``pending``) meanwhile
+        self._flying: dict[tuple[int, int], str] = {}
         self._limit = limit
         #: views dropped because the buffer was full (the database unreachable for long)
         self.dropped = 0
@@ -57,12 +59,29 @@ class RecentViews:
                 self.dropped += 1
 
     def take(self, limit: int = FLUSH_BATCH) -> list[View]:
-        """Up to ``limit`` views, oldest first, taken out of the buffer."""
+        """Up to ``limit`` views, oldest first, taken out of the buffer for a flush, which
+        ends with ``settle``; until then ``pending`` still lists them."""
         with self._lock:
             keys = [k for k, _ in zip(self._views, range(limit), strict=False)]
-            return [(u, pk, self._views.pop((u, pk))) for u, pk in keys]
+            taken = [(u, pk, self._views.pop((u, pk))) for u, pk in keys]
+            self._flying.update(((u, pk), at) for u, pk, at in taken)
+            return taken
+
+    def settle(self, views: list[View], *, again: bool) -> None:
+        """The end of a flush of ``views``: committed (or dropped), or, ``again``, given back
+        to the buffer for the next flush."""
+        with self._lock:
+            for u, pk, at in views:
+                if self._flying.get((u, pk)) == at:
+                    del self._flying[(u, pk)]
+        if again:
+            self.put(views)
 
     def pending(self, user_id: int) -> list[tuple[int, str]]:
-        """The user's views not yet written: (case pk, viewed at) each."""
+        """The user's views not yet written (or being written): (case pk, viewed at) each."""
         with self._lock:
-            return [(pk, at) for (u, pk), at in self._views.items() if u == user_id]
+            mine = {pk: at for (u, pk), at in self._flying.items() if u == user_id}
+            for (u, pk), at in self._views.items():
+                if u == user_id and at > mine.get(pk, ""):
+                    mine[pk] = at
+            return list(mine.items())
