@@ -84,6 +84,20 @@ class StoredGrant:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceivedShare:
+    """An agency share of a case as the receiving side's decision reads it (S-AG-4): who
+    receives it, and whether its agreement lets data flow today (``flowing``)."""
+
+    id: int
+    from_agency_id: int
+    to_agency_id: int
+    status: str
+    receiving_user_id: int | None
+    units: tuple[int, ...] = ()
+    flowing: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFacts:
     """What the engine needs to know of one case; neighbours carry no neighbours of their own."""
 
@@ -102,3 +116,5 @@ class CaseFacts:
     parents: tuple[CaseFacts, ...] = ()
     #: cases that index this case, child or extension (implicit_parent comes from them)
     children: tuple[CaseFacts, ...] = ()
+    #: its agency shares, loaded only when a user of another agency asks (S-AG-4)
+    agency_shares: tuple[ReceivedShare, ...] = ()

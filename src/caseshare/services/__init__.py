@@ -5,6 +5,7 @@ from __future__ import annotations
 from caseshare.services.access import AccessService, CaseFilter, Page
 from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
+from caseshare.services.agencyshares import AgencyShareService
 from caseshare.services.agreements import AgreementService
 from caseshare.services.casepage import CasePageService, Related
 from caseshare.services.cases import CaseService
@@ -34,6 +35,7 @@ class Caseshare(
     PeopleService,
     CasePageService,
     TargetService,
+    AgencyShareService,
     AgreementService,
 ):
     """Every service over one store."""

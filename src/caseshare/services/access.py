@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from caseshare.core.agreements import data_flows
 from caseshare.core.engine import Access, AgencyContext, Decision, evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Level
@@ -60,6 +62,7 @@ class AccessService:
         self.cache = cache or ContextCache()
         self._agency_of: dict[int, int] = {}  # users never change agency
         self._direct: dict[tuple[int, int, int], Fragment] = {}
+        self._inbound: dict[tuple[int, int, dt.date], tuple[int, ...]] = {}
 
     def context(self, agency_id: int) -> AgencyContext:
         return self.cache.get(self.store, agency_id)
@@ -88,6 +91,51 @@ class AccessService:
                 self._direct.clear()
             direct = self._direct[key] = VisibilityQuery(self.store.dialect, ctx, user).direct("c")
         return direct
+
+    def inbound_from(self, agency_id: int) -> tuple[int, ...]:
+        """The agencies whose case data may flow into this one today (S-AG-1): the senders
+        whose active agency shares its users read (S-AG-4). Agreement changes bump both
+        agencies' versions, so this is cached by version and day."""
+        day = dt.datetime.now(dt.UTC).date()
+        key = (agency_id, self.context(agency_id).version, day)
+        found = self._inbound.get(key)
+        if found is None:
+            if len(self._inbound) > 1000:
+                self._inbound.clear()
+            rows = self.store.agreements_of(agency_id, status="approved", limit=10_000)
+            senders = set()
+            for row in rows:
+                other = row.agreement.other(agency_id)
+                if (
+                    other is not None
+                    and data_flows(row.agreement, other.agency_id, agency_id, day).allowed
+                ):
+                    senders.add(other.agency_id)
+            found = self._inbound[key] = tuple(sorted(senders))
+        return found
+
+    def received_facts(self, case_pk: int) -> CaseFacts | None:
+        """A case as the receiving side of its agency shares decides on it: the case row and
+        its active shares, each marked with whether its agreement lets data flow today."""
+        case = self.store.case_by_pk(case_pk)
+        if case is None:
+            return None
+        shares = tuple(
+            replace(s, flowing=s.from_agency_id in self.inbound_from(s.to_agency_id))
+            for s in self.store.received_shares(case_pk)
+        )
+        return replace(case, agency_shares=shares)
+
+    def access_received(self, user_id: int, case_pk: int) -> Access:
+        """S-AG-4: a user's access to a case of another agency (only ``agency_share`` can
+        give any); a case of the user's own agency is decided as usual."""
+        ctx, user = self.user(user_id)
+        facts = self.received_facts(case_pk)
+        if facts is None:
+            raise CaseShareError("not_found", "The case was not found.")
+        if facts.agency_id == ctx.agency_id:
+            return self.access(user_id, facts.case_id)
+        return evaluate(ctx, user, facts)
 
     def access(self, user_id: int, case_id: str, *, include_deleted: bool = False) -> Access:
         """The user's access to a case of the user's agency (S-ACC-3: others are not found).
@@ -160,7 +208,22 @@ class AccessService:
             access = evaluate(ctx, user, case)
             if access.level > Level.NONE:
                 out.append(access)
+        out.extend(self._receivers(case.pk))
         return sorted(out, key=lambda a: (-a.level, a.user_id))
+
+    def _receivers(self, case_pk: int) -> list[Access]:
+        """Users of other agencies who read the case through its agency shares (S-AG-4)."""
+        facts = self.received_facts(case_pk)
+        if facts is None or not facts.agency_shares:
+            return []
+        out = []
+        for agency_id in sorted({s.to_agency_id for s in facts.agency_shares}):
+            ctx = self.context(agency_id)
+            for user in ctx.directory.users.values():
+                access = evaluate(ctx, user, facts)
+                if access.level > Level.NONE:
+                    out.append(access)
+        return out
 
     def owner_ids(self, user_id: int) -> list[Principal]:
         ctx, user = self.user(user_id)
@@ -197,7 +260,7 @@ class AccessService:
         self, ctx: AgencyContext, user: User, flt: CaseFilter, *, roots: bool = False
     ) -> Fragment:
         d = self.store.dialect
-        query = VisibilityQuery(d, ctx, user)
+        query = VisibilityQuery(d, ctx, user, inbound=self.inbound_from(ctx.agency_id))
         parts = [query.visible("c")]
         if roots:  # the tops of the user's trees: no index to a case the user can see
             parent = query.visible("tp")
@@ -347,6 +410,4 @@ def _decode(cursor: str) -> tuple[Any, int]:
 
 
 def _undeleted(case: CaseFacts) -> CaseFacts:
-    from dataclasses import replace
-
     return replace(case, deleted=False)

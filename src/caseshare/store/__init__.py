@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from caseshare.store.accounts import AccountStore, SessionRow, TokenRow
+from caseshare.store.agencyshares import AgencyShareRow, AgencyShareStore
 from caseshare.store.agreements import AgreementRow, AgreementStore
 from caseshare.store.audit import AuditEvent, AuditStore
 from caseshare.store.cases import CaseStore, GrantRow
@@ -28,6 +29,7 @@ class Store(
     PersonalStore,
     TargetStore,
     AgreementStore,
+    AgencyShareStore,
     OutboxStore,
     AuditStore,
     OversightStore,
@@ -50,6 +52,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 
 
 __all__ = [
+    "AgencyShareRow",
     "AgreementRow",
     "AuditEvent",
     "AuditQuery",
