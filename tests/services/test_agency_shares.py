@@ -263,15 +263,15 @@ def test_s_ag_5_sharing_states_and_an_inactive_agreement(cast: Cast) -> None:
     local = _accept(c, w, share_id)
     local_pk = c.store.case_pk(c.other_agency, local)
     assert local_pk is not None
-    assert c.fresh().sharing_states(c.agency, [_pk(c)]) == {_pk(c): "sending"}
-    assert c.fresh().sharing_states(c.other_agency, [local_pk]) == {local_pk: "receiving"}
+    assert c.fresh().sharing_states([_pk(c)]) == {_pk(c): "sending"}
+    assert c.fresh().sharing_states([local_pk]) == {local_pk: "receiving"}
     private_pk = c.store.case_pk(c.agency, c.private)
     assert private_pk is not None
-    assert c.fresh().sharing_states(c.agency, [private_pk]) == {private_pk: None}
+    assert c.fresh().sharing_states([private_pk]) == {private_pk: None}
     # south switches its side off: the share stays, nothing flows, the state says so
     c.svc.update_agreement(c.other_agency, c.foreigner, w.agreement, {"enabled": False})
-    assert c.fresh().sharing_states(c.agency, [_pk(c)]) == {_pk(c): "inactive"}
-    assert c.fresh().sharing_states(c.other_agency, [local_pk]) == {local_pk: "inactive"}
+    assert c.fresh().sharing_states([_pk(c)]) == {_pk(c): "inactive"}
+    assert c.fresh().sharing_states([local_pk]) == {local_pk: "inactive"}
     assert not _reads(c, w.receiver)
     c.svc.update_agreement(c.other_agency, c.foreigner, w.agreement, {"enabled": True})
     assert _reads(c, w.receiver)
@@ -298,3 +298,26 @@ def test_s_ag_3_a_revoke_names_the_status_it_saw(cast: Cast) -> None:
     )
     assert code_of(revoke, c.agency, c.owner, share_id, expected="rejected") == ("validation_error")
     assert revoke(c.agency, c.owner, share_id, expected="active").status is Status.REVOKED
+
+
+def test_s_ag_5_list_rows_carry_the_state_and_a_received_summary(cast: Cast) -> None:
+    c = cast
+    w = _south(c)
+    share_id = _send(c, w)
+    local = _accept(c, w, share_id, new_case_name="From North")
+    sent = {i["case_id"]: i for i in c.fresh().list_cases(c.owner).items}
+    assert sent[c.case]["sharing_state"] == "sending"
+    assert sent[c.private]["sharing_state"] is None
+    rows = c.fresh().list_cases(w.receiver).items
+    by_name = {i["name"]: i for i in rows}
+    assert set(by_name) == {"Ann Smith", "From North"}
+    assert by_name["From North"]["case_id"] == local
+    assert by_name["From North"]["sharing_state"] == "receiving"
+    source = by_name["Ann Smith"]
+    assert source["sharing_state"] == "receiving" and source["owner"] is None
+    assert source["received_from"] == {
+        "agency": "North",
+        "owner_name": "Olga Owner",
+        "owner_email": "olga@north.example",
+    }
+    assert [i["name"] for i in c.fresh().list_cases(w.bystander).items] == []

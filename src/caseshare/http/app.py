@@ -24,6 +24,7 @@ from caseshare.http.middleware import RefuseControlCharacters, RequestLog
 from caseshare.http.pool import DEFAULT_QUEUE, DEFAULT_QUEUE_WAIT, ServicePool
 from caseshare.http.routes import (
     agency,
+    agencyshares,
     agreements,
     case_access,
     cases,
@@ -100,6 +101,7 @@ def create_app(
         directory,
         structure,
         agreements,
+        agencyshares,
         outbox,
         oversight,
     ):

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from caseshare.core.agencyshares import sharing_state
 from caseshare.core.agreements import data_flows
 from caseshare.core.engine import Access, AgencyContext, Decision, evaluate
 from caseshare.core.errors import CaseShareError
@@ -113,6 +114,34 @@ class AccessService:
                     senders.add(other.agency_id)
             found = self._inbound[key] = tuple(sorted(senders))
         return found
+
+    def sharing_states(self, case_pks: list[int]) -> dict[int, str | None]:
+        """S-AG-5 for a page of cases, in one query: ``sending``, ``receiving``, ``both``,
+        ``inactive`` (shares exist, but no agreement lets data flow today) or None."""
+        flows: dict[tuple[int, int], bool] = {}
+        sent: dict[int, list[bool]] = {}
+        got: dict[int, list[bool]] = {}
+        for pk, kind, a, b in self.store.sharing_links(case_pks):
+            if (a, b) not in flows:
+                flows[(a, b)] = a in self.inbound_from(b)
+            (sent if kind == "sent" else got).setdefault(pk, []).append(flows[(a, b)])
+        return {pk: sharing_state(sent.get(pk, ()), got.get(pk, ())) for pk in case_pks}
+
+    def _list_rows(self, agency_id: int, rows: list[Any]) -> list[dict[str, Any]]:
+        """List rows with their sharing state; a case sent here from another agency shows its
+        summary only (S-AG-4): no owner id, no external id, the sender's name and contact."""
+        states = self.sharing_states([r[0] for r in rows])
+        foreign = [r[0] for r in rows if r[10] != agency_id]
+        senders = self.store.sender_cards(foreign) if foreign else {}
+        items = []
+        for r in rows:
+            item = summary(r)
+            item["sharing_state"] = states.get(r[0])
+            if r[10] != agency_id:
+                item.update(owner=None, external_id="", sharing_state="receiving")
+                item["received_from"] = senders.get(r[0])
+            items.append(item)
+        return items
 
     def received_facts(self, case_pk: int) -> CaseFacts | None:
         """A case as the receiving side of its agency shares decides on it: the case row and
@@ -343,7 +372,7 @@ class AccessService:
             sql += f" AND ({column} {op} ? OR ({column} = ? AND c.pk {op} ?))"
             params += [value, value, pk]
         rows = self.store.rows(
-            f"SELECT {SUMMARY_COLUMNS}, {column} FROM cases c WHERE {sql}"
+            f"SELECT {SUMMARY_COLUMNS}, {column}, c.agency_id FROM cases c WHERE {sql}"
             f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {limit + 1}",
             params,
         )
@@ -351,7 +380,7 @@ class AccessService:
         rows = rows[:limit]
         if backwards:
             rows.reverse()
-        items = [summary(r) for r in rows]
+        items = self._list_rows(ctx.agency_id, rows)
         first = _encode(rows[0][9], rows[0][0]) if rows else None
         last = _encode(rows[-1][9], rows[-1][0]) if rows else None
         if backwards:

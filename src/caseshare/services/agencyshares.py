@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from caseshare.core import notices
-from caseshare.core.agencyshares import LIVE, Status, check_reason, sharing_state
+from caseshare.core.agencyshares import LIVE, Status, check_reason
 from caseshare.core.agreements import data_flows
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Cause, Level
@@ -217,18 +217,6 @@ class AgencyShareService(AgreementService):
             "targets": targets,
         }
 
-    def sharing_states(self, agency_id: int, case_pks: list[int]) -> dict[int, str | None]:
-        """S-AG-5 for a page of cases of an agency, in one query."""
-        flows: dict[tuple[int, int], bool] = {}
-        sent: dict[int, list[bool]] = {}
-        got: dict[int, list[bool]] = {}
-        for pk, kind, a, b in self.store.sharing_links(case_pks):
-            if (a, b) not in flows:
-                flows[(a, b)] = a in self.inbound_from(b)
-            (sent if kind == "sent" else got).setdefault(pk, []).append(flows[(a, b)])
-        del agency_id
-        return {pk: sharing_state(sent.get(pk, ()), got.get(pk, ())) for pk in case_pks}
-
     # -- the sender -------------------------------------------------------------------------------
 
     def _sender_case(self, agency_id: int, actor: int | None, case_id: str) -> CaseFacts:
@@ -341,7 +329,7 @@ class AgencyShareService(AgreementService):
             if agency_id != row.from_agency_id:
                 raise CaseShareError(
                     "insufficient_access",
-                    "Only the sending agency changes what a share holds; you may reject it.",
+                    "Only the sending agency changes what a share holds.",
                 )
             case = self._sender_case(agency_id, actor, row.case_id)
             chosen = None if targets is None else self._check_targets(case, targets)

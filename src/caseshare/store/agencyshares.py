@@ -223,6 +223,25 @@ class AgencyShareStore(Connection):
             )
         ]
 
+    def sender_cards(self, case_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """For cases of other agencies in a list (S-AG-4): the sending agency's name and the
+        case owner's name and email (the opener's, when a group or location owns it)."""
+        where, params = self.dialect.in_list("c.pk", list(case_pks))
+        out = {}
+        for pk, agency, owner_name, owner_user, email, opener, opener_email in self.rows(
+            "SELECT c.pk, a.name, u.full_name, u.username, u.email, o.full_name, o.email"
+            " FROM cases c JOIN agencies a ON a.id = c.agency_id"
+            " LEFT JOIN users u ON u.id = c.owner_user_id"
+            f" LEFT JOIN users o ON o.id = c.opened_by WHERE {where}",
+            params,
+        ):
+            if owner_user is not None:
+                name, mail = owner_name or owner_user, email
+            else:
+                name, mail = opener or "", opener_email or ""
+            out[int(pk)] = {"agency": agency, "owner_name": name, "owner_email": mail}
+        return out
+
     def transition_agency_share(
         self,
         share_id: int,

@@ -115,6 +115,7 @@ def record(svc: Caseshare, actor: Actor, access: Access) -> dict[str, Any]:
             {"identifier": i, "case_id": ref, "case_type": kind, "relationship": rel}
             for i, ref, kind, rel in svc.store.indices(access.case_pk)
         ],
+        "sharing_state": svc.sharing_states([access.case_pk])[access.case_pk],
         "access": access_view(access, namer_of(svc, actor.agency_id)),
     }
 
