@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from caseshare.core.principals import Principal
-from tests.http.cast import HttpCast, expect
+from tests.http.cast import PASSWORD, HttpCast, expect
 
 API = "/api/v1"
 
@@ -29,6 +29,7 @@ def south(http: HttpCast) -> dict[str, Any]:
     svc.add_member(s, None, unit, Principal("user", umar))
     for name, uid in (("rhea", rhea), ("umar", umar), ("sam", sam)):
         http.tokens[name] = svc.create_token(uid, "tests")[1]
+        svc.set_password(s, None, uid, PASSWORD)
     flags = {"outbound_sharing": True, "inbound_sharing": True}
     row = svc.propose_agreement(c.agency, c.admin, http.other_slug, flags)
     svc.answer_agreement(s, c.foreigner, row.id, approve=True)
@@ -133,3 +134,38 @@ def test_s_ag_3_reject_with_a_reason_over_http(http: HttpCast, south: dict[str, 
     mine = expect(http.get("owner", f"{API}/cases/{case_id}/agency-shares"), 200)["items"]
     assert [(m["status"], m["reason"]) for m in mine] == [("rejected", "Not ours")]
     expect(http.get("outsider", f"{API}/cases/{case_id}/agency-shares"), 404, "not_found")
+
+
+def _signed_in(http: HttpCast, agency: str, username: str) -> None:
+    http.client.cookies.clear()
+    signed = http.client.post(
+        f"{API}/session", json={"agency": agency, "username": username, "password": PASSWORD}
+    )
+    assert signed.status_code == 200, signed.text
+
+
+def test_s_ag_5_the_case_list_shows_the_sharing_state_as_an_icon_with_words(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    case_id, _ = _new_case(http, "Operation Finch")
+    sent = expect(
+        http.post("owner", f"{API}/cases/{case_id}/agency-shares", {"agencies": [http.other_slug]}),
+        201,
+    )["items"]
+    expect(
+        http.post(
+            "foreigner",
+            f"{API}/agency-shares/{sent[0]['id']}/accept",
+            {"receiving_user": south["rhea"], "name": "Finch, from North"},
+        ),
+        200,
+    )
+    _signed_in(http, http.slug, "olga")
+    text = http.client.get("/cases?view=advanced&tab=cases&applied=1&q=Operation+Finch").text
+    assert 'data-sharing-state="sending"' in text
+    assert "Sending: sent to another agency" in text  # the words behind the icon
+    _signed_in(http, http.other_slug, "rhea")
+    text = http.client.get("/cases?view=advanced&tab=cases&applied=1&q=Finch").text
+    assert text.count('data-sharing-state="receiving"') == 2  # the source and her local case
+    assert "(sent by North)" in text and "olga@north.example" in text
+    assert f'href="/cases/{case_id}"' not in text  # the source case has no page here
