@@ -169,3 +169,38 @@ def test_s_ag_5_the_case_list_shows_the_sharing_state_as_an_icon_with_words(
     assert text.count('data-sharing-state="receiving"') == 2  # the source and her local case
     assert "(sent by North)" in text and "olga@north.example" in text
     assert f'href="/cases/{case_id}"' not in text  # the source case has no page here
+
+
+def test_s_xc_1_and_2_alerts_and_the_search_over_http(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    first, _ = _new_case(http, "Operation Heron")
+    second, _ = _new_case(http, "Operation Egret")
+    for case_id in (first, second):
+        expect(
+            http.post(
+                "owner",
+                f"{API}/cases/{case_id}/targets",
+                {
+                    "kind": "suspect",
+                    "name": "Hal",
+                    "identifiers": [
+                        {"type": "email", "value": "Hal@Example.org", "deconfliction": True}
+                    ],
+                },
+            ),
+            201,
+        )
+    alerts = expect(http.get("owner", f"{API}/cases/{first}/x-case-alerts"), 200)["items"]
+    assert [a["case"]["case_id"] for a in alerts] == [second]
+    assert expect(http.get("owner", f"{API}/cases/{first}"), 200)["x_case_alert"] == 1
+    expect(http.get("outsider", f"{API}/cases/{first}/x-case-alerts"), 404, "not_found")
+    expect(http.get("foreigner", f"{API}/cases/{first}/x-case-alerts"), 404, "not_found")
+    expect(http.get(None, f"{API}/cases/{first}/x-case-alerts"), 401)
+    # south searches north: the agreement of the module has no search switched on
+    body = {"type": "email", "value": "hal@example.org"}
+    expect(http.post("foreigner", f"{API}/deconfliction/search", body), 403, "agreement_required")
+    expect(http.post("foreigner", f"{API}/deconfliction/search", {"type": "email"}), 422)
+    _signed_in(http, http.slug, "olga")
+    text = http.client.get("/cases?view=advanced&tab=cases&applied=1&q=Operation+Heron").text
+    assert "X-Case alert: 1 other case shares an identifier with this one" in text

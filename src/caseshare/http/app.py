@@ -37,6 +37,7 @@ from caseshare.http.routes import (
     shares,
     structure,
     targets,
+    xcase,
 )
 
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -102,6 +103,7 @@ def create_app(
         structure,
         agreements,
         agencyshares,
+        xcase,
         outbox,
         oversight,
     ):

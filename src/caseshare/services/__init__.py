@@ -19,6 +19,7 @@ from caseshare.services.sharedetails import CaseGrant, ShareDetailsService, Shar
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
 from caseshare.services.targets import TargetService
 from caseshare.services.transactions import SubmitResult, TransactionService
+from caseshare.services.xcase import XCaseService
 
 
 class Caseshare(
@@ -36,6 +37,7 @@ class Caseshare(
     CasePageService,
     TargetService,
     AgencyShareService,
+    XCaseService,
     AgreementService,
 ):
     """Every service over one store."""

@@ -127,16 +127,27 @@ class AccessService:
             (sent if kind == "sent" else got).setdefault(pk, []).append(flows[(a, b)])
         return {pk: sharing_state(sent.get(pk, ()), got.get(pk, ())) for pk in case_pks}
 
+    def xcase_counts(self, case_pks: list[int]) -> dict[int, int]:
+        """S-XC-1 for a page of cases, in one query over the deconfliction index: how many
+        other cases each one's X-Case alert lists (0: no alert)."""
+        found: dict[int, set[int]] = {}
+        for pk, _, _, other in self.store.xcase_matches(case_pks):
+            found.setdefault(pk, set()).add(other)
+        return {pk: len(found.get(pk, ())) for pk in case_pks}
+
     def _list_rows(self, agency_id: int, rows: list[Any]) -> list[dict[str, Any]]:
-        """List rows with their sharing state; a case sent here from another agency shows its
-        summary only (S-AG-4): no owner id, no external id, the sender's name and contact."""
+        """List rows with their sharing state and X-Case alert count; a case sent here from
+        another agency shows its summary only (S-AG-4): no owner id, no external id, the
+        sender's name and contact."""
         states = self.sharing_states([r[0] for r in rows])
         foreign = [r[0] for r in rows if r[10] != agency_id]
         senders = self.store.sender_cards(foreign) if foreign else {}
+        alerts = self.xcase_counts([r[0] for r in rows if r[10] == agency_id])
         items = []
         for r in rows:
             item = summary(r)
             item["sharing_state"] = states.get(r[0])
+            item["x_case_alert"] = alerts.get(r[0], 0)
             if r[10] != agency_id:
                 item.update(owner=None, external_id="", sharing_state="receiving")
                 item["received_from"] = senders.get(r[0])

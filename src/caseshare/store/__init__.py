@@ -16,6 +16,7 @@ from caseshare.store.structure import StructureStore
 from caseshare.store.submissions import SubmissionRow, SubmissionStore, TransactionRow
 from caseshare.store.synclogs import SyncLog, SyncLogStore
 from caseshare.store.targets import IdentifierRow, TargetRow, TargetStore
+from caseshare.store.xcase import XCaseStore
 
 DEFAULT_URL = "sqlite:///caseshare.db"
 
@@ -30,6 +31,7 @@ class Store(
     TargetStore,
     AgreementStore,
     AgencyShareStore,
+    XCaseStore,
     OutboxStore,
     AuditStore,
     OversightStore,

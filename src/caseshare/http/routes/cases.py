@@ -116,6 +116,7 @@ def record(svc: Caseshare, actor: Actor, access: Access) -> dict[str, Any]:
             for i, ref, kind, rel in svc.store.indices(access.case_pk)
         ],
         "sharing_state": svc.sharing_states([access.case_pk])[access.case_pk],
+        "x_case_alert": svc.xcase_counts([access.case_pk])[access.case_pk],
         "access": access_view(access, namer_of(svc, actor.agency_id)),
     }
 
