@@ -408,6 +408,15 @@ class AccessService:
             )
         }
 
+    def visible_case_pks(self, user_id: int, flt: CaseFilter | None = None) -> set[int]:
+        """The keys of every case the listing returns, cases sent here included (S-AG-4)."""
+        ctx, user = self.user(user_id)
+        where = self._where(ctx, user, flt or CaseFilter())
+        return {
+            int(r[0])
+            for r in self.store.rows(f"SELECT c.pk FROM cases c WHERE {where.sql}", where.params)
+        }
+
     def visible_summaries(self, user_id: int, pks: list[int]) -> dict[int, dict[str, Any]]:
         """The list rows, by pk, of those of these cases the user may view: one query, the
         listing's own condition (the property test holds it equal to the check)."""
