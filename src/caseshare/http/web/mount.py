@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from caseshare.http.web import (
     account,
     admin,
+    agencyshares,
     caselist,
     casepage,
     errors,
@@ -18,7 +19,7 @@ from caseshare.http.web import (
 from caseshare.http.web.viewer import SignInRequired
 
 #: the page modules, in the order their routes are matched
-PAGES = (caselist, casepage, sharedetails, account, pickers, signin, admin)
+PAGES = (caselist, casepage, sharedetails, agencyshares, account, pickers, signin, admin)
 
 
 def install(app: FastAPI) -> None:
