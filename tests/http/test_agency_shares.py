@@ -99,6 +99,13 @@ def test_s_ag_2_to_4_send_finalise_read_and_revoke_over_http(
     local = finalised["local_case_id"]
     seen = expect(http.get("rhea", f"{API}/cases/{local}/received"), 200)["items"]
     assert [s["share"] for s in seen] == [share_id]
+    # the sender sees who reads it, the receivers included (S-ACC-6)
+    who = expect(http.get("owner", f"{API}/cases/{case_id}/who-has-access"), 200)["items"]
+    receivers = [w for w in who if w["user_id"] in (south["rhea"], south["umar"])]
+    assert sorted(w["causes"] for w in receivers) == [["agency_share"], ["agency_share"]]
+    _signed_in(http, http.slug, "olga")
+    page = http.client.get(f"/cases/{case_id}/share")
+    assert page.status_code == 200 and "Active" in page.text, page.text[:300]
     # the standard cast: a south user who is neither gets 404, never 403
     expect(http.get("sam", f"{share}/case"), 404, "not_found")
     expect(http.get("sam", share), 404, "not_found")

@@ -118,7 +118,10 @@ def _who_rows(detail: SharingDetail, words: Names) -> list[dict[str, Any]]:
                     "text": read.words(words.name, by=by, team_role=role),
                 }
             )
-        rows.append({"person": words.user(access.user_id), "level": access.level.label, "why": why})
+        person = words.user(access.user_id)
+        if all(g.cause is Cause.AGENCY_SHARE for g in access.grants):
+            person = "Someone at an agency the case was sent to"  # another agency's user
+        rows.append({"person": person, "level": access.level.label, "why": why})
     return rows
 
 
