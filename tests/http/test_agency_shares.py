@@ -99,6 +99,9 @@ def test_s_ag_2_to_4_send_finalise_read_and_revoke_over_http(
     local = finalised["local_case_id"]
     seen = expect(http.get("rhea", f"{API}/cases/{local}/received"), 200)["items"]
     assert [s["share"] for s in seen] == [share_id]
+    _signed_in(http, http.other_slug, "rhea")  # Manage case of the local case shows it
+    page = http.client.get(f"/cases/{local}").text
+    assert "Sent to us by other agencies" in page and "Sid Suspect" in page
     # the sender sees who reads it, the receivers included (S-ACC-6)
     who = expect(http.get("owner", f"{API}/cases/{case_id}/who-has-access"), 200)["items"]
     receivers = [w for w in who if w["user_id"] in (south["rhea"], south["umar"])]
@@ -211,3 +214,6 @@ def test_s_xc_1_and_2_alerts_and_the_search_over_http(
     _signed_in(http, http.slug, "olga")
     text = http.client.get("/cases?view=advanced&tab=cases&applied=1&q=Operation+Heron").text
     assert "X-Case alert: 1 other case shares an identifier with this one" in text
+    page = http.client.get(f"/cases/{first}").text  # Manage case
+    assert "X-Case alert" in page and f'href="/cases/{second}"' in page
+    assert "email hal@example.org" in page
