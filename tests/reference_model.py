@@ -27,6 +27,7 @@ CAUSES = (
     "rule",
     "implicit_child",
     "implicit_parent",
+    "sync",
     "permission",
 )
 #: Causes that count as *direct* grants for implicit parent/child access.
@@ -417,6 +418,69 @@ def _best_direct_level(world: WorldData, user_name: str, case: Mapping[str, Any]
     return _max_level([grant.uncapped for grant in direct_grants(world, user_name, case)])
 
 
+def _sync_edges(case: Mapping[str, Any], present: Mapping[str, Any]) -> dict[str, str]:
+    """A case's indices to cases that exist: target -> "child" or "extension" (an index that is
+    both is a child); an index to itself or to a missing or deleted case does not count."""
+    edges: dict[str, str] = {}
+    for index in (case.get("indices") or {}).values():
+        target = str(index["case"])
+        if target == case["id"] or target not in present:
+            continue
+        relationship = index.get("relationship", "child")
+        edges[target] = "child" if "child" in (relationship, edges.get(target)) else "extension"
+    return edges
+
+
+def live_set(world: WorldData, user_name: str) -> set[str]:
+    """S-SYNC-1, by fixpoint iteration straight from the SPEC's words: *available* = open and
+    not an extension, or open and the extension of an available case; *live* = owned and
+    available, or has a live child, or has a live extension, or is an open extension of a live
+    case. A case with any child index is no extension."""
+    user = _user(world, user_name)
+    if not _active(user):
+        return set()
+    agency = agency_of(world, user)
+    present = {
+        str(c["id"]): c
+        for c in _entries(world, "cases")
+        if agency_of(world, c) == agency and not c.get("deleted", False)
+    }
+    edges = {name: _sync_edges(case, present) for name, case in present.items()}
+    is_open = {name: not case.get("closed", False) for name, case in present.items()}
+
+    def extension(name: str) -> bool:
+        kinds = set(edges[name].values())
+        return "extension" in kinds and "child" not in kinds
+
+    available: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name in present:
+            if name in available or not is_open[name]:
+                continue
+            hosts = [t for t, rel in edges[name].items() if rel == "extension"]
+            if not extension(name) or any(h in available for h in hosts):
+                available.add(name)
+                changed = True
+    owners = owner_ids(world, user_name)
+    live = {n for n in available if str(present[n]["owner"]) in owners}
+    changed = True
+    while changed:
+        changed = False
+        for name in present:
+            if name in live:
+                continue
+            indexed_by_live = any(name in edges[other] for other in live)
+            extends_live = is_open[name] and any(
+                rel == "extension" and target in live for target, rel in edges[name].items()
+            )
+            if indexed_by_live or extends_live:
+                live.add(name)
+                changed = True
+    return live
+
+
 def uncapped_grants(world: WorldData, user_name: str, case: Mapping[str, Any]) -> list[Grant]:
     """Every grant of every cause, before the caps of docs/sharing.md."""
     user = _user(world, user_name)
@@ -440,6 +504,11 @@ def uncapped_grants(world: WorldData, user_name: str, case: Mapping[str, Any]) -
         )
         if points_here and _best_direct_level(world, user_name, other) != "none":
             found.append(Grant("implicit_parent", "read", "read", str(other["id"])))
+
+    # row cause sync: read, seeds nothing; on a case the user owns, the owner grant says it all
+    owned = str(case["owner"]) in owner_ids(world, user_name)
+    if not owned and str(case["id"]) in live_set(world, user_name):
+        found.append(Grant("sync", "read", "read"))
 
     if _active(user) and agency_of(world, user) == agency_of(world, case):
         level = DEFAULT_ACCESS_LEVEL[default_access(world, case)]

@@ -24,6 +24,7 @@ ROWS = [
     "assign (committed)",
     "membership change (committed)",
     "rule change (committed)",
+    "first check after a structural change",
     "forms/s, 10 create blocks each",
     "forms/s, 10 update blocks each",
     "one form of 100 create blocks",

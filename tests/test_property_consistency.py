@@ -4,7 +4,9 @@ Every generated world (tests/strategies.py) is loaded through the scenario loade
 and for EVERY user, case and action it checks that the engine's single check equals the brute-force
 reference model (tests/reference_model.py); that the listing equals the set of cases the check lets
 the user view, and the reference's set (S-ACC-7); that explain's effective level and deciding causes
-equal the reference's (S-ACC-6); and that the user's owner ids equal the reference's (S-OWN-1).
+equal the reference's (S-ACC-6); that the user's owner ids equal the reference's (S-OWN-1); and
+that what a full restore sends a device of the user (S-SYNC-1) is the reference's live set, every
+case of it viewable (row cause ``sync``: restore ⊆ viewable).
 A failing example is shrunk and printed as a scenario-file world (YAML) with every disagreement.
 """
 
@@ -70,6 +72,17 @@ def disagreements(world: World, data: dict[str, Any]) -> list[str]:
                     f"explain {user} {case}: engine {level} by {sorted(causes)}, reference "
                     f"{want_explain[0]} by {sorted(want_explain[1])}; {_why(data, user, case)}"
                 )
+        synced = world.syncs(user)
+        if not synced <= viewable:
+            problems.append(
+                f"S-SYNC-1 {user}: the restore holds {sorted(synced - viewable)}, which the"
+                " check does not let the user view"
+            )
+        if synced != ref.live_set(data, user):
+            problems.append(
+                f"syncs {user}: engine {sorted(synced)}, reference "
+                f"{sorted(ref.live_set(data, user))}"
+            )
         listed = set(world.sees(user))
         if listed != viewable:
             problems.append(

@@ -211,14 +211,39 @@ def test_implicit_child_is_capped_by_child_access_and_parent_level() -> None:
     w = FAMILY_WORLD
     assert explain(w, "mum", "c1") == ("edit", frozenset({"implicit_child"}))
     assert explain(w, "reader", "c1") == ("read", frozenset({"implicit_child"}))
-    # an extension gives no implicit_child access to its host's holders.
-    assert explain(w, "host", "x") == ("none", frozenset())
-    assert explain(w, "kid2", "h") == ("read", frozenset({"implicit_parent"}))
+    # an extension gives no implicit_child access to its host's holders; the host's owner's
+    # device holds the open extension, so they read it by sync (S-SYNC-1), nothing more.
+    assert explain(w, "host", "x") == ("read", frozenset({"sync"}))
+    assert explain(w, "kid2", "h") == ("read", frozenset({"implicit_parent", "sync"}))
+
+
+def test_sync_reads_what_the_device_holds_and_seeds_nothing() -> None:
+    """Row cause sync (SPEC §3, S-SYNC-1): a device's cases are readable; nothing chains on."""
+    w = yaml.safe_load(
+        """
+agencies: [{slug: a, settings: {child_access: edit}}]
+users: [{id: ann}, {id: bo}]
+cases:
+  - {id: gp, type: family, owner: user:bo}
+  - {id: p, type: family, owner: user:bo, indices: {parent: {case: gp}}}
+  - {id: me, type: person, owner: user:ann, indices: {parent: {case: p}}}
+  - {id: sib, type: person, owner: user:bo, indices: {parent: {case: p}}}
+  - {id: pext, type: visit, owner: user:bo, indices: {host: {case: p, relationship: extension}}}
+  - {id: shut, type: visit, owner: user:bo, closed: true,
+     indices: {host: {case: p, relationship: extension}}}
+"""
+    )
+    assert ref.live_set(w, "ann") == {"me", "p", "gp", "pext"}
+    assert explain(w, "ann", "gp") == ("read", frozenset({"sync"}))  # a grandparent
+    assert explain(w, "ann", "pext") == ("read", frozenset({"sync"}))  # an extension of a parent
+    assert explain(w, "ann", "p") == ("read", frozenset({"implicit_parent", "sync"}))
+    assert explain(w, "ann", "sib") == ("none", frozenset())  # sync seeds no implicit access
+    assert explain(w, "ann", "shut") == ("none", frozenset())  # closed extensions stay behind
 
 
 def test_implicit_access_never_chains() -> None:
     w = FAMILY_WORLD
-    assert explain(w, "kid1", "p") == ("read", frozenset({"implicit_parent"}))
+    assert explain(w, "kid1", "p") == ("read", frozenset({"implicit_parent", "sync"}))
     assert explain(w, "kid1", "c2") == ("none", frozenset())
     assert ref.sees(w, "kid1") == {"p", "c1", "orphan"}
 
@@ -227,7 +252,7 @@ def test_child_access_none() -> None:
     w = yaml.safe_load(yaml.safe_dump(FAMILY_WORLD))
     w["agencies"][0]["settings"]["child_access"] = "none"
     assert explain(w, "mum", "c1") == ("none", frozenset())
-    assert explain(w, "kid1", "p") == ("read", frozenset({"implicit_parent"}))
+    assert explain(w, "kid1", "p") == ("read", frozenset({"implicit_parent", "sync"}))
 
 
 def test_deleted_cases_grant_nothing_and_open_nothing() -> None:

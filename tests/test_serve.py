@@ -91,6 +91,8 @@ def test_serve_creates_the_database_loads_the_demo_and_stops_on_ctrl_c(
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/signin" in out
     assert "demo sign-ins" in out and DEMO_PASSWORD in out
+    # issue 12 item 7: the compiled HTTP stack (in the lock) serves, in worker processes too
+    assert "HTTP:     httptools + uvloop" in out, out
     assert "Application shutdown complete" in out
     assert db.exists()
     # one line per request (issue 9): client, method, path (no query), status, time taken
@@ -218,3 +220,18 @@ def test_s_not_1_serve_with_smtp_delivers_the_outbox_from_the_server_process(
         assert store.outbox_counts(None)["sent"] == 2
     finally:
         store.close()
+
+
+def test_issue12_http_stacks_compiled_where_installed_pure_on_request() -> None:
+    import pickle
+
+    from caseshare.http.protocol import NoDelayH11Protocol, stack
+
+    protocol, loop, name = stack("auto")
+    assert (loop, name) == ("uvloop", "httptools + uvloop")
+    assert protocol.__name__ == "NoDelayHttpToolsProtocol"
+    assert pickle.loads(pickle.dumps(protocol)) is protocol  # handed to worker processes
+    assert stack("compiled")[1] == "uvloop"
+    assert stack("pure") == (NoDelayH11Protocol, "asyncio", "h11 + asyncio")
+    with pytest.raises(ValueError):
+        stack("fast")

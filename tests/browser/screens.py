@@ -71,6 +71,16 @@ def _post_anyway(page: Any) -> None:
     page.locator("h1", has_text="You cannot do that").wait_for()
 
 
+def _click(selector: str) -> Callable[[Any], None]:
+    """Open what a link leads to, as a person would from the list (its address holds an id)."""
+
+    def prepare(page: Any) -> None:
+        page.locator(selector).first.click()
+        page.wait_for_load_state()
+
+    return prepare
+
+
 SCREENS = (
     Screen("signin", "Sign in", None, "/signin"),
     Screen(
@@ -88,6 +98,21 @@ SCREENS = (
     Screen("cases-grid", "View cases: Grid view", "wendy", "/cases?view=grid"),
     Screen("cases-tree", "View i-cases: Tree view", "sam", "/cases?view=tree"),
     Screen("manage-case", "Manage case", "wendy", "/cases/patient-1"),
+    Screen(
+        "manage-case-targets",
+        "Manage case: targets and their identifiers",
+        "wendy",
+        "/cases/patient-1",
+        scroll_to="#targets",
+    ),
+    Screen("target-new", "Add a target", "wendy", "/cases/patient-1/targets/new"),
+    Screen(
+        "target",
+        "A target, its identifiers, and removing it",
+        "wendy",
+        "/cases/patient-1",
+        prepare=_click("#target-list a:text-is('Rex Rivers')"),
+    ),
     Screen("edit-case", "Edit a case", "wendy", "/cases/patient-1/edit"),
     Screen("change-owner", "Change the owner", "wendy", "/cases/household-1/owner"),
     Screen("close-case", "Close a case", "wendy", "/cases/patient-1/close"),
@@ -141,4 +166,35 @@ SCREENS = (
         prepare=_post_anyway,
     ),
     Screen("api-docs", "The API documentation", "nina", "/docs", prepare=_swagger_drawn, axe=False),
+    # the admin screens (issue 10)
+    Screen("admin-users", "People: users", "admin", "/admin/people"),
+    Screen(
+        "admin-user",
+        "People: a user's page",
+        "admin",
+        "/admin/people",
+        prepare=_click("a:text-is('Nina Nurse')"),
+    ),
+    Screen("admin-groups", "People: groups", "admin", "/admin/people/groups"),
+    Screen("admin-roles", "People: roles", "admin", "/admin/people/roles"),
+    Screen("admin-team-roles", "People: team roles", "admin", "/admin/people/team-roles"),
+    Screen("admin-locations", "Structure: locations", "admin", "/admin/structure"),
+    Screen("admin-location-types", "Structure: location types", "admin", "/admin/structure/types"),
+    Screen("admin-sharing", "Sharing settings", "admin", "/admin/sharing"),
+    Screen("admin-rules", "Sharing rules", "admin", "/admin/sharing/rules"),
+    Screen("admin-report", "The case sharing report", "admin", "/admin/reports"),
+    Screen("admin-recycle-bin", "The recycle bin", "admin", "/admin/reports/recycle-bin"),
+    Screen("admin-audit", "The audit log", "admin", "/admin/reports/audit"),
+    Screen("admin-forms", "Device forms", "admin", "/admin/reports/forms"),
+    # partner agencies (issue 11)
+    Screen("admin-agreements", "Agreements with other agencies", "admin", "/admin/agreements"),
+    Screen(
+        "admin-agreement",
+        "An incoming agreement: approve or reject",
+        "admin",
+        "/admin/agreements",
+        prepare=_click("#agreement-list a:text-is('County Safeguarding Board')"),
+    ),
+    Screen("admin-agreement-new", "Propose an agreement", "admin", "/admin/agreements/new"),
+    Screen("admin-outbox", "The outbox", "admin", "/admin/outbox"),
 )

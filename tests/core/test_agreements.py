@@ -250,3 +250,20 @@ def test_s_ag_1_narrowing_examples() -> None:
     assert not narrows((jan, dec), (None, dec))
     assert not narrows((jan, jun), (jan, dec))
     assert not narrows((jan, dec), (jan, None))
+
+
+def test_s_ag_1_what_each_side_may_do_in_each_status() -> None:
+    """What the admin screens offer (``Agreement.actions``), as the service's transitions allow:
+    the partner answers, the proposer withdraws, each side switches its own flags, dates are the
+    proposer's terms while pending and either side's (narrowing) once approved."""
+    sides = (_side(NORTH, (True,) * 5), _side(SOUTH, (True,) * 5))
+    expected = {
+        Status.PENDING: ({"withdraw", "switch", "dates"}, {"answer", "switch"}),
+        Status.APPROVED: ({"switch", "dates", "end"}, {"switch", "dates", "end"}),
+    }
+    for status in Status:
+        a = Agreement(1, *sides, status)
+        mine, theirs = expected.get(status, (set(), set()))
+        assert a.actions(NORTH) == mine, status
+        assert a.actions(SOUTH) == theirs, status
+        assert a.actions(WEST) == frozenset(), status

@@ -43,13 +43,20 @@ def test_s_acc_1_row_causes_are_those_of_the_spec_3_table() -> None:
         "rule",
         "implicit_child",
         "implicit_parent",
+        "sync",
         "agency_share",
         "permission",
     }
 
 
-def test_s_acc_8_direct_causes_exclude_default_permission_and_implicit() -> None:
-    excluded = {Cause.DEFAULT, Cause.PERMISSION, Cause.IMPLICIT_CHILD, Cause.IMPLICIT_PARENT}
+def test_s_acc_8_direct_causes_exclude_default_permission_implicit_and_sync() -> None:
+    excluded = {
+        Cause.DEFAULT,
+        Cause.PERMISSION,
+        Cause.IMPLICIT_CHILD,
+        Cause.IMPLICIT_PARENT,
+        Cause.SYNC,  # the CommCare index closure seeds no implicit access (SPEC §3)
+    }
     assert set(Cause) - excluded == DIRECT_CAUSES
 
 
@@ -63,7 +70,7 @@ def test_s_acc_5_owners_policy_caps_exactly_the_listed_causes() -> None:
         Cause.IMPLICIT_PARENT,
         Cause.AGENCY_SHARE,
     } == OWNERS_POLICY_CAPPED
-    for unaffected in (Cause.OWNER, Cause.ASSIGNED, Cause.PERMISSION):
+    for unaffected in (Cause.OWNER, Cause.ASSIGNED, Cause.PERMISSION, Cause.SYNC):
         assert unaffected not in OWNERS_POLICY_CAPPED
 
 

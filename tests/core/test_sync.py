@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caseshare.core.sync import SyncNode, live_cases, related_cases
+from caseshare.core.sync import SyncNode, live_cases, live_routes, related_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
@@ -51,6 +52,34 @@ def test_s_sync_1_live_set_matches_commcare(entry: dict[str, Any]) -> None:
     # Entries with a ``skip`` field run too: see the report on
     # parent_of_host_of_owned_extension_with_other_host (CommCare HQ's reason is its sync log).
     assert live_cases(nodes_from_fixture(entry)) == frozenset(entry["outcome"])
+
+
+@pytest.mark.parametrize("entry", GRAPHS, ids=[g["name"] for g in GRAPHS])
+def test_s_sync_1_routes_reach_exactly_the_live_set_by_valid_steps(entry: dict[str, Any]) -> None:
+    """Row cause sync: each live case has a route from an owned case, each step an index."""
+    nodes = nodes_from_fixture(entry)
+    routes = live_routes(nodes)
+    assert frozenset(routes) == live_cases(nodes)
+    for case_id, route in routes.items():
+        assert route[-1][0] == case_id and route[0][1] == "owned" and nodes[route[0][0]].owned
+        for (before, _), (after, how) in itertools.pairwise(route):
+            if how == "extension":  # an open extension of the case before
+                assert (before, "extension") in nodes[after].indices
+                assert not nodes[after].closed
+            else:  # the case before indexes this one
+                assert (after, "child" if how == "parent" else "extension") in nodes[before].indices
+
+
+def test_s_sync_1_a_route_is_a_shortest_one() -> None:
+    nodes = {
+        "me": SyncNode("me", closed=False, owned=True, indices=(("p", "child"),)),
+        "p": SyncNode("p", closed=False, owned=False, indices=(("gp", "child"),)),
+        "gp": SyncNode("gp", closed=True, owned=False),
+        "x": SyncNode("x", closed=False, owned=False, indices=(("p", "extension"),)),
+    }
+    routes = live_routes(nodes)
+    assert routes["gp"] == (("me", "owned"), ("p", "parent"), ("gp", "parent"))
+    assert routes["x"] == (("me", "owned"), ("p", "parent"), ("x", "extension"))
 
 
 WITH_RELATIONS = [g for g in GRAPHS if "relation_outcome" in g]

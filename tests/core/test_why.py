@@ -161,6 +161,19 @@ def test_default_permission_rule_and_implicit_access_in_words() -> None:
     assert why.key() == ("implicit_child", "k9") and why.inner is not None
 
 
+def test_s_sync_1_the_sync_path_in_words() -> None:
+    """Row cause sync: the index path from the case the user owns, with names."""
+    path = "sync → case:k2 (owner → group:1 ∋ user:1) → parent case:k1 → extension case:k7"
+    why = read_why("sync", path)
+    assert why.related_case == "k2" and why.route == (("parent", "k1"), ("extension", "k7"))
+    assert why.words(NAME) == (
+        "Device sync: their device holds case k2 (Owner: member of g1 (group)),"
+        " its parent k1, its extension k7"
+    )
+    assert why.key() == ("sync", "k2")
+    assert read_why("sync", "sync → something else").words(NAME).startswith("Device sync: ")
+
+
 def test_a_path_it_cannot_read_is_said_with_names_not_dropped() -> None:
     odd = read_why("agency_share", "agency_share → user:1 via something new")
     assert odd.member is None

@@ -70,6 +70,11 @@ def world(http: HttpCast) -> Iterator[dict[str, str]]:
     svc.submit(north, ada, made.encode())
     binned = svc.create_case(north, ada, "visit", "Binned", owner=f"user:{ada}")
     svc.delete_case(north, ada, binned)
+    # a third agency proposes an agreement to north: its notice waits in north's outbox
+    east = svc.create_agency(f"east-{uuid.uuid4().hex[:6]}", "East Agency")
+    slug = http.cast.store.agency(north)[1]
+    proposal = svc.propose_agreement(east, None, slug, {"outbound_sharing": True})
+    message = svc.outbox(north, ada, kind="agreement_proposed")[0][0]
     yield {
         "user_id": str(http.cast.reader),
         "group_id": str(http.cast.group),
@@ -81,6 +86,8 @@ def world(http: HttpCast) -> Iterator[dict[str, str]]:
         "instance_id": instance,
         "verb": "deactivate",
         "case": binned,
+        "agreement_id": str(proposal.id),
+        "message_id": str(message.id),
     }
 
 
@@ -250,3 +257,40 @@ def test_s_aud_1_the_audit_log_reads_in_sentences_and_names(
         assert "changed the sharing settings" not in system
     finally:
         svc.update_settings(north, None, {"default_access": dict(before.default_access)})
+
+
+def test_s_ag_1_and_s_not_1_agreement_and_outbox_pages_answer_and_refuse_beside_the_field(
+    http: HttpCast, world: dict[str, str]
+) -> None:
+    admin = Browser(http, "admin")
+    agreement = f"/admin/agreements/{world['agreement_id']}"
+    page = admin.get(agreement)
+    assert "Incoming: East Agency proposed it" in page.text
+    assert "Approve agreement" in page.text and "Withdraw proposal" not in page.text
+    refused = admin.post(f"{agreement}/reject", {"reason": "  "})
+    assert refused.status_code == 422 and 'id="reason-error"' in refused.text
+    assert 'data-code="validation_error"' in refused.text
+    done = admin.post(f"{agreement}/approve", {"enabled": "1", "inbound_sharing": "1"})
+    assert done.status_code == 303 and done.headers["location"] == agreement
+    page = admin.get(agreement)
+    assert "Approved" in page.text and "They send us cases: yes." in page.text
+    again = admin.post(f"{agreement}/approve", {"enabled": "1"})  # answered already
+    assert again.status_code == 422 and "is approved now" in again.text
+    proposed = admin.post(
+        "/admin/agreements/new", {"partner": http.other_slug, "start_date": "2030-02-30"}
+    )
+    assert proposed.status_code == 422 and 'id="start_date-error"' in proposed.text
+    outbox = admin.get("/admin/outbox")
+    assert "No mail server is configured" in outbox.text
+    assert "East Agency proposes a data-sharing agreement" in outbox.text
+    app = http.client.app
+    app.state.mail = "smtp://127.0.0.1:25 (from caseshare@localhost)"  # as serve --smtp sets it
+    try:
+        assert (
+            "This server sends the outbox to smtp://127.0.0.1:25" in admin.get("/admin/outbox").text
+        )
+    finally:
+        app.state.mail = None
+    pending = admin.post(f"/admin/outbox/{world['message_id']}/retry")
+    assert pending.status_code == 409  # only a failed message is sent again
+    assert "only a failed message can be sent again" in pending.text

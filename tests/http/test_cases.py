@@ -170,6 +170,13 @@ def test_read_case_access_and_record(http: HttpCast) -> None:
 def test_reading_a_case_puts_it_in_the_readers_recent_cases(http: HttpCast) -> None:
     case_id = http.new_case("Recently read")
     expect(http.get("reader", f"{CASES}/{case_id}"), 200)
+    # issue 12 item 7: the process that answered the read lists it at once (from its buffer)
+    listed = expect(http.get("reader", "/api/v1/me/recent"), 200)["items"]
+    assert listed[0]["case_id"] == case_id
+    # and the background flush writes it (here: at once, as the clean shutdown does)
+    portal = http.client.portal
+    assert portal is not None
+    portal.call(http.client.app.state.pool.flush_recents)  # type: ignore[attr-defined]
     recent = http.cast.fresh().recent_cases(http.id("reader"))
     assert recent[0]["case_id"] == case_id
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests.http.cast import PASSWORD, HttpCast
 
-PAGES = ("", "/edit", "/close", "/owner", "/delete")
-WRITES = ("/edit", "/close", "/owner", "/delete", "/favourite")
+PAGES = ("", "/edit", "/close", "/owner", "/delete", "/targets/new")
+WRITES = ("/edit", "/close", "/owner", "/delete", "/favourite", "/targets/new")
 
 
 def _as(http: HttpCast, who: str | None) -> str:
@@ -58,7 +58,7 @@ def test_the_four_access_tests_on_every_case_page(http: HttpCast, tail: str) -> 
 def test_every_case_form_needs_the_csrf_token_and_its_access(http: HttpCast, tail: str) -> None:
     case = http.new_case(f"Form {tail}")
     path = f"/cases/{case}{tail}"
-    form = {"name": "Changed", "owner": f"user:{http.id('owner')}", "on": "1"}
+    form = {"name": "Changed", "owner": f"user:{http.id('owner')}", "on": "1", "kind": "suspect"}
     token = _as(http, "owner")
     refused = http.client.post(path, data=form)  # no token: a forged or stale form
     assert "expired" in _page(refused, 403)
@@ -111,3 +111,30 @@ def test_the_people_picker_fragment_names_people_and_never_other_agencies(
     assert re.search(r'name="who" value="user:\d+"', text)
     _as(http, None)
     assert http.client.get("/pick?q=o", follow_redirects=False).status_code == 303
+
+
+def test_s_2_targets_are_added_from_the_case_page_and_told_in_its_history(
+    http: HttpCast,
+) -> None:
+    case = http.new_case("Targets")
+    token = _as(http, "owner")
+    form = {
+        "csrf_token": token,
+        "kind": "person_of_interest",
+        "name": "Rex Rivers",
+        "type": "plate",
+        "value": "ab-12 cde",
+        "deconfliction": "1",
+    }
+    refused = http.client.post(f"/cases/{case}/targets/new", data=form | {"value": "--"})
+    text = _page(refused, 422)
+    assert 'id="value-error"' in text and "not a valid plate identifier" in text
+    assert 'value="Rex Rivers"' in text  # the input is kept
+    done = http.client.post(f"/cases/{case}/targets/new", data=form, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].endswith("#targets")
+    page = _page(http.client.get(f"/cases/{case}"), 200)
+    assert "Person of interest" in page and "Vehicle plate: " in page and "ab-12 cde" in page
+    assert "added the target Rex Rivers (person of interest) with 1 identifier(s)" in page
+    _as(http, "reader")
+    page = _page(http.client.get(f"/cases/{case}"), 200)
+    assert "Rex Rivers" in page and "Add a target" not in page

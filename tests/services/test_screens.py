@@ -71,6 +71,7 @@ def test_s_acc_7_tree_tops_and_branches_hold_only_cases_the_user_may_view(cast: 
         case_id="tree-secret",
         owner=f"user:{cast.owner}",
         indices={"host": (kid, "extension")},
+        closed=True,  # open, the group's devices would hold it: row cause sync (S-SYNC-1)
     )
     svc.share(agency, cast.owner, kid, f"user:{cast.reader}", "read")
     flt = CaseFilter(q="tree ")
@@ -110,6 +111,7 @@ def test_s_acc_7_related_cases_are_those_the_reader_may_view(cast: Cast) -> None
         case_id="rel-secret",
         owner=f"user:{cast.owner}",
         indices={"host": (kid, "extension")},
+        closed=True,  # open, the group's devices would hold it: row cause sync (S-SYNC-1)
     )
     pk = svc.access(cast.colleague, kid).case_pk
     parents, children = svc.related_cases(cast.colleague, pk)

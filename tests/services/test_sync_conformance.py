@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from caseshare.core.levels import Cause
 from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
 from caseshare.store import Store
+from caseshare.store.listing import VisibilityQuery
 
 GRAPHS = Path(__file__).resolve().parents[2].parent / "shared/conformance/commcare"
 CASES: list[dict[str, Any]] = json.loads(
@@ -48,3 +50,16 @@ def test_s_sync_1_live_set_on_the_store(module_store: Store, graph: dict[str, An
         for i, (extension, host) in enumerate(graph.get("extensions", ())):
             store.set_index(pks[extension], f"host{i}", pks[host], "case", "extension")
     assert svc.live_case_ids(device_user) == set(graph["outcome"]), graph["name"]
+    # S-SYNC-1 / row cause sync: the listing's SQL twin of the live set gives the same cases …
+    ctx, user = svc.user(device_user)
+    synced = VisibilityQuery(store.dialect, ctx, user).synced("c")
+    rows = store.rows(f"SELECT c.case_id FROM cases c WHERE {synced.sql}", synced.params)
+    assert {r[0] for r in rows} == set(graph["outcome"]), graph["name"]
+    # … and explain and who-has-access name sync on each of them that the user does not own
+    # (an owned case has its owner grant), with a route from an owned case
+    for name in set(graph["outcome"]) - owned:
+        grants = [g for g in svc.explain(device_user, name).grants if g.cause is Cause.SYNC]
+        assert len(grants) == 1 and grants[0].path.startswith("sync → case:"), (name, grants)
+        who = {a.user_id: a for a in svc.who_has_access(agency, name)}
+        assert Cause.SYNC in {g.cause for g in who[device_user].grants}, name
+        assert svc.check(device_user, "view", name).allowed, name

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from caseshare.bench.world import SIZES, build
+from caseshare.http.protocol import compiled_available, stack
 from caseshare.services import Caseshare
 from caseshare.store import open_store
 
@@ -43,11 +44,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[str]:
+def _start_server(
+    url: str, port: int, workers: int = 1, http_stack: str = "auto"
+) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "caseshare.cli", "serve", "--database", url),
             *("--port", str(port), "--log-level", "warning", "--workers", str(workers)),
+            *("--http-stack", http_stack),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -158,24 +162,43 @@ def run_http(
         readers = [u for u in users if readable[u]]
     finally:
         store.close()
+    cases = world.case_ids
+
+    def read(r: random.Random) -> tuple[str, str]:
+        user = r.choice(readers)
+        return f"/api/v1/cases/{r.choice(readable[user])}", tokens[user]
+
+    def health(r: random.Random) -> tuple[str, str]:
+        return "/healthz", tokens[users[0]]
+
+    if compiled_available():  # issue 12 item 7: the pure-Python stack beside, same run
+        port = _free_port()
+        proc = _start_server(url, port, workers, "pure")
+        try:
+            for name, make in (
+                ("pure stack (h11 + asyncio): GET /healthz", health),
+                ("pure stack (h11 + asyncio): case read", read),
+            ):
+                _drive(port, make, concurrency, min(3.0, duration), seed)
+                load, elapsed = _drive(port, make, concurrency, duration, seed)
+                add(f"{name}, {concurrency} clients, {workers} worker(s)", _figure(load, elapsed))
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     port = _free_port()
     proc = _start_server(url, port, workers)
     try:
-        cases = world.case_ids
+        add("HTTP stack", stack()[2])
 
         def check(r: random.Random) -> tuple[str, str]:
             user = r.choice(users)
             return f"/api/v1/cases/{r.choice(cases)}/check?action=view", tokens[user]
 
-        def read(r: random.Random) -> tuple[str, str]:
-            user = r.choice(readers)
-            return f"/api/v1/cases/{r.choice(readable[user])}", tokens[user]
-
         def page(r: random.Random) -> tuple[str, str]:
             return "/api/v1/cases?limit=50", tokens[r.choice(users)]
-
-        def health(r: random.Random) -> tuple[str, str]:
-            return "/healthz", tokens[users[0]]
 
         for name, make in (
             ("floor: GET /healthz (no database, no sign-in)", health),

@@ -72,6 +72,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:  # said before any banner, and before the database is touched
         print(f"error: validation_error: {problem}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
+    from caseshare.http.protocol import stack
+
+    try:
+        stack_name = stack(args.http_stack)[2]
+    except RuntimeError as exc:
+        print(f"error: validation_error: {exc}", file=sys.stderr)
+        return 2
     url = database_url(args.database)
     mail = smtp_config(args.smtp)  # a bad URL is refused before anything starts
     store = open_store(url)  # creates the SQLite file and brings the schema up to date
@@ -105,6 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  demo sign-ins (agency {DEMO_SLUG}, password {DEMO_PASSWORD}):")
         for username, what in DEMO_SIGN_INS:
             print(f"    {username:<7} {what}")
+    print(f"  HTTP:     {stack_name}")
     if args.workers > 1:
         print(f"  {args.workers} worker processes, {connections} connections each")
     if mail is not None:
@@ -123,6 +131,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "CASESHARE_SERVE_QUEUE_WAIT": str(queue_wait),
                 "CASESHARE_SERVE_SECURE_COOKIES": "1" if secure else "0",
                 "CASESHARE_SERVE_DEFAULT_AGENCY": default_agency or "",
+                "CASESHARE_SERVE_MAIL": mail.describe() if mail is not None else "",
             }
         )
         app = "caseshare.http.app:app_from_environment"
@@ -134,6 +143,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             queue_wait=queue_wait,
             secure_cookies=secure,
             default_agency=default_agency,
+            mail=mail.describe() if mail is not None else None,
         )
     courier = None
     if mail is not None:
@@ -148,11 +158,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _run(uvicorn: Any, app: Any, args: argparse.Namespace) -> None:
-    from caseshare.http.protocol import NoDelayH11Protocol
+    from caseshare.http.protocol import stack
 
+    protocol, loop, _ = stack(args.http_stack)
     uvicorn.run(
         app,
-        http=NoDelayH11Protocol,
+        http=protocol,
+        loop=loop,
         factory=args.workers > 1,
         workers=args.workers if args.workers > 1 else None,
         # a worker answers uvicorn's health check only once its imports are done: on a busy
@@ -239,6 +251,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="URL",
         help="this server's public address, put before page paths in messages"
         " (default $CASESHARE_BASE_URL)",
+    )
+    p.add_argument(
+        "--http-stack",
+        choices=["auto", "compiled", "pure"],
+        default=os.environ.get("CASESHARE_HTTP_STACK", "auto"),
+        help="compiled: uvicorn's httptools parser on the uvloop event loop; pure: h11 on"
+        " asyncio; auto (the default, also $CASESHARE_HTTP_STACK): compiled where installed",
     )
     p.add_argument(
         "--log-level",

@@ -99,6 +99,21 @@ class Agreement:
             self.end is None or today <= self.end
         )
 
+    def actions(self, agency_id: int) -> frozenset[str]:
+        """What an admin of ``agency_id`` may do with the agreement now, as the service allows:
+        ``answer`` (approve or reject) and ``withdraw`` a pending one — the partner answers, the
+        proposer withdraws —; ``switch`` its own flags while pending or approved; ``dates`` —
+        the proposer's terms while pending, either side (narrowing only) once approved —; and
+        ``end`` an approved one. An agency not in it may do nothing."""
+        if self.side(agency_id) is None:
+            return frozenset()
+        proposer = agency_id == self.proposer.agency_id
+        if self.status is Status.PENDING:
+            return frozenset({"withdraw", "switch", "dates"} if proposer else {"answer", "switch"})
+        if self.status is Status.APPROVED:
+            return frozenset({"switch", "dates", "end"})
+        return frozenset()
+
 
 @dataclass(frozen=True, slots=True)
 class Flow:

@@ -195,7 +195,13 @@ def parse_client_datetime(value: str) -> datetime:
     match = _DATETIME.fullmatch(value.strip())
     if match is None:
         raise ValueError(f"not an ISO date or date-time: {value!r}")
-    day = datetime.strptime(match["date"], "%Y-%m-%d")
+    if match["date"].isascii():
+        # what strptime("%Y-%m-%d") gives (ValueError for a day or month out of range), at a
+        # tenth of its cost: a form of 1,000 blocks parses 1,000 dates
+        year, month, mday = match["date"].split("-")
+        day = datetime(int(year), int(month), int(mday))
+    else:  # other scripts' digits, which strptime refuses
+        day = datetime.strptime(match["date"], "%Y-%m-%d")
     if match["h"] is None:
         return day.replace(tzinfo=UTC)
     micro = int((match["frac"] or "0")[:6].ljust(6, "0"))

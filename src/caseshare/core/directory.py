@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 from caseshare.core.errors import CaseShareError
 from caseshare.core.model import Group, Location, LocationType, Role, User
 from caseshare.core.principals import Principal
 
+T = TypeVar("T")
 _PRINCIPAL_IN_TEXT = re.compile(r"\b(user|group|location|role_tree|role):(\d+)\b")
 
 
@@ -63,6 +66,130 @@ class Directory:
         self._members: dict[Principal, frozenset[int]] = {}
         self._ancestors: dict[int, tuple[int, ...]] = {}
         self._ancestor_sets: dict[int, frozenset[int]] = {}
+
+    def patched(
+        self,
+        *,
+        users: Mapping[int, User | None] | None = None,
+        user_locations: Mapping[int, Iterable[int]] | None = None,
+        groups: Mapping[int, Group | None] | None = None,
+        group_members: Mapping[int, Iterable[Principal]] | None = None,
+        location_types: Mapping[int, LocationType | None] | None = None,
+        locations: Mapping[int, Location | None] | None = None,
+        roles: Mapping[int, Role | None] | None = None,
+    ) -> Directory:
+        """A new directory with these rows replaced (None: removed), sharing every unchanged
+        structure with this one, which stays as it was (other threads may be reading it).
+
+        ``user_locations`` and ``group_members`` give a user's whole location list and a
+        group's whole member list. What is derived (memberships, owner ids, members, role
+        ancestors) starts afresh and is computed again per user on first use. The result
+        equals a directory built from the same rows (lists of groups a member is in stay in
+        group id order, as ``StructureStore.load_context`` reads them)."""
+        new = Directory.__new__(Directory)
+        new.__dict__.update(self.__dict__)
+        new._principals, new._owner_ids = {}, {}
+        if roles:
+            new._ancestors, new._ancestor_sets = {}, {}
+        if users:
+            new.users = dict(self.users)
+            by_role = defaultdict(list, self._users_by_role)
+            for user_id, user in users.items():
+                old = self.users.get(user_id)
+                was = old.role_id if old is not None else None
+                now = user.role_id if user is not None else None
+                if was != now:
+                    if was is not None:
+                        by_role[was] = [u for u in by_role[was] if u != user_id]
+                    if now is not None:
+                        by_role[now] = [*by_role[now], user_id]
+                if user is None:
+                    new.users.pop(user_id, None)
+                else:
+                    new.users[user_id] = user
+            new._users_by_role = by_role
+        if user_locations:
+            mine = defaultdict(list, self._user_locations)
+            theirs = defaultdict(list, self._location_users)
+            for user_id, loc_ids in user_locations.items():
+                for loc_id in mine.get(user_id, ()):
+                    theirs[loc_id] = [u for u in theirs[loc_id] if u != user_id]
+                mine[user_id] = list(loc_ids)
+                for loc_id in mine[user_id]:
+                    theirs[loc_id] = [*theirs[loc_id], user_id]
+            new._user_locations, new._location_users = mine, theirs
+        if groups:
+            new.groups = dict(self.groups)
+            for group_id, group in groups.items():
+                if group is None:
+                    new.groups.pop(group_id, None)
+                else:
+                    new.groups[group_id] = group
+        if group_members:
+            containers = defaultdict(list, self._containers)
+            inside = defaultdict(list, self._group_members)
+            for group_id, members in group_members.items():
+                for member in inside.get(group_id, ()):
+                    containers[member] = [g for g in containers[member] if g != group_id]
+                inside[group_id] = list(members)
+                for member in inside[group_id]:
+                    containers[member] = list(containers[member])
+                    insort(containers[member], group_id)
+            new._containers, new._group_members = containers, inside
+        if location_types:
+            new.location_types = _replaced(self.location_types, location_types)
+        if locations:
+            new.locations = _replaced(self.locations, locations)
+            new._location_children = _children(self._location_children, self.locations, locations)
+        if roles:
+            new.roles = _replaced(self.roles, roles)
+            new._role_children = _children(self._role_children, self.roles, roles)
+        new._members = self._members_kept(
+            new,
+            set(users or ()) | set(user_locations or ()),
+            set(groups or ()) | set(group_members or ()),
+            bool(location_types or locations or roles),
+        )
+        return new
+
+    def _members_kept(
+        self, new: Directory, users: set[int], groups: set[int], trees: bool
+    ) -> dict[Principal, frozenset[int]]:
+        """The member sets (``members_of``) a patch leaves as they were: a big group's members
+        are not counted again because someone joined a small team elsewhere."""
+        if trees:
+            return {}
+        dirty: set[int] = set()
+        for group_id in groups:
+            here = Principal("group", group_id)
+            dirty.add(group_id)
+            dirty |= self._containing(here) | new._containing(here)
+        for user_id in users:
+            dirty |= self._containing(Principal("user", user_id))
+        kept: dict[Principal, frozenset[int]] = {}
+        for principal, members in self._members.items():
+            kind = principal.kind
+            if kind == "group":
+                if principal.id in dirty:
+                    continue
+            elif kind == "user":
+                if principal.id in users:
+                    continue
+            elif users:  # a user's role, locations or activity may have moved
+                continue
+            kept[principal] = members
+        return kept
+
+    def _containing(self, member: Principal) -> set[int]:
+        """Every group that holds ``member``, at any depth."""
+        out: set[int] = set()
+        stack = [member]
+        while stack:
+            for group_id in self._containers.get(stack.pop(), ()):
+                if group_id not in out:
+                    out.add(group_id)
+                    stack.append(Principal("group", group_id))
+        return out
 
     # -- existence -------------------------------------------------------------------------
 
@@ -342,3 +469,33 @@ class Directory:
             return self.users[user_id]
         except KeyError:
             raise CaseShareError("not_found", f"User {user_id} was not found.") from None
+
+
+def _replaced(rows: dict[int, T], changes: Mapping[int, T | None]) -> dict[int, T]:
+    out = dict(rows)
+    for key, row in changes.items():
+        if row is None:
+            out.pop(key, None)
+        else:
+            out[key] = row
+    return out
+
+
+def _children(
+    children: dict[int, list[int]],
+    before: Mapping[int, Location | Role],
+    changes: Mapping[int, Location | Role | None],
+) -> dict[int, list[int]]:
+    """A tree's parent → children index after these rows changed."""
+    out = defaultdict(list, children)
+    for key, row in changes.items():
+        old = before.get(key)
+        was = old.parent_id if old is not None else None
+        now = row.parent_id if row is not None else None
+        if was == now:
+            continue
+        if was is not None:
+            out[was] = [c for c in out[was] if c != key]
+        if now is not None:
+            out[now] = [*out[now], key]
+    return out

@@ -17,10 +17,30 @@ from caseshare.core.levels import (
     Cause,
     Level,
 )
-from caseshare.core.model import CaseFacts, StoredGrant, TeamRole, User
+from caseshare.core.model import CaseFacts, StoredGrant, SyncRoute, TeamRole, User
 from caseshare.core.principals import Principal
-from caseshare.core.rules import Matcher, Rule, compile_criteria
+from caseshare.core.rules import Matcher, Rule, case_types_of, compile_criteria
 from caseshare.core.settings import Settings
+
+_MANUAL, _TEAM, _NONE = Cause.MANUAL, Cause.TEAM, Level.NONE
+
+
+@dataclass(slots=True)
+class Seat:
+    """What a decision reads of one user, gathered once per context: the user's owner ids and
+    memberships with their paths, whether hierarchy grants can reach them, and their rules by
+    case type (built on first use of each type)."""
+
+    owners: Mapping[Principal, str]
+    principals: Mapping[Principal, str]
+    manages: bool
+    #: per case type: each applicable rule's test and the grant it gives when it matches
+    rules: dict[str, tuple[tuple[Matcher, Grant], ...]] = field(default_factory=dict)
+    #: per case type: the default grant (None: private); per owner: the owner grant
+    defaults: dict[str, Grant | None] = field(default_factory=dict)
+    owner_grants: dict[Principal, Grant] = field(default_factory=dict)
+    #: the grant of the user's permission, if any (computed on first use)
+    permission: tuple[Grant, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -33,10 +53,74 @@ class AgencyContext:
     rules: tuple[Rule, ...] = ()
     team_roles: Mapping[int, TeamRole] = field(default_factory=dict)
     version: int = 0
+    #: how many structural changes of the agency this context includes (the change log's seq)
+    change_seq: int = 0
     _user_rules: dict[int, tuple[tuple[Rule, str, Matcher], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
     _matchers: dict[int, Matcher] = field(default_factory=dict, compare=False, repr=False)
+    _typed_rules: dict[tuple[int, str], tuple[tuple[Rule, str, Matcher], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _defaults: dict[str, tuple[str, Level]] = field(default_factory=dict, compare=False, repr=False)
+    _managers: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
+    _seats: dict[int, Seat] = field(default_factory=dict, compare=False, repr=False)
+
+    def seat(self, user: User) -> Seat:
+        found = self._seats.get(user.id)
+        if found is None:
+            directory = self.directory
+            found = Seat(
+                directory.owner_ids(user.id),
+                directory.principals_of(user.id),
+                self.manages(user),
+            )
+            self._seats[user.id] = found
+        return found
+
+    def patched(
+        self,
+        directory: Directory,
+        *,
+        version: int,
+        change_seq: int,
+        settings: Settings | None = None,
+        rules: Mapping[int, Rule | None] | None = None,
+        team_roles: Mapping[int, TeamRole | None] | None = None,
+    ) -> AgencyContext:
+        """This context after some structural changes (rows given: None = removed), as a new
+        object: the old one stays as it was for whoever still reads it. Criteria tests of
+        unchanged rules are kept; everything the directory derives is computed afresh."""
+        kept = self.rules
+        if rules:
+            by_id = {rule.id: rule for rule in self.rules}
+            for rule_id, rule in rules.items():
+                if rule is None:
+                    by_id.pop(rule_id, None)
+                else:
+                    by_id[rule_id] = rule
+            kept = tuple(by_id[k] for k in sorted(by_id))
+        roles = dict(self.team_roles)
+        for role_id, role in (team_roles or {}).items():
+            if role is None:
+                roles.pop(role_id, None)
+            else:
+                roles[role_id] = role
+        changed = rules or {}
+        # an owner rule's test holds the owners it matches: kept only if the directory is
+        same = directory is self.directory
+        keep = {r.id for r in kept if r.id not in changed and (same or r.kind != "owner")}
+        matchers = {rule_id: t for rule_id, t in self._matchers.items() if rule_id in keep}
+        return AgencyContext(
+            self.agency_id,
+            settings if settings is not None else self.settings,
+            directory,
+            kept,
+            roles,
+            version,
+            change_seq,
+            _matchers=matchers,
+        )
 
     def matcher(self, rule: Rule) -> Matcher:
         """The rule's test, built once: an owner rule is membership in ``owners_within`` (the
@@ -65,6 +149,52 @@ class AgencyContext:
             )
             self._user_rules[user_id] = cached
         return cached
+
+    def rules_on(self, user_id: int, case_type: str) -> tuple[tuple[Rule, str, Matcher], ...]:
+        """``rules_for`` less the criteria rules that name other case types than this one."""
+        key = (user_id, case_type)
+        found = self._typed_rules.get(key)
+        if found is None:
+            if len(self._typed_rules) > 200_000:  # users × case types: bounded all the same
+                self._typed_rules.clear()
+            found = tuple(
+                entry
+                for entry in self.rules_for(user_id)
+                if entry[0].criteria is None
+                or (types := case_types_of(entry[0].criteria)) is None
+                or case_type in types
+            )
+            self._typed_rules[key] = found
+        return found
+
+    def default_of(self, case_type: str) -> tuple[str, Level]:
+        """The case type's default access (S-ACC-1 ``default``) and its level, looked up once."""
+        found = self._defaults.get(case_type)
+        if found is None:
+            settings = self.settings
+            found = (settings.default_for(case_type), settings.default_level(case_type))
+            self._defaults[case_type] = found
+        return found
+
+    def manages(self, user: User) -> bool:
+        """Whether hierarchy grants can reach the user: hierarchy access is on and someone can
+        stand below the user's role (S-HIER-1)."""
+        found = self._managers.get(user.id)
+        if found is None:
+            found = (
+                self.settings.hierarchy_access
+                and user.role_id is not None
+                and self.directory.has_roles_below(user.role_id)
+            )
+            self._managers[user.id] = found
+        return found
+
+    @property
+    def child_level(self) -> Level:
+        found = self._defaults.get("\0child")
+        if found is None:
+            found = self._defaults["\0child"] = ("", self.settings.child_level)
+        return found[1]
 
     def stored_level(self, grant: StoredGrant) -> Level:
         """A stored grant's level now: team grants follow their team role's current level."""
@@ -146,20 +276,24 @@ def evaluate(ctx: AgencyContext, user: User, case: CaseFacts) -> Access:
         received = agency_share_grants(ctx, user, case)
         if received:  # S-ACC-3: across agencies, agency_share is the only way in
             return Access(user.id, case.pk, case.case_id, Level.READ, received)
-    blocked = _blocked(ctx, user, case)
-    if blocked is not None:
+    if not user.active or user.agency_id != case.agency_id or ctx.agency_id != case.agency_id:
+        blocked = _blocked(ctx, user, case)
         return Access(user.id, case.pk, case.case_id, Level.NONE, blocked=blocked)
-    grants = [*direct_grants(ctx, user, case), *_indirect_grants(ctx, user, case)]
-    capped = tuple(_cap(ctx.settings, g) for g in grants if g.uncapped > Level.NONE)
+    if case.deleted:
+        blocked = _blocked(ctx, user, case)
+        return Access(user.id, case.pk, case.case_id, Level.NONE, blocked=blocked)
+    seat = ctx.seat(user)
+    grants = _direct(ctx, seat, user, case)
+    grants.extend(_indirect_grants(ctx, seat, user, case))
+    transfer = "transfer" in user.permissions
+    if not grants:
+        return Access(user.id, case.pk, case.case_id, Level.NONE, (), transfer_permission=transfer)
+    if ctx.settings.edit_policy == "owners":
+        capped = tuple(_cap(ctx.settings, g) for g in grants if g.uncapped > Level.NONE)
+    else:
+        capped = tuple(g for g in grants if g.uncapped > Level.NONE)
     level = max((g.level for g in capped), default=Level.NONE)
-    return Access(
-        user.id,
-        case.pk,
-        case.case_id,
-        level,
-        capped,
-        transfer_permission="transfer" in user.permissions,
-    )
+    return Access(user.id, case.pk, case.case_id, level, capped, transfer_permission=transfer)
 
 
 def check(ctx: AgencyContext, user: User, action: Action, case: CaseFacts) -> Decision:
@@ -206,34 +340,47 @@ def direct_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant
     """Grants that count as direct for implicit access: owner, hierarchy, stored, rule."""
     if case.deleted or not user.active or user.agency_id != case.agency_id:
         return []
-    directory = ctx.directory
+    return _direct(ctx, ctx.seat(user), user, case)
+
+
+def _direct(ctx: AgencyContext, seat: Seat, user: User, case: CaseFacts) -> list[Grant]:
+    """``direct_grants`` for an active user of the case's agency and a live case."""
     grants: list[Grant] = []
-    owner_path = directory.owner_ids(user.id).get(case.owner)
-    if owner_path is not None:
-        grants.append(Grant(Cause.OWNER, Level.FULL, f"owner → {owner_path}", Level.FULL))
-    hierarchy = (
-        ctx.settings.hierarchy_access
-        and user.role_id is not None
-        and directory.has_roles_below(user.role_id)
-    )
+    owner = case.owner
+    if owner in seat.owners:
+        found = seat.owner_grants.get(owner)
+        if found is None:
+            path = f"owner → {seat.owners[owner]}"
+            found = seat.owner_grants[owner] = Grant(Cause.OWNER, Level.FULL, path, Level.FULL)
+        grants.append(found)
+    hierarchy = seat.manages
     if hierarchy and case.owner.kind == "user":
-        grants.extend(_above(directory, user, case.owner.id, Level.FULL, Cause.OWNER))
-    principals = directory.principals_of(user.id)
-    me = Principal("user", user.id)
-    for stored in case.grants:
-        level = ctx.stored_level(stored)
-        if level is Level.NONE:
-            continue
-        if stored.grantee in principals:
-            where = principals[stored.grantee]
-            path = f"{stored.cause.value} → {where}"
-            if stored.cause is Cause.MANUAL or stored.grantee == me:
-                grants.append(Grant(stored.cause, level, path, level))
-        if hierarchy and stored.grantee.kind == "user":
-            grants.extend(_above(directory, user, stored.grantee.id, level, stored.cause))
-    for rule, via, rule_matches in ctx.rules_for(user.id):
+        grants.extend(_above(ctx.directory, user, case.owner.id, Level.FULL, Cause.OWNER))
+    if case.grants:
+        principals = seat.principals
+        for stored in case.grants:
+            grantee = stored.grantee
+            where = principals.get(grantee)
+            if where is not None and (
+                stored.cause is _MANUAL or (grantee.kind == "user" and grantee.id == user.id)
+            ):
+                level = stored.level if stored.cause is not _TEAM else ctx.stored_level(stored)
+                if level is not _NONE:
+                    path = f"{stored.cause.value} → {where}"
+                    grants.append(Grant(stored.cause, level, path, level))
+            if hierarchy and grantee.kind == "user":
+                level = stored.level if stored.cause is not _TEAM else ctx.stored_level(stored)
+                if level is not _NONE:
+                    grants.extend(_above(ctx.directory, user, grantee.id, level, stored.cause))
+    rules = seat.rules.get(case.case_type)
+    if rules is None:
+        rules = seat.rules[case.case_type] = tuple(
+            (test, Grant(Cause.RULE, rule.level, f"rule {rule.name!r} → {via}", rule.level))
+            for rule, via, test in ctx.rules_on(user.id, case.case_type)
+        )
+    for rule_matches, grant in rules:
         if rule_matches(case):
-            grants.append(Grant(Cause.RULE, rule.level, f"rule {rule.name!r} → {via}", rule.level))
+            grants.append(grant)
     return grants
 
 
@@ -250,42 +397,76 @@ def _above(
     return [Grant(Cause.HIERARCHY, level, path, level, source=source)]
 
 
-def _indirect_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant]:
+def _indirect_grants(ctx: AgencyContext, seat: Seat, user: User, case: CaseFacts) -> list[Grant]:
     grants: list[Grant] = []
-    settings = ctx.settings
-    default = settings.default_for(case.case_type)
-    if default != "private":
-        level = settings.default_level(case.case_type)
-        grants.append(
-            Grant(
+    case_type = case.case_type
+    if case_type in seat.defaults:
+        default_grant = seat.defaults[case_type]
+    else:
+        default, level = ctx.default_of(case_type)
+        default_grant = seat.defaults[case_type] = (
+            None
+            if default == "private"
+            else Grant(
                 Cause.DEFAULT,
                 level,
-                f"default → {default} for case type {case.case_type!r} ∋ user:{user.id}",
+                f"default → {default} for case type {case_type!r} ∋ user:{user.id}",
                 level,
                 transfer=default == "transfer",
             )
         )
-    perms = user.permissions
-    if perms & {"admin", "modify_all"}:
-        which = "admin" if "admin" in perms else "modify_all"
-        grants.append(Grant(Cause.PERMISSION, Level.FULL, f"permission → {which}", Level.FULL))
-    elif "view_all" in perms:
-        grants.append(Grant(Cause.PERMISSION, Level.READ, "permission → view_all", Level.READ))
-    child_level = settings.child_level
+    if default_grant is not None:
+        grants.append(default_grant)
+    if user.permissions:
+        if seat.permission is None:
+            seat.permission = _permission(user.permissions)
+        grants.extend(seat.permission)
+    agency = user.agency_id
+    child_level = ctx.child_level
     if child_level > Level.NONE:
         for parent in case.parents:
-            best = _best(direct_grants(ctx, user, parent))
+            if parent.deleted or parent.agency_id != agency:
+                continue
+            best = _best(_direct(ctx, seat, user, parent))
             if best is not None:
                 level = min(child_level, best.uncapped)
                 path = f"implicit_child → parent case:{parent.case_id} ({best.path})"
                 grants.append(Grant(Cause.IMPLICIT_CHILD, level, path, level))
+    if case.sync is not None:  # what the user's device holds they may read (S-SYNC-1)
+        synced = sync_path(ctx, user, case.sync)
+        if synced is not None:
+            grants.append(Grant(Cause.SYNC, Level.READ, synced, Level.READ))
     for child in case.children:  # one child suffices: implicit_parent is always read
-        best = _best(direct_grants(ctx, user, child))
+        if child.deleted or child.agency_id != agency:
+            continue
+        best = _best(_direct(ctx, seat, user, child))
         if best is not None:
             path = f"implicit_parent → child case:{child.case_id} ({best.path})"
             grants.append(Grant(Cause.IMPLICIT_PARENT, Level.READ, path, Level.READ))
             break
     return grants
+
+
+def sync_path(ctx: AgencyContext, user: User, route: SyncRoute) -> str | None:
+    """``sync → case:A (owner → …) → parent case:B → extension case:C``: from the case the
+    user owns to this one. None when the route is the owned case alone (the owner grant says
+    it all) or its first case is not the user's (stale facts)."""
+    owner_path = ctx.directory.owner_ids(user.id).get(route.owner)
+    if owner_path is None or len(route.steps) < 2:
+        return None
+    first, *rest = route.steps
+    parts = [f"case:{first[0]} (owner → {owner_path})"]
+    parts += [f"{how} case:{case_id}" for case_id, how in rest]
+    return "sync → " + " → ".join(parts)
+
+
+def _permission(perms: frozenset[str]) -> tuple[Grant, ...]:
+    if "admin" in perms or "modify_all" in perms:
+        which = "admin" if "admin" in perms else "modify_all"
+        return (Grant(Cause.PERMISSION, Level.FULL, f"permission → {which}", Level.FULL),)
+    if "view_all" in perms:
+        return (Grant(Cause.PERMISSION, Level.READ, "permission → view_all", Level.READ),)
+    return ()
 
 
 def _best(grants: list[Grant]) -> Grant | None:

@@ -37,6 +37,7 @@ class Cause(enum.StrEnum):
     RULE = "rule"
     IMPLICIT_CHILD = "implicit_child"
     IMPLICIT_PARENT = "implicit_parent"
+    SYNC = "sync"
     AGENCY_SHARE = "agency_share"
     PERMISSION = "permission"
 

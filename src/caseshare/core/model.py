@@ -98,6 +98,19 @@ class ReceivedShare:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncRoute:
+    """Why a case is in a user's S-SYNC-1 live set: a route from a case the user owns.
+
+    ``steps`` is ``core.sync.live_routes``' route: ``(case id, how)`` pairs, the first one the
+    owned case (how = ``"owned"``), each next one its ``"parent"``, ``"host"`` or
+    ``"extension"``; ``owner`` is the owner of the first case (one of the user's owner ids).
+    """
+
+    owner: Principal
+    steps: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFacts:
     """What the engine needs to know of one case; neighbours carry no neighbours of their own."""
 
@@ -116,5 +129,7 @@ class CaseFacts:
     parents: tuple[CaseFacts, ...] = ()
     #: cases that index this case, child or extension (implicit_parent comes from them)
     children: tuple[CaseFacts, ...] = ()
+    #: for one user: how the case is in their S-SYNC-1 live set (None: it is not, or unknown)
+    sync: SyncRoute | None = None
     #: its agency shares, loaded only when a user of another agency asks (S-AG-4)
     agency_shares: tuple[ReceivedShare, ...] = ()

@@ -150,14 +150,51 @@ def _getter(condition: Condition) -> Callable[[CaseFacts], str | None]:
 
 
 def compile_criteria(criterion: Criterion) -> Matcher:
-    """The criteria as one function, built once per rule: ``matches`` without re-walking."""
+    """The criteria as one function, built once per rule: ``matches`` without re-walking.
+
+    The commonest tests (a case type, a property equal to or among values) read the field
+    inline instead of through a getter, and AND/OR loop without a generator: a decision runs
+    every applicable rule of the user on the case and on its neighbours."""
     if isinstance(criterion, AllOf | AnyOf):
         parts = tuple(compile_criteria(c) for c in criterion.items)
+        if len(parts) == 1:
+            return parts[0]
         if isinstance(criterion, AllOf):
-            return lambda case: all(p(case) for p in parts)
-        return lambda case: any(p(case) for p in parts)
-    get = _getter(criterion)
+            if len(parts) == 2:
+                first, second = parts
+                return lambda case: first(case) and second(case)
+
+            def all_of(case: CaseFacts) -> bool:
+                for part in parts:  # noqa: SIM110 (reason: all() of a generator is slower)
+                    if not part(case):
+                        return False
+                return True
+
+            return all_of
+        if len(parts) == 2:
+            first, second = parts
+            return lambda case: first(case) or second(case)
+
+        def any_of(case: CaseFacts) -> bool:
+            for part in parts:  # noqa: SIM110 (reason: any() of a generator is slower)
+                if part(case):
+                    return True
+            return False
+
+        return any_of
     op, value = criterion.op, criterion.value
+    if criterion.field == "case_type" and op in ("equals", "in"):
+        if op == "equals":
+            return lambda case: case.case_type == value
+        types = frozenset(value or ())
+        return lambda case: case.case_type in types
+    if criterion.field == "property" and op in ("equals", "in"):
+        key = criterion.key or ""
+        if op == "equals":
+            return lambda case: case.properties.get(key) == value
+        values = frozenset(value or ())
+        return lambda case: case.properties.get(key) in values
+    get = _getter(criterion)
     if op == "not_equals":
         return lambda case: get(case) != value
     if op == "exists":
@@ -174,6 +211,26 @@ def compile_criteria(criterion: Criterion) -> Matcher:
         return found is not None and found.startswith(prefix)
 
     return starts
+
+
+def case_types_of(criterion: Criterion) -> frozenset[str] | None:
+    """The case types a case must have to meet the criteria, when the criteria say (None:
+    any type may): a decision then skips the rule on a case of any other type."""
+    if isinstance(criterion, Condition):
+        if criterion.field != "case_type":
+            return None
+        if criterion.op == "equals" and isinstance(criterion.value, str):
+            return frozenset((criterion.value,))
+        if criterion.op == "in":
+            return frozenset(criterion.value or ())
+        return None
+    found = [case_types_of(c) for c in criterion.items]
+    if isinstance(criterion, AllOf):
+        known = [f for f in found if f is not None]
+        return frozenset.intersection(*known) if known else None
+    if any(f is None for f in found) or not found:
+        return None
+    return frozenset().union(*(f for f in found if f is not None))
 
 
 def matches(criterion: Criterion, case: CaseFacts) -> bool:

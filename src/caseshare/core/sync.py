@@ -84,19 +84,42 @@ def _available(nodes: Mapping[str, SyncNode], graph: _Graph) -> set[str]:
     return available
 
 
-def _live(nodes: Mapping[str, SyncNode], graph: _Graph, available: set[str]) -> set[str]:
-    """The least set closed under the S-SYNC-1 rules, by one breadth-first pass over the edges."""
-    live = {case_id for case_id, node in nodes.items() if node.owned and case_id in available}
+#: how a live case was reached from the one before it on its route (``live_routes``)
+OWNED: Final = "owned"  # the route's first case: owned and available
+PARENT: Final = "parent"  # the case before indexes this one as its parent (child index)
+HOST: Final = "host"  # the case before indexes this one as its host (extension index)
+EXTENSION_OF: Final = "extension"  # this case is an open extension of the case before
+
+
+def _live(
+    nodes: Mapping[str, SyncNode], graph: _Graph, available: set[str]
+) -> dict[str, tuple[str | None, str]]:
+    """The least set closed under the S-SYNC-1 rules, by one breadth-first pass over the edges.
+
+    Each live case maps to the case it was first reached from and how (``OWNED`` for the
+    owned cases it starts from): following these back gives a shortest route from a case the
+    user owns.
+    """
+    live: dict[str, tuple[str | None, str]] = {
+        case_id: (None, OWNED)
+        for case_id, node in nodes.items()
+        if node.owned and case_id in available
+    }
     queue: deque[str] = deque(live)
     while queue:
         case_id = queue.popleft()
         # Whatever a live case indexes (parent or host, open or closed) is live.
-        found: Iterable[str] = graph.out[case_id].keys()
+        found: Iterable[tuple[str, str]] = (
+            (target, PARENT if relationship == CHILD else HOST)
+            for target, relationship in graph.out[case_id].items()
+        )
         # An open extension of a live case is live.
-        extensions = (e for e in graph.extensions_of.get(case_id, ()) if not nodes[e].closed)
-        for other in (*found, *extensions):
+        extensions = (
+            (e, EXTENSION_OF) for e in graph.extensions_of.get(case_id, ()) if not nodes[e].closed
+        )
+        for other, step in (*found, *extensions):
             if other not in live:
-                live.add(other)
+                live[other] = (case_id, step)
                 queue.append(other)
     return live
 
@@ -110,6 +133,26 @@ def live_cases(nodes: Mapping[str, SyncNode]) -> frozenset[str]:
     """
     graph = _resolve(nodes)
     return frozenset(_live(nodes, graph, _available(nodes, graph)))
+
+
+def live_routes(nodes: Mapping[str, SyncNode]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """``live_cases`` with, for each live case, a shortest route to it from an owned case:
+    ``((owned case, OWNED), (next case, PARENT | HOST | EXTENSION_OF), …, (the case, …))``.
+
+    This is why the case is on the user's device, as explain says it (row cause ``sync``).
+    """
+    graph = _resolve(nodes)
+    came_from = _live(nodes, graph, _available(nodes, graph))
+    routes: dict[str, tuple[tuple[str, str], ...]] = {}
+    for case_id in came_from:
+        route: list[tuple[str, str]] = []
+        at: str | None = case_id
+        while at is not None:
+            before, step = came_from[at]
+            route.append((at, step))
+            at = before
+        routes[case_id] = tuple(reversed(route))
+    return routes
 
 
 def related_cases(

@@ -30,6 +30,7 @@ REASONS = {
     Cause.PERMISSION.value: "Permission",
     Cause.IMPLICIT_CHILD.value: "Parent case",
     Cause.IMPLICIT_PARENT.value: "Child case",
+    Cause.SYNC.value: "Device sync",
     Cause.AGENCY_SHARE.value: "Agency share",
 }
 #: the grant a manager stands above (hierarchy), said of the person named in it
@@ -61,6 +62,10 @@ _AGENCY_SHARE = re.compile(
 )
 _DEFAULT = re.compile(r"^(\w+) for case type (.+) ∋ user:(\d+)$")
 _RULE = re.compile(r"^rule ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\") → (.+)$")
+_SYNC = re.compile(r"^case:(.*?) \((owner → .*?)\)((?: → (?:parent|host|extension) case:.*?)*)$")
+_SYNC_STEP = re.compile(r" → (parent|host|extension) case:")
+#: how each step of a sync route is said: "its parent k1", "its extension k3"
+SYNC_STEP_WORDS = {"parent": "its parent", "host": "its host", "extension": "its extension"}
 _IMPLICIT = re.compile(
     r"^(parent|child) case:(.*?) \(((?:owner|hierarchy|assigned|manual|team|rule|agency_share)"
     r"\b.*)\)$"
@@ -148,6 +153,8 @@ class Why:
     permission: str = ""
     related_case: str = ""  # implicit: the parent or child case the access comes through
     inner: Why | None = None
+    #: sync: the steps from the owned case (``related_case``) to this one, e.g. ("parent", "k1")
+    route: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def naming(cls, cause: str, grantee: Principal) -> Why:
@@ -189,6 +196,8 @@ class Why:
             return "Everyone in the agency"
         if self.permission:
             return PERMISSION_WHOM.get(self.permission, f"People with {self.permission}")
+        if self.cause == Cause.SYNC.value and self.related_case:
+            return f"Devices holding case {self.related_case}"
         if self.related_case:
             which = "parent" if self.cause == Cause.IMPLICIT_CHILD.value else "child"
             return f"People with access to the {which} case {self.related_case}"
@@ -211,6 +220,8 @@ class Why:
         if self.cause == Cause.DEFAULT.value and self.default[0]:
             level = DEFAULT_WORDS.get(self.default[0], self.default[0])
             return f"{level} on every {self.default[1]} case"
+        if self.cause == Cause.SYNC.value and self.related_case:
+            return "a device that holds the case also holds this one (read)"
         if self.related_case:
             which = "parent" if self.cause == Cause.IMPLICIT_CHILD.value else "child"
             return f"a grant on the {which} case reaches this one"
@@ -243,6 +254,12 @@ class Why:
             return f"Default access: everyone has {level} on {self.default[1]} cases"
         if cause == Cause.PERMISSION.value and self.permission:
             return f"Permission: {PERMISSION_WORDS.get(self.permission, self.permission)}"
+        if cause == Cause.SYNC.value and self.inner is not None:
+            steps = "".join(f", {SYNC_STEP_WORDS[how]} {case}" for how, case in self.route)
+            return (
+                f"{self.reason}: their device holds case {self.related_case}"
+                f" ({self.inner.words(name)}){steps}"
+            )
         if self.inner is not None:
             return f"{self.reason} {self.related_case} — {self.inner.words(name)}"
         sent = _AGENCY_SHARE.match(self.path) if cause == Cause.AGENCY_SHARE.value else None
@@ -294,6 +311,19 @@ def read_why(cause: str, path: str) -> Why:
         inner_cause = implicit[3].partition(" → ")[0]
         inner_cause = "rule" if inner_cause.startswith("rule ") else inner_cause
         return Why(cause, path, related_case=implicit[2], inner=read_why(inner_cause, implicit[3]))
+    if cause == Cause.SYNC.value:
+        synced = _SYNC.match(rest)
+        if synced is None:
+            return Why(cause, path)
+        pieces = _SYNC_STEP.split(synced[3])[1:]  # how, case, how, case …
+        route = tuple(zip(pieces[0::2], pieces[1::2], strict=True))
+        return Why(
+            cause,
+            path,
+            related_case=synced[1],
+            inner=read_why(Cause.OWNER.value, synced[2]),
+            route=route,
+        )
     member = read_membership(rest)
     return Why(cause, path, member) if member is not None else Why(cause, path)
 

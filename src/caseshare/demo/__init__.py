@@ -29,6 +29,7 @@ DEMO_SIGN_INS = (
     ("nina", "nurse: the nurses' group, shares, a sharing rule"),
     ("omar", "in no group or location: a case team and agency-wide shares"),
     ("vera", "view_all: reads every case, edits none"),
+    ("padma", "admin of agency partner: the agreement with the demo agency"),
 )
 
 

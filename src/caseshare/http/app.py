@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -58,15 +60,31 @@ def create_app(
     secure_cookies: bool = False,
     default_agency: str | None = None,
     pool: ServicePool | None = None,
+    mail: str | None = None,
 ) -> FastAPI:
-    """The app over the database at ``url`` (already migrated)."""
+    """The app over the database at ``url`` (already migrated). ``mail`` says where this server
+    delivers the outbox (``SmtpConfig.describe()``), None when it does not (no ``--smtp``)."""
     services = pool or ServicePool(url, pool_size, queue=queue, queue_wait=queue_wait)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if pool is None:
-            services.close()
+        flusher = asyncio.create_task(services.keep_flushing())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            # a clean shutdown loses no case view (recents.py says what a kill -9 may lose);
+            # a database busy at that moment is tried again for a few seconds
+            for _attempt in range(20):
+                with contextlib.suppress(Exception):  # reason: the database is gone; recents only
+                    await services.flush_recents()
+                if not len(services.recents):
+                    break
+                await asyncio.sleep(0.25)
+            if pool is None:
+                services.close()
 
     app = FastAPI(
         title="caseshare",
@@ -80,6 +98,7 @@ def create_app(
     app.state.pool = services
     app.state.secure_cookies = secure_cookies
     app.state.default_agency = default_agency
+    app.state.mail = mail
     app.add_exception_handler(CaseShareError, errors.domain_error)
     app.add_exception_handler(errors.Unauthenticated, errors.unauthenticated)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
@@ -153,6 +172,7 @@ def app_from_environment() -> FastAPI:
         queue_wait=float(os.environ.get("CASESHARE_SERVE_QUEUE_WAIT", str(DEFAULT_QUEUE_WAIT))),
         secure_cookies=os.environ.get("CASESHARE_SERVE_SECURE_COOKIES") == "1",
         default_agency=os.environ.get("CASESHARE_SERVE_DEFAULT_AGENCY") or None,
+        mail=os.environ.get("CASESHARE_SERVE_MAIL") or None,
     )
 
 

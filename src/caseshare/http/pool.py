@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable
 
+import anyio
+
 from caseshare.core.errors import Busy
 from caseshare.services import Caseshare, ContextCache
+from caseshare.services.recents import FLUSH_EVERY, RecentViews
 from caseshare.store import Store, open_store
+
+_log = logging.getLogger("caseshare.recents")
 
 #: requests of one server process that may wait for a connection at once
 DEFAULT_QUEUE = 500
@@ -46,13 +52,39 @@ class ServicePool:
         self.queue = max(0, queue)
         self.queue_wait = max(0.0, queue_wait)
         self.cache = ContextCache()
+        #: case views noted by reads, written by ``keep_flushing`` (never on a read's path)
+        self.recents = RecentViews()
         self._opener = opener or (lambda u: open_store(u, migrate=False))
         self._idle: list[Caseshare] = [self._new() for _ in range(self.size)]
         self._lent: set[Caseshare] = set()
         self._waiters: deque[asyncio.Future[Caseshare]] = deque()
 
     def _new(self) -> Caseshare:
-        return Caseshare(self._opener(self.url), self.cache)
+        svc = Caseshare(self._opener(self.url), self.cache)
+        svc.recents = self.recents
+        return svc
+
+    async def flush_recents(self) -> None:
+        """Write every buffered case view, a batch per transaction, with a borrowed service in
+        a worker thread; a batch the database refuses stays in the buffer for the next try."""
+        while len(self.recents):
+            svc = await self.borrow()
+            try:
+                written = await anyio.to_thread.run_sync(svc.flush_recents)
+            finally:
+                self.give_back(svc)
+            if not written:
+                return  # refused and given back to the buffer: the next round tries again
+
+    async def keep_flushing(self, every: float = FLUSH_EVERY) -> None:
+        """The app's background task: flush the case views every ``every`` seconds; cancelled
+        on shutdown, after which the app flushes once more (``flush_recents``)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.flush_recents()
+            except Exception:  # reason: said in the log; the next flush goes on with the rest
+                _log.exception("recent-case views could not be written; that batch is dropped")
 
     @property
     def waiting(self) -> int:

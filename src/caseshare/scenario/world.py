@@ -701,6 +701,15 @@ class World:
     def owner_ids(self, user: str) -> set[str]:
         return {self.names.get(p, str(p)) for p in self.svc.owner_ids(self.user_id(user))}
 
+    def syncs(self, user: str) -> set[str]:
+        """The cases a full restore sends a device of the user (S-SYNC-1); none when inactive."""
+        user_id = self.user_id(user)
+        agency_id = self.store.user(user_id).agency_id
+        if not self.store.user(user_id).active:
+            return set()
+        ids = {c.case_id for c in self.svc.restore(user_id).cases}
+        return {name for name, (a, cid) in self.cases.items() if a == agency_id and cid in ids}
+
     def who(self, case: str) -> dict[str, str]:
         agency_id, case_id = self.case(case)
         return {

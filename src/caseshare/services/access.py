@@ -13,8 +13,9 @@ from caseshare.core.agreements import data_flows
 from caseshare.core.engine import Access, AgencyContext, Decision, evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Level
-from caseshare.core.model import CaseFacts, User
+from caseshare.core.model import CaseFacts, SyncRoute, User
 from caseshare.core.principals import Principal
+from caseshare.core.sync import SyncNode, live_cases, live_routes
 from caseshare.services.context import ContextCache
 from caseshare.store import Store
 from caseshare.store.listing import SUMMARY_COLUMNS, Fragment, VisibilityQuery, summary
@@ -177,11 +178,21 @@ class AccessService:
             return self.access(user_id, facts.case_id)
         return evaluate(ctx, user, facts)
 
-    def access(self, user_id: int, case_id: str, *, include_deleted: bool = False) -> Access:
+    def access(
+        self,
+        user_id: int,
+        case_id: str,
+        *,
+        include_deleted: bool = False,
+        every_grant: bool = False,
+    ) -> Access:
         """The user's access to a case of the user's agency (S-ACC-3: others are not found).
 
         Only the children on which the user has a direct grant are loaded (a few at most):
-        they are the only ones that can give ``implicit_parent``.
+        they are the only ones that can give ``implicit_parent``. The user's S-SYNC-1 live set
+        (row cause ``sync``, read) is walked only when nothing else gives read, or when
+        ``every_grant`` asks for every grant (explain): it cannot change a decision otherwise;
+        and only when a walk back from the case meets an open case the user owns (``may_sync``).
         """
         ctx, user = self.user(user_id)
         direct = self._direct_fragment(ctx, user)
@@ -200,14 +211,34 @@ class AccessService:
             if found is None:
                 raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
             facts = found
-        return evaluate(ctx, user, facts)
+        access = evaluate(ctx, user, facts)
+        if (
+            (every_grant or access.level is Level.NONE)
+            and access.blocked is None
+            and self.store.may_sync(
+                ctx.agency_id, facts.pk, (str(p) for p in ctx.directory.owner_ids(user.id))
+            )
+        ):
+            route = self.sync_routes(ctx, user).get(facts.case_id)
+            if route is not None:
+                access = evaluate(ctx, user, replace(facts, sync=route))
+        return access
+
+    def sync_routes(self, ctx: AgencyContext, user: User) -> dict[str, SyncRoute]:
+        """The user's S-SYNC-1 live set, each case with its route from a case they own."""
+        owner_ids = {str(p): p for p in ctx.directory.owner_ids(user.id)}
+        nodes, owners = self.store.sync_graph(ctx.agency_id, owner_ids)
+        return {
+            case_id: SyncRoute(owner_ids[owners[steps[0][0]]], steps)
+            for case_id, steps in live_routes(nodes).items()
+        }
 
     def check(self, user_id: int, action: Action | str, case_id: str) -> Decision:
         act = action if isinstance(action, Action) else Action.parse(action)
         return self.access(user_id, case_id).decide(act)
 
     def explain(self, user_id: int, case_id: str) -> Access:
-        return self.access(user_id, case_id)
+        return self.access(user_id, case_id, every_grant=True)
 
     def require(
         self,
@@ -243,9 +274,29 @@ class AccessService:
         """S-ACC-6 "sharing hierarchy": every user with access to the case, and why."""
         ctx = self.context(agency_id)
         case = self.store.facts(self.case(ctx, case_id))
+        # the case's family (every case connected to it by indices) decides every user's
+        # ``sync`` grant on it: only users who own one of its cases can have one
+        family: dict[str, SyncNode] = {}
+        owners: dict[str, str] = {}
+        if not case.deleted:
+            family, owners = self.store.sync_graph(ctx.agency_id, (), around=case.pk)
+        family_owners = set(owners.values())
+        # users who own the same cases of the family have the same route: walk once for them
+        routes: dict[frozenset[str], tuple[tuple[str, str], ...] | None] = {}
         out = []
         for user in ctx.directory.users.values():
-            access = evaluate(ctx, user, case)
+            facts = case
+            mine = {str(p): p for p in ctx.directory.owner_ids(user.id)}
+            held = frozenset(family_owners.intersection(mine))
+            if user.active and held:
+                if held not in routes:
+                    nodes = {k: replace(n, owned=owners[k] in held) for k, n in family.items()}
+                    routes[held] = live_routes(nodes).get(case.case_id)
+                steps = routes[held]
+                if steps is not None:
+                    route = SyncRoute(mine[owners[steps[0][0]]], steps)
+                    facts = replace(case, sync=route)
+            access = evaluate(ctx, user, facts)
             if access.level > Level.NONE:
                 out.append(access)
         out.extend(self._receivers(case.pk))
@@ -270,28 +321,13 @@ class AccessService:
         return sorted(ctx.directory.owner_ids(user.id))
 
     def live_case_ids(self, user_id: int) -> set[str]:
-        """S-SYNC-1: the cases a field device of this user holds after a full restore."""
-        from caseshare.core.sync import SyncNode, live_cases
+        """S-SYNC-1: the cases a field device of this user holds after a full restore.
 
+        The store walks the indices from the user's own cases (``sync_graph``); the rule
+        itself is ``core.sync``'s, the one the CommCare conformance graphs check."""
         ctx, user = self.user(user_id)
         owners = {str(p) for p in ctx.directory.owner_ids(user.id)}
-        rows = self.store.rows(
-            "SELECT pk, case_id, owner, closed FROM cases WHERE agency_id = ? AND deleted = 0",
-            (ctx.agency_id,),
-        )
-        by_pk = {r[0]: r[1] for r in rows}
-        indices: dict[str, list[tuple[str, str]]] = {}
-        for case_pk, ref_pk, relationship in self.store.rows(
-            "SELECT i.case_pk, i.ref_pk, i.relationship FROM case_indices i"
-            " JOIN cases c ON c.pk = i.case_pk WHERE c.agency_id = ?",
-            (ctx.agency_id,),
-        ):
-            if case_pk in by_pk and ref_pk in by_pk:
-                indices.setdefault(by_pk[case_pk], []).append((by_pk[ref_pk], relationship))
-        nodes = {
-            r[1]: SyncNode(r[1], bool(r[3]), r[2] in owners, tuple(indices.get(r[1], ())))
-            for r in rows
-        }
+        nodes, _ = self.store.sync_graph(ctx.agency_id, owners)
         return set(live_cases(nodes))
 
     # -- listing --------------------------------------------------------------------------------

@@ -28,8 +28,11 @@ def fmt_time(moment: datetime | None) -> str | None:
     1000 on Linux, and ``parse_time`` (``fromisoformat``) needs four digits."""
     if moment is None:
         return None
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.%fZ")
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond:06d}Z"
+    )
 
 
 def parse_time(text: str | None) -> datetime | None:

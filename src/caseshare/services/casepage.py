@@ -49,6 +49,27 @@ class CasePageService(ServiceBase):
     def case_types(self, agency_id: int) -> list[str]:
         return self.store.case_types(agency_id)
 
+    def readable_indices(self, user_id: int, case_pk: int) -> list[dict[str, str]]:
+        """The case's indices (identifier, case id, case type, relationship) to cases the user
+        may view (issue 8 item 10): an index to a case they cannot see is left out, so a record
+        never names a case its reader cannot open. One listing query decides, as for
+        ``related_cases``."""
+        links = self.store.index_links(case_pks=[case_pk])
+        if not links:
+            return []
+        rows = self.visible_summaries(user_id, [ref for _, ref, _, _ in links])
+        declared = {i: kind for i, _, kind, _ in self.store.indices(case_pk)}
+        return [
+            {
+                "identifier": identifier,
+                "case_id": rows[ref]["case_id"],
+                "case_type": declared.get(identifier, rows[ref]["case_type"]),
+                "relationship": relationship,
+            }
+            for _, ref, identifier, relationship in links
+            if ref in rows
+        ]
+
     def related_cases(self, user_id: int, case_pk: int) -> tuple[list[Related], list[Related]]:
         """(the cases this case indexes — parents and hosts —, the cases indexing it — children
         and extensions), each only when the user may view it."""

@@ -76,6 +76,7 @@ class FormWriter(HistoryService):
         replay: bool,
         by_case: Mapping[str, Sequence[CaseBlock]] | None = None,
         before: Mapping[str, Found | None] | None = None,
+        referrers: set[str] | None = None,
     ) -> dict[str, CaseState]:
         """S-CRT-2 for every case this submission leaves without owner. Each transaction
         records the owner the case has after it, so that a replay in which an earlier
@@ -88,7 +89,9 @@ class FormWriter(HistoryService):
         if not replay:
             assert by_case is not None and before is not None
             created = [c for c in by_case if before[c] is None]
-            refer_back = self.store.referrers_of(agency_id, created) - set(created)
+            if referrers is None:
+                referrers = self.store.referrers_of(agency_id, created)
+            refer_back = referrers - set(created)
         owners: dict[int, str] = {}
         # on a replay, the owner right after this transaction, not after the whole history
         replayed = self.replay_cases(agency_id, list(tx_ids), until=tx_ids) if replay else {}
@@ -122,7 +125,8 @@ class FormWriter(HistoryService):
     ) -> list[str]:
         """The cases' new rows and index rows, and one audit event each, in a few statements."""
         snaps: dict[str, Snapshot] = {cid: columns_of(s) for cid, s in states.items()}
-        pks = self.store.write_case_states(agency_id, snaps)
+        existing = {cid: found[0] for cid, found in before.items() if found is not None}
+        pks = self.store.write_case_states(agency_id, snaps, existing)
         events = []
         for case_id, (columns, _) in snaps.items():
             found = before[case_id]
@@ -132,13 +136,11 @@ class FormWriter(HistoryService):
         self.store.record_many(agency_id, actor, events, reason)
         return list(snaps)
 
-    def _follow_new_cases(
-        self, agency_id: int, created: Sequence[str], skip: set[str], position: int
-    ) -> list[str]:
+    def _follow_new_cases(self, agency_id: int, referrers: set[str], position: int) -> list[str]:
         """Cases whose history indexes a case that (again) exists get their index row back, and
         a ``rebuild`` transaction that tells sync so. Returns those cases."""
         followed: list[str] = []
-        for case_id in sorted(self.store.referrers_of(agency_id, created) - skip):
+        for case_id in sorted(referrers):
             found = self.store.case_state_columns(agency_id, case_id)
             state = self.replay_case(agency_id, case_id)
             if found is None or state is None:

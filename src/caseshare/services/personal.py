@@ -9,7 +9,9 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.services.access import SORTS, CaseFilter
 from caseshare.services.base import ServiceBase
+from caseshare.services.recents import FLUSH_BATCH, RecentViews
 from caseshare.store.contention import is_integrity_error
+from caseshare.store.personal import RECENT_KEEP
 
 FILTER_FIELDS = tuple(f.name for f in fields(CaseFilter))
 MAX_FILTERS = 50
@@ -73,9 +75,17 @@ class PersonalService(ServiceBase):
             del row["pk"]
         return rows
 
+    #: the HTTP app's buffer of case views (``services.recents``); None writes each at once
+    recents: RecentViews | None = None
+
     def note_recent(self, user_id: int, case_pk: int) -> None:
-        """Bookkeeping of a read, which never fails the read: when the database is busy, two
-        reads deadlock on the list, or the case is purged meanwhile, the list stays as it was."""
+        """Bookkeeping of a read, which never fails the read. With a buffer (the HTTP app) the
+        view is only put there: nothing is written on the read's path. Without one it is
+        written at once; when the database is busy, two reads deadlock on the list, or the
+        case is purged meanwhile, the list stays as it was."""
+        if self.recents is not None:
+            self.recents.note(user_id, case_pk)
+            return
         try:
             with self.store.in_passing():
                 self.store.note_recent(user_id, case_pk)
@@ -85,9 +95,40 @@ class PersonalService(ServiceBase):
             if not is_integrity_error(exc):
                 raise
 
+    def flush_recents(self, limit: int = FLUSH_BATCH) -> int:
+        """Write up to ``limit`` buffered views in one transaction; returns how many were
+        written. A batch the database refuses (busy, a case purged meanwhile) goes back to the
+        buffer, to be tried again by the next flush, and 0 is returned."""
+        if self.recents is None:
+            return 0
+        views = self.recents.take(limit)
+        if not views:
+            return 0
+        try:
+            with self.store.in_passing():
+                self.store.note_recents(views)
+        except Exception as exc:
+            # Busy (a lost connection too), a deadlock the database resolved, a case purged
+            # between check and write: kept for the next flush. Anything else would fail every
+            # flush after it: the batch (recent-case entries only) is dropped and said.
+            if isinstance(exc, CaseShareError) or is_integrity_error(exc):
+                self.recents.put(views)
+                return 0
+            raise
+        return len(views)
+
     def recent_cases(self, user_id: int) -> list[dict[str, Any]]:
-        """The cases the user opened last (newest first), with when."""
+        """The cases the user opened last (newest first), with when; views still in this
+        process's buffer count too."""
         recent = self.store.recent_pks(user_id)
+        if self.recents is not None:
+            pending = self.recents.pending(user_id)
+            if pending:
+                merged = dict(recent)
+                for pk, at in pending:
+                    if at > merged.get(pk, ""):
+                        merged[pk] = at
+                recent = sorted(merged.items(), key=lambda v: v[1], reverse=True)[:RECENT_KEEP]
         rows = self._still_visible(user_id, [pk for pk, _ in recent])
         viewed = dict(recent)
         for row in rows:

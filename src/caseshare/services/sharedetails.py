@@ -30,6 +30,7 @@ CAUSE_ORDER = (
     Cause.DEFAULT,
     Cause.IMPLICIT_CHILD,
     Cause.IMPLICIT_PARENT,
+    Cause.SYNC,
     Cause.AGENCY_SHARE,
     Cause.PERMISSION,
 )

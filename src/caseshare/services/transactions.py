@@ -62,6 +62,11 @@ def _refusal(case_id: str, level: str, action: Action) -> CaseShareError:
     )
 
 
+class _WholeAgency(Exception):
+    """A form found, under its case locks, that it writes cases it has not locked: it is rolled
+    back and applied again under the agency's lock taken whole."""
+
+
 class TransactionService(FormWriter):
     """submit: one device form, checked whole and applied in received order."""
 
@@ -86,16 +91,24 @@ class TransactionService(FormWriter):
             text = decode_submission(raw)  # UTF-8, or the ISO-8859-1 the form declares
             parsed = parse_submission(text, max_bytes=2 * MAX_BYTES)  # Latin-1 grows in UTF-8
             instance_id = parsed.meta.instance_id or instance_id
-            with self.store.transaction(), self.pinned_context(agency_id):
-                self.store.lock_case_transactions(agency_id)
-                # S-SYNC-2: only the submitter's own restore counts; another user's (or an
-                # unknown) token is ignored, so it can never hide changes from its owner
-                log = self.store.sync_log(sync_token) if sync_token else None
-                own = log.token if log is not None and log.user_id == user.id else None
-                result = self._submit(agency_id, user, text, digest, instance_id, parsed, own)
-                if log is not None and own is not None and result.status == "normal":
-                    self._track_device(agency_id, log, parsed.blocks)
-                return result
+            whole = False
+            while True:
+                try:
+                    with self.store.transaction(), self.pinned_context(agency_id):
+                        whole = self._lock(agency_id, instance_id, parsed, sync_token, whole)
+                        # S-SYNC-2: only the submitter's own restore counts; another user's (or
+                        # an unknown) token is ignored, so it can never hide changes from its
+                        # owner
+                        log = self.store.sync_log(sync_token) if sync_token else None
+                        own = log.token if log is not None and log.user_id == user.id else None
+                        result = self._submit(
+                            agency_id, user, text, digest, instance_id, parsed, own, whole
+                        )
+                        if log is not None and own is not None and result.status == "normal":
+                            self._track_device(agency_id, log, parsed.blocks)
+                        return result
+                except _WholeAgency:
+                    whole = True  # rolled back; again, with the agency's lock taken whole
         except CaseShareError as exc:
             found_id = exc.details.get("instance_id")
             if isinstance(found_id, str) and instance_id.startswith("sha256:"):
@@ -114,6 +127,38 @@ class TransactionService(FormWriter):
                     problem=f"{exc.code}: {exc.message}".replace("\x00", "\ufffd"),
                 )
             raise
+
+    def _lock(
+        self,
+        agency_id: int,
+        instance_id: str,
+        parsed: CaseSubmission,
+        sync_token: str | None,
+        whole: bool,
+    ) -> bool:
+        """Make the form wait for the writes it must follow (S-TX-3, S-TX-6); returns whether
+        the agency's lock was taken whole.
+
+        A form waits only for writes to its own cases, the cases it indexes, its instanceID and
+        its device's sync token (``lock_cases``, in one fixed order). What may write cases the
+        form does not name takes the agency's lock whole instead: ``reconcile`` ordering (a
+        replay), an extension close cascade, and (found under the case locks, by ``_submit``)
+        an edit of an earlier version or a re-created case that other cases' histories index.
+        """
+        settings = self.context(agency_id).settings
+        whole = whole or not self.store.per_case_locks or settings.ordering == "reconcile"
+        if settings.extension_close_cascade and any(b.close for b in parsed.blocks):
+            whole = True
+        if whole:
+            self.store.lock_case_transactions(agency_id)
+            return True
+        # the cases the form indexes too: one a form received earlier is creating is waited for
+        keys = [f"case:{b.case_id}" for b in parsed.blocks] + [f"form:{instance_id}"]
+        keys += [f"case:{i.referenced_id}" for b in parsed.blocks for i in b.indices]
+        if sync_token:
+            keys.append(f"sync:{sync_token}")
+        self.store.lock_cases(agency_id, keys)
+        return False
 
     def _track_device(self, agency_id: int, log: SyncLog, blocks: Sequence[CaseBlock]) -> None:
         """S-SYNC-2: what the device holds after its own form (``devicelog.after_own_form``)."""
@@ -137,6 +182,7 @@ class TransactionService(FormWriter):
         instance_id: str,
         parsed: CaseSubmission,
         sync_token: str | None,
+        whole: bool = True,
     ) -> SubmitResult:
         current = self.store.current_submission(agency_id, instance_id)
         if current is not None and current.content_hash == digest:
@@ -157,6 +203,8 @@ class TransactionService(FormWriter):
                 (),
                 f"Form {instance_id} was received before with the same content; nothing changed.",
             )
+        if current is not None and not whole:
+            raise _WholeAgency  # an edit rebuilds the cases of the old version too
         received = utcnow() if current is None else current.received_on
         received_at = parse_time(received)
         assert received_at is not None
@@ -166,6 +214,11 @@ class TransactionService(FormWriter):
             by_case.setdefault(block.case_id, []).append(block)
         found = self.store.case_states(agency_id, list(by_case))
         before = {cid: found.get(cid) for cid in by_case}
+        created = [cid for cid, f in before.items() if f is None]
+        # cases whose history indexes a case this form (re-)creates: their index rows follow it
+        referrers = self.store.referrers_of(agency_id, created)
+        if not whole and referrers - set(by_case):
+            raise _WholeAgency
         self._check(agency_id, user, by_case, before)
         if current is not None:
             self._check_edit(agency_id, user, current, by_case)
@@ -209,7 +262,13 @@ class TransactionService(FormWriter):
         else:
             pre = dict(before)
             states = self._decide_owners(
-                agency_id, user, tx_ids, replay=False, by_case=by_case, before=before
+                agency_id,
+                user,
+                tx_ids,
+                replay=False,
+                by_case=by_case,
+                before=before,
+                referrers=referrers,
             )
             if ctx.settings.ordering == "reconcile":
                 changed = self.rebuild_cases(
@@ -222,9 +281,7 @@ class TransactionService(FormWriter):
                         )
             else:
                 changed = self._write(agency_id, f"user:{user.id}", states, before, reason)
-                changed += self._follow_new_cases(
-                    agency_id, [c for c in by_case if before[c] is None], set(by_case), position
-                )
+                changed += self._follow_new_cases(agency_id, referrers - set(by_case), position)
         named = {b.case_id for b in blocks if _names_owner(b)}
         self._drop_shares_on_transfer(agency_id, user, {c: pre[c] for c in named}, reason)
         if ctx.settings.extension_close_cascade:

@@ -65,6 +65,10 @@ class Connection:
         scheme = urlparse(url).scheme
         self._depth = 0
         self._lock = threading.RLock()
+        #: agencies whose structure the open transaction changed (uncommitted: never cached)
+        self.changed_agencies: set[int] = set()
+        #: the agency contexts that include them, for this transaction only (ContextCache)
+        self.pending_contexts: dict[int, Any] = {}
         if scheme.startswith("postgres"):
             import psycopg
 
@@ -135,12 +139,16 @@ class Connection:
             except BaseException:
                 self._depth -= 1
                 if depth == 0:
+                    self.changed_agencies.clear()
+                    self.pending_contexts.clear()
                     self._control("ROLLBACK")
                 else:
                     self._control(f"ROLLBACK TO SAVEPOINT sp{depth}")
                 raise
             self._depth -= 1
             if depth == 0:
+                self.changed_agencies.clear()
+                self.pending_contexts.clear()
                 try:
                     self._control("COMMIT")
                 except BaseException:

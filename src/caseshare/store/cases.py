@@ -436,11 +436,12 @@ class CaseStore(Connection):
         child_filter: tuple[str, list[Any]] | None = None,
         child_limit: int = 10,
     ) -> CaseFacts | None:
-        """``facts`` in two round trips: the case, parents and children at once, then grants."""
+        """``facts`` in one round trip on PostgreSQL (the case, parents and children at once,
+        each with its grants as JSON), two on SQLite (then the grants)."""
         where, params = child_filter or ("1 = 1", [])
-        rows = self.rows(
+        union = (
             f"WITH me AS (SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND case_id = ?)"
-            f" SELECT 0, {CASE_COLS} FROM me"
+            f" SELECT 0 AS part, {CASE_COLS} FROM me"
             f" UNION ALL SELECT 1, {_C_COLS} FROM me"
             " JOIN case_indices i ON i.case_pk = me.pk AND i.relationship = 'child'"
             " JOIN cases c ON c.pk = i.ref_pk WHERE c.deleted = 0"
@@ -449,15 +450,34 @@ class CaseStore(Connection):
             f" UNION ALL SELECT * FROM (SELECT DISTINCT 2, {_C_COLS} FROM me"
             " CROSS JOIN case_indices i CROSS JOIN cases c"
             " WHERE i.ref_pk = me.pk AND c.pk = i.case_pk AND c.deleted = 0"
-            f" AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}) kids",
-            (agency_id, case_id, *params),
+            f" AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}) kids"
         )
+        if self.is_postgres:
+            rows = self.rows(
+                "SELECT u.*, (SELECT jsonb_agg(jsonb_build_array(g.id, g.cause, g.grantee,"
+                " g.level, g.team_role_id) ORDER BY g.id) FROM grants g WHERE g.case_pk = u.pk)"
+                f" FROM ({union}) u ORDER BY u.part, u.pk",
+                (agency_id, case_id, *params),
+            )
+            grants = {
+                r[1]: tuple(
+                    StoredGrant(g[0], r[1], _CAUSE[g[1]], principal_of(g[2]), _LEVEL[g[3]], g[4])
+                    for g in r[-1] or ()
+                )
+                for r in rows
+            }
+            rows = [r[:-1] for r in rows]
+        else:
+            rows = self.rows(union, (agency_id, case_id, *params))
         own = [r[1:] for r in rows if r[0] == 0]
         if not own:
             return None
         parents = [r[1:] for r in rows if r[0] == 1]
         children = [r[1:] for r in rows if r[0] == 2]
-        grants = self.grants_for([own[0][0], *(r[0] for r in parents), *(r[0] for r in children)])
+        if not self.is_postgres:
+            grants = self.grants_for(
+                [own[0][0], *(r[0] for r in parents), *(r[0] for r in children)]
+            )
         return CaseFacts(
             **{**_fields(_facts(own[0])), "grants": grants.get(own[0][0], ())},
             parents=tuple(_facts(r, grants.get(r[0], ())) for r in parents),

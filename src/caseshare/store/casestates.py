@@ -60,12 +60,21 @@ class CaseStateStore(Connection):
         return self.write_case_states(agency_id, {case_id: (columns, indices)})[case_id]
 
     def write_case_states(
-        self, agency_id: int, states: Mapping[str, tuple[Mapping[str, Any], Sequence[IndexRow]]]
+        self,
+        agency_id: int,
+        states: Mapping[str, tuple[Mapping[str, Any], Sequence[IndexRow]]],
+        existing: Mapping[str, int] | None = None,
     ) -> dict[str, int]:
         """``write_case_state`` for many cases in a few statements: every row first, then every
-        index row, so indices to cases written in the same call resolve. Returns their pks."""
+        index row, so indices to cases written in the same call resolve. Returns their pks.
+
+        ``existing``: the pks of those of the cases that exist, when the caller looked them all
+        up in this transaction (a form, under its locks); saves a query."""
         ids = list(states)
-        pks = self.case_pks(agency_id, ids)
+        if existing is None:
+            pks = self.case_pks(agency_id, ids)
+        else:
+            pks = {c: existing[c] for c in ids if c in existing}
         now = utcnow()
         j = self.dialect.json_param()
         inserts, updates = [], []

@@ -296,6 +296,7 @@ class VisibilityQuery:
                 direct.params,
             )
         )
+        parts.append(self.synced(alias))
         criteria = [r.criteria for r in self.rules if r.kind == "criteria" and r.criteria]
         if criteria:
             parts.append(self._criteria_any(alias, criteria))
@@ -318,6 +319,65 @@ class VisibilityQuery:
                 )
             )
         return _and([base, _or(parts)])
+
+    def synced(self, alias: str) -> Fragment:
+        """Row cause ``sync``: the user's S-SYNC-1 live set, as a recursive walk from the cases
+        they own (the SQL twin of ``core.sync.live_cases``; the property test and the CommCare
+        conformance graphs hold the two to the same sets).
+
+        ``ext(x)``: x is an extension — it indexes a live case as extension and none as child.
+        Owned cases that are open extensions start the live set only if a chain of open hosts
+        reaches an open case that is no extension (they are *available*); every other owned
+        open case starts it. From a live case the walk goes to every case it indexes (open or
+        closed) and to its open extensions (an index that is child and extension at once is a
+        child).
+        """
+        if self.blocked or not self.owner_ids:
+            return Fragment("1 = 0")
+        owned = _in(self.d, "c.owner", self.owner_ids)
+
+        def ext(x: str) -> str:
+            return (
+                f"(EXISTS (SELECT 1 FROM case_indices xe JOIN cases xt ON xt.pk = xe.ref_pk"
+                f" WHERE xe.case_pk = {x}.pk AND xe.relationship = 'extension'"
+                f" AND xt.deleted = 0 AND xt.pk <> {x}.pk)"
+                f" AND NOT EXISTS (SELECT 1 FROM case_indices xc JOIN cases xt ON xt.pk = xc.ref_pk"
+                f" WHERE xc.case_pk = {x}.pk AND xc.relationship = 'child'"
+                f" AND xt.deleted = 0 AND xt.pk <> {x}.pk))"
+            )
+
+        mine = f"c.agency_id = ? AND c.deleted = 0 AND c.closed = 0 AND {owned.sql}"
+        # no join to ``cases`` inside the recursive steps (EXISTS on the index row's ends
+        # instead): on SQLite such a join builds a Bloom filter over every case at each step
+        open_case = "NOT EXISTS (SELECT 1 FROM cases h WHERE h.pk = {} AND (h.deleted <> 0 OR h.closed <> 0))"
+        live_ends = (
+            "i.case_pk <> i.ref_pk AND NOT EXISTS (SELECT 1 FROM cases d"
+            " WHERE d.pk IN (i.case_pk, i.ref_pk) AND d.deleted <> 0)"
+        )
+        sql = (
+            "WITH RECURSIVE"
+            # owned open extensions, and the open hosts above them
+            f" up(seed, pk) AS (SELECT c.pk, c.pk FROM cases c WHERE {mine} AND {ext('c')}"
+            " UNION SELECT up.seed, i.ref_pk FROM up"
+            " JOIN case_indices i ON i.case_pk = up.pk AND i.relationship = 'extension'"
+            f" WHERE i.ref_pk <> up.pk AND {open_case.format('i.ref_pk')}),"
+            # owned and available
+            f" seed(pk) AS (SELECT c.pk FROM cases c WHERE {mine} AND NOT {ext('c')}"
+            f" UNION SELECT up.seed FROM up WHERE NOT {ext('up')}),"
+            " live(pk) AS (SELECT pk FROM seed UNION SELECT"
+            " CASE WHEN i.case_pk = live.pk THEN i.ref_pk ELSE i.case_pk END FROM live"
+            " JOIN case_indices i ON i.case_pk = live.pk"
+            " OR (i.ref_pk = live.pk AND i.relationship = 'extension')"
+            f" WHERE {live_ends} AND (i.case_pk = live.pk OR ({open_case.format('i.case_pk')}"
+            " AND NOT EXISTS (SELECT 1 FROM case_indices j WHERE j.case_pk = i.case_pk"
+            " AND j.ref_pk = i.ref_pk AND j.relationship = 'child'))))"
+            " SELECT pk FROM live"
+        )
+        agency = self.ctx.agency_id
+        return Fragment(
+            f"{alias}.pk IN ({sql})",
+            [agency, *owned.params, agency, *owned.params],
+        )
 
     def _criteria_any(self, alias: str, criteria: list[Criterion]) -> Fragment:
         return _or([self.criteria(alias, c) for c in criteria])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from caseshare.store.base import Connection, dumps, loads, utcnow
@@ -49,6 +50,26 @@ class PersonalStore(Connection):
             " SELECT case_pk FROM recent_cases WHERE user_id = ?"
             f" ORDER BY viewed_at DESC LIMIT {RECENT_KEEP})",
             (user_id, user_id),
+        )
+
+    def note_recents(self, views: Sequence[tuple[int, int, str]]) -> None:
+        """Many views at once — (user id, case pk, viewed at) each — in three statements: the
+        upserts (an older time never replaces a newer one; a case or user gone meanwhile is
+        left out), then each user's list trimmed to the newest ``RECENT_KEEP``."""
+        self.executemany(
+            "INSERT INTO recent_cases (user_id, case_pk, viewed_at)"
+            " SELECT CAST(? AS bigint), CAST(? AS bigint), ? WHERE EXISTS (SELECT 1 FROM cases WHERE pk = ?)"
+            " AND EXISTS (SELECT 1 FROM users WHERE id = ?)"
+            " ON CONFLICT (user_id, case_pk) DO UPDATE SET viewed_at = excluded.viewed_at"
+            " WHERE recent_cases.viewed_at < excluded.viewed_at",
+            [(user, pk, at, pk, user) for user, pk, at in views],
+        )
+        users = sorted({user for user, _, _ in views})
+        self.executemany(
+            "DELETE FROM recent_cases WHERE user_id = ? AND case_pk NOT IN ("
+            " SELECT case_pk FROM recent_cases WHERE user_id = ?"
+            f" ORDER BY viewed_at DESC LIMIT {RECENT_KEEP})",
+            [(user, user) for user in users],
         )
 
     def recent_pks(self, user_id: int) -> list[tuple[int, str]]:

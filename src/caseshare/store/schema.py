@@ -234,6 +234,29 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (
         9,
+        "a host's extensions straight from an index (row cause sync walks them)",
+        [
+            # the S-SYNC-1 walks go from a host to its extensions only; a household with
+            # thousands of children has a few hundred extensions
+            "CREATE INDEX case_indices_ref_relationship ON case_indices (ref_pk, relationship)",
+        ],
+    ),
+    (
+        10,
+        "the structural change log: each process patches its agency context from it",
+        [
+            # counts an agency's structural changes; taken under the agency row's lock, so the
+            # log's numbers are dense and in commit order (a rolled-back change leaves no hole)
+            "ALTER TABLE agencies ADD COLUMN change_seq {bigint} NOT NULL DEFAULT 0",
+            # what changed: kind (user, group, location, location_type, role, team_role, rule,
+            # settings, all) and the row's id; the newest 1,000 of an agency are kept
+            """CREATE TABLE context_changes (
+                agency_id {bigint} NOT NULL REFERENCES agencies(id), seq {bigint} NOT NULL,
+                kind TEXT NOT NULL, ref {bigint}, PRIMARY KEY (agency_id, seq))""",
+        ],
+    ),
+    (
+        11,
         "agency shares: a case sent to another agency, its field units and shared targets",
         [
             """CREATE TABLE agency_shares (

@@ -15,6 +15,7 @@ from caseshare.core.rules import Rule, criteria_to_data, parse_criteria
 from caseshare.core.settings import Settings
 from caseshare.store.base import Connection, dumps, loads
 
+CHANGE_LOG_KEPT = 1000
 _USER_COLS = "id, agency_id, username, email, full_name, active, role_id, permissions"
 
 
@@ -69,18 +70,55 @@ class StructureStore(Connection):
             f"UPDATE agencies SET settings = {self.dialect.json_param()} WHERE id = ?",
             (dumps(settings.to_dict()), agency_id),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "settings")
 
-    def bump(self, agency_id: int) -> None:
-        """Mark the agency's decision context as changed (same transaction as the change).
+    def bump(self, agency_id: int, kind: str = "all", ref: int | None = None) -> None:
+        """Mark the agency's decision context as changed (same transaction as the change), and
+        log what changed (``kind``: user, group, location, location_type, role, team_role,
+        rule, settings or all; ``ref``: the row's id), so that every process patches its
+        context instead of reloading it (``services.ContextCache``).
 
         The new version is random, never the old one plus one: a version read inside a
         transaction that later rolls back can then never match a version committed afterwards,
-        so no cache can serve a rolled-back context.
+        so no cache can serve a rolled-back context. ``change_seq`` counts the changes; it is
+        taken under the agency row's lock, so the log has no holes and follows commit order.
         """
-        self.execute(
-            "UPDATE agencies SET version = ? WHERE id = ?", (secrets.randbits(62), agency_id)
+        seq = int(
+            self.value(
+                "UPDATE agencies SET version = ?, change_seq = change_seq + 1 WHERE id = ?"
+                " RETURNING change_seq",
+                (secrets.randbits(62), agency_id),
+            )
         )
+        self.execute(
+            "INSERT INTO context_changes (agency_id, seq, kind, ref) VALUES (?, ?, ?, ?)",
+            (agency_id, seq, kind, ref),
+        )
+        if seq % 100 == 0:  # keep the newest CHANGE_LOG_KEPT; an older cache reloads whole
+            self.execute(
+                "DELETE FROM context_changes WHERE agency_id = ? AND seq <= ?",
+                (agency_id, seq - CHANGE_LOG_KEPT),
+            )
+        if self.in_transaction:
+            self.changed_agencies.add(agency_id)
+
+    def agency_state(self, agency_id: int) -> tuple[int, int]:
+        """The agency's version and change count, in one indexed read."""
+        found = self.row("SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,))
+        if found is None:
+            raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
+        return int(found[0]), int(found[1])
+
+    def context_changes(self, agency_id: int, after: int, upto: int) -> list[tuple[str, int]]:
+        """The logged changes ``after < seq <= upto``, in order; a pruned log returns fewer."""
+        return [
+            (r[0], r[1])
+            for r in self.rows(
+                "SELECT kind, ref FROM context_changes WHERE agency_id = ? AND seq > ?"
+                " AND seq <= ? ORDER BY seq",
+                (agency_id, after, upto),
+            )
+        ]
 
     def agency_version(self, agency_id: int) -> int:
         found = self.value("SELECT version FROM agencies WHERE id = ?", (agency_id,))
@@ -114,7 +152,7 @@ class StructureStore(Connection):
                 ",".join(sorted(permissions)),
             ),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "user", user_id)
         return user_id
 
     def user(self, user_id: int) -> User:
@@ -143,7 +181,7 @@ class StructureStore(Connection):
                 user.id,
             ),
         )
-        self.bump(user.agency_id)
+        self.bump(user.agency_id, "user", user.id)
 
     def set_user_locations(self, user_id: int, agency_id: int, location_ids: list[int]) -> None:
         self.execute("DELETE FROM user_locations WHERE user_id = ?", (user_id,))
@@ -151,7 +189,7 @@ class StructureStore(Connection):
             self.execute(
                 "INSERT INTO user_locations (user_id, location_id) VALUES (?, ?)", (user_id, loc)
             )
-        self.bump(agency_id)
+        self.bump(agency_id, "user", user_id)
 
     # -- groups, locations, roles ------------------------------------------------------------------
 
@@ -160,7 +198,7 @@ class StructureStore(Connection):
             "INSERT INTO agency_groups (agency_id, name, case_sharing, kind) VALUES (?, ?, ?, ?)",
             (agency_id, name, int(case_sharing), kind),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "group", group_id)
         return group_id
 
     def add_member(self, agency_id: int, group_id: int, member: Principal) -> bool:
@@ -172,7 +210,7 @@ class StructureStore(Connection):
         self.execute(
             "INSERT INTO group_members (group_id, member) VALUES (?, ?)", (group_id, str(member))
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "group", group_id)
         return True
 
     def belongs(self, table: str, row_id: int, agency_id: int) -> bool:
@@ -212,7 +250,7 @@ class StructureStore(Connection):
         cur = self.execute(
             "DELETE FROM group_members WHERE group_id = ? AND member = ?", (group_id, str(member))
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "group", group_id)
         return bool(cur.rowcount)
 
     def create_location_type(
@@ -223,7 +261,7 @@ class StructureStore(Connection):
             " VALUES (?, ?, ?, ?)",
             (agency_id, name, int(shares_cases), int(view_descendants)),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "location_type", type_id)
         return type_id
 
     def create_location(
@@ -234,24 +272,24 @@ class StructureStore(Connection):
             " VALUES (?, ?, ?, ?, ?)",
             (agency_id, name, type_id, parent_id, int(archived)),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "location", loc_id)
         return loc_id
 
     def set_location_archived(self, agency_id: int, loc_id: int, archived: bool) -> None:
         self.execute("UPDATE locations SET archived = ? WHERE id = ?", (int(archived), loc_id))
-        self.bump(agency_id)
+        self.bump(agency_id, "location", loc_id)
 
     def create_role(self, agency_id: int, name: str, parent_id: int | None) -> int:
         role_id = self.insert(
             "INSERT INTO roles (agency_id, name, parent_id) VALUES (?, ?, ?)",
             (agency_id, name, parent_id),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "role", role_id)
         return role_id
 
     def set_role_parent(self, agency_id: int, role_id: int, parent_id: int | None) -> None:
         self.execute("UPDATE roles SET parent_id = ? WHERE id = ?", (parent_id, role_id))
-        self.bump(agency_id)
+        self.bump(agency_id, "role", role_id)
 
     def update_group(
         self, agency_id: int, group_id: int, name: str, case_sharing: bool, kind: str
@@ -260,7 +298,7 @@ class StructureStore(Connection):
             "UPDATE agency_groups SET name = ?, case_sharing = ?, kind = ? WHERE id = ?",
             (name, int(case_sharing), kind, group_id),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "group", group_id)
 
     def update_location_type(
         self, agency_id: int, type_id: int, name: str, shares_cases: bool, view_descendants: bool
@@ -270,7 +308,7 @@ class StructureStore(Connection):
             " WHERE id = ?",
             (name, int(shares_cases), int(view_descendants), type_id),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "location_type", type_id)
 
     def update_location(
         self, agency_id: int, loc_id: int, name: str, parent_id: int | None
@@ -278,13 +316,13 @@ class StructureStore(Connection):
         self.execute(
             "UPDATE locations SET name = ?, parent_id = ? WHERE id = ?", (name, parent_id, loc_id)
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "location", loc_id)
 
     def update_role(self, agency_id: int, role_id: int, name: str, parent_id: int | None) -> None:
         self.execute(
             "UPDATE roles SET name = ?, parent_id = ? WHERE id = ?", (name, parent_id, role_id)
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "role", role_id)
 
     def owned_case_count(self, agency_id: int, owner: Principal) -> int:
         """How many cases (not in the recycle bin) the principal owns."""
@@ -302,16 +340,16 @@ class StructureStore(Connection):
             "INSERT INTO team_roles (agency_id, name, level) VALUES (?, ?, ?)",
             (agency_id, name, int(level)),
         )
-        self.bump(agency_id)
+        self.bump(agency_id, "team_role", role_id)
         return role_id
 
     def set_team_role_level(self, agency_id: int, role_id: int, level: Level) -> None:
         self.execute("UPDATE team_roles SET level = ? WHERE id = ?", (int(level), role_id))
-        self.bump(agency_id)
+        self.bump(agency_id, "team_role", role_id)
 
     def delete_team_role(self, agency_id: int, role_id: int) -> None:
         self.execute("DELETE FROM team_roles WHERE id = ?", (role_id,))
-        self.bump(agency_id)
+        self.bump(agency_id, "team_role", role_id)
 
     def team_role_in_use(self, role_id: int) -> int:
         return int(
@@ -335,7 +373,7 @@ class StructureStore(Connection):
                 int(rule.active),
             ),
         )
-        self.bump(rule.agency_id)
+        self.bump(rule.agency_id, "rule", rule_id)
         return rule_id
 
     def update_rule(self, rule: Rule) -> None:
@@ -353,15 +391,15 @@ class StructureStore(Connection):
                 rule.id,
             ),
         )
-        self.bump(rule.agency_id)
+        self.bump(rule.agency_id, "rule", rule.id)
 
     def set_rule_active(self, agency_id: int, rule_id: int, active: bool) -> None:
         self.execute("UPDATE rules SET active = ? WHERE id = ?", (int(active), rule_id))
-        self.bump(agency_id)
+        self.bump(agency_id, "rule", rule_id)
 
     def delete_rule(self, agency_id: int, rule_id: int) -> None:
         self.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
-        self.bump(agency_id)
+        self.bump(agency_id, "rule", rule_id)
 
     def rules(self, agency_id: int) -> list[Rule]:
         return [
@@ -379,7 +417,7 @@ class StructureStore(Connection):
         """Read everything agency-wide a decision needs, at one version (without waiting for a
         writer: a long write must not hold up every decision)."""
         with self.snapshot():
-            version = self.agency_version(agency_id)
+            version, change_seq = self.agency_state(agency_id)
             _, _, _, settings = self.agency(agency_id)
             a = (agency_id,)
             users = [
@@ -396,7 +434,8 @@ class StructureStore(Connection):
                 (r[0], Principal.parse(r[1]))
                 for r in self.rows(
                     "SELECT m.group_id, m.member FROM group_members m"
-                    " JOIN agency_groups g ON g.id = m.group_id WHERE g.agency_id = ?",
+                    " JOIN agency_groups g ON g.id = m.group_id WHERE g.agency_id = ?"
+                    " ORDER BY m.group_id, m.member",
                     a,
                 )
             ]
@@ -420,7 +459,8 @@ class StructureStore(Connection):
                 (r[0], r[1])
                 for r in self.rows(
                     "SELECT ul.user_id, ul.location_id FROM user_locations ul"
-                    " JOIN users u ON u.id = ul.user_id WHERE u.agency_id = ?",
+                    " JOIN users u ON u.id = ul.user_id WHERE u.agency_id = ?"
+                    " ORDER BY ul.user_id, ul.location_id",
                     a,
                 )
             ]
@@ -442,7 +482,135 @@ class StructureStore(Connection):
             user_locations=user_locations,
             roles=roles,
         )
-        return AgencyContext(agency_id, settings, directory, rules, team_roles, version)
+        return AgencyContext(agency_id, settings, directory, rules, team_roles, version, change_seq)
+
+    def patch_context(self, ctx: AgencyContext, version: int, seq: int) -> AgencyContext | None:
+        """``ctx`` brought up to the agency's state at ``version`` and change count ``seq`` (as
+        just read by ``agency_state``) from the change log: the rows the logged changes name are
+        read again (a few indexed reads) and patched in. None when the log cannot say (pruned
+        past ``ctx``, a change of everything, a row gone that is never deleted): the caller
+        loads the agency whole.
+
+        No snapshot is needed: the rows read again are at least as new as ``seq``, and a
+        change committed meanwhile moves the version, so the next use patches it in again."""
+        if seq <= ctx.change_seq:
+            return ctx if version == ctx.version else None
+        changes = self.context_changes(ctx.agency_id, ctx.change_seq, seq)
+        if len(changes) != seq - ctx.change_seq:
+            return None
+        refs: dict[str, set[int]] = {}
+        for kind, ref in changes:
+            if kind == "all" or (ref is None and kind != "settings"):
+                return None
+            refs.setdefault(kind, set()).add(ref)
+        return self._patch(ctx, refs, version, seq)
+
+    def _patch(
+        self, ctx: AgencyContext, refs: dict[str, set[int]], version: int, seq: int
+    ) -> AgencyContext | None:
+        a = ctx.agency_id
+
+        def fetch(kind: str, sql: str) -> list[Any]:
+            ids = sorted(refs.get(kind, ()))
+            if not ids:
+                return []
+            where, params = self.dialect.in_list("id", ids)
+            return self.rows(f"{sql} WHERE agency_id = ? AND {where}", (a, *params))
+
+        user_ids = sorted(refs.get("user", ()))
+        users: dict[int, User | None] = {i: None for i in user_ids}
+        users.update((r[0], _user(r)) for r in fetch("user", f"SELECT {_USER_COLS} FROM users"))
+        user_locations: dict[int, list[int]] = {i: [] for i in user_ids}
+        if user_ids:
+            where, params = self.dialect.in_list("user_id", user_ids)
+            for user_id, loc_id in self.rows(
+                f"SELECT user_id, location_id FROM user_locations WHERE {where}"
+                " ORDER BY user_id, location_id",
+                params,
+            ):
+                user_locations[user_id].append(loc_id)
+        group_ids = sorted(refs.get("group", ()))
+        groups: dict[int, Group | None] = {i: None for i in group_ids}
+        groups.update(
+            (r[0], Group(r[0], a, r[1], bool(r[2]), r[3]))
+            for r in fetch("group", "SELECT id, name, case_sharing, kind FROM agency_groups")
+        )
+        members: dict[int, list[Principal]] = {i: [] for i in group_ids}
+        if group_ids:
+            where, params = self.dialect.in_list("group_id", group_ids)
+            for group_id, member in self.rows(
+                f"SELECT group_id, member FROM group_members WHERE {where}"
+                " ORDER BY group_id, member",
+                params,
+            ):
+                members[group_id].append(Principal.parse(member))
+        types: dict[int, LocationType | None] = dict.fromkeys(refs.get("location_type", ()))
+        types.update(
+            (r[0], LocationType(r[0], a, r[1], bool(r[2]), bool(r[3])))
+            for r in fetch(
+                "location_type",
+                "SELECT id, name, shares_cases, view_descendants FROM location_types",
+            )
+        )
+        locations: dict[int, Location | None] = dict.fromkeys(refs.get("location", ()))
+        locations.update(
+            (r[0], Location(r[0], a, r[1], r[2], r[3], bool(r[4])))
+            for r in fetch(
+                "location", "SELECT id, name, type_id, parent_id, archived FROM locations"
+            )
+        )
+        roles: dict[int, Role | None] = dict.fromkeys(refs.get("role", ()))
+        roles.update(
+            (r[0], Role(r[0], a, r[1], r[2]))
+            for r in fetch("role", "SELECT id, name, parent_id FROM roles")
+        )
+        # users, groups, locations and roles are never deleted: a missing one is a surprise
+        if None in (*users.values(), *groups.values(), *types.values(), *locations.values()):
+            return None
+        if None in roles.values():
+            return None
+        team_roles: dict[int, TeamRole | None] = dict.fromkeys(refs.get("team_role", ()))
+        team_roles.update(
+            (r[0], TeamRole(r[0], a, r[1], Level(r[2])))
+            for r in fetch("team_role", "SELECT id, name, level FROM team_roles")
+        )
+        rules: dict[int, Rule | None] = dict.fromkeys(refs.get("rule", ()))
+        rules.update(
+            (r[0], _rule(r))
+            for r in fetch(
+                "rule",
+                "SELECT id, agency_id, name, kind, owner_in, criteria, grantee, level, active"
+                " FROM rules",
+            )
+        )
+        settings = self.agency(a)[3] if "settings" in refs else None
+        structural = ("user", "group", "location_type", "location", "role")
+        if not any(kind in refs for kind in structural):  # rules, team roles, settings only
+            return ctx.patched(
+                ctx.directory,
+                version=version,
+                change_seq=seq,
+                settings=settings,
+                rules=rules,
+                team_roles=team_roles,
+            )
+        directory = ctx.directory.patched(
+            users=users,
+            user_locations=user_locations,
+            groups=groups,
+            group_members=members,
+            location_types=types,
+            locations=locations,
+            roles=roles,
+        )
+        return ctx.patched(
+            directory,
+            version=version,
+            change_seq=seq,
+            settings=settings,
+            rules=rules,
+            team_roles=team_roles,
+        )
 
     # -- reads for the directory API ----------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -13,6 +14,8 @@ __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "Transa
 
 #: the advisory-lock class that serialises one agency's case transactions on PostgreSQL
 _LOCK_CLASS: Final = 0x4353  # "CS"
+#: rows of one multi-row INSERT (7 parameters each: under SQLite's 32,766 and PostgreSQL's 65,535)
+_ROWS_PER_INSERT: Final = 1000
 SUBMISSION_COLS: Final = (
     "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
 )
@@ -20,6 +23,12 @@ TRANSACTION_COLS: Final = (
     "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
     " snapshot"
 )
+
+
+def lock_key(agency_id: int, key: str) -> int:
+    """The 64-bit advisory-lock key of one case (or other name) of an agency."""
+    digest = hashlib.blake2b(f"{agency_id}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass(frozen=True)
@@ -63,17 +72,43 @@ class TransactionRow:
 class SubmissionStore(CaseStateStore):
     """Repository for submissions and case transactions; the history a case is rebuilt from."""
 
-    def lock_case_transactions(self, agency_id: int) -> None:
-        """Serialise one agency's submissions until the transaction ends (S-TX-6).
+    @property
+    def per_case_locks(self) -> bool:
+        """Whether ``lock_cases`` lets writes to distinct cases run side by side (PostgreSQL);
+        SQLite admits one writer at a time whatever is locked (``BEGIN IMMEDIATE``)."""
+        return self.is_postgres
 
-        SQLite serialises every writer already (``BEGIN IMMEDIATE``); on PostgreSQL this is a
-        transaction-scoped advisory lock per agency, so received order is apply order.
+    def lock_case_transactions(self, agency_id: int) -> None:
+        """Serialise every case write of one agency until the transaction ends (S-TX-6).
+
+        SQLite serialises every writer already (``BEGIN IMMEDIATE``); on PostgreSQL this is the
+        agency's transaction-scoped advisory lock taken whole: it waits for every form holding
+        its cases (``lock_cases``), and every later form waits for it.
         """
         if self.is_postgres:
             self.execute(
                 "SELECT pg_advisory_xact_lock(CAST(? AS integer), CAST(? AS integer))",
                 (_LOCK_CLASS, agency_id),
             )
+
+    def lock_cases(self, agency_id: int, keys: Iterable[str]) -> None:
+        """Serialise writes to the same cases only, until the transaction ends (S-TX-6).
+
+        On PostgreSQL: the agency's lock shared (so ``lock_case_transactions`` still waits for
+        every form, and they for it), then one transaction-scoped advisory lock per key — a case
+        id, or any other name a form writes under (its instanceID, its device's sync token) —
+        taken in one statement in the order of the keys' hashes, the same order for every form,
+        so two forms naming cases A and B and B and A never wait for each other in a cycle. Two
+        keys whose hashes collide merely wait for each other. SQLite: nothing to do.
+        """
+        if not self.is_postgres:
+            return
+        hashes = sorted({lock_key(agency_id, key) for key in keys})
+        self.execute(
+            "SELECT pg_advisory_xact_lock_shared(CAST(? AS integer), CAST(? AS integer))"
+            " UNION ALL SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS bigint[])) AS k",
+            (_LOCK_CLASS, agency_id, hashes),
+        )
 
     # -- submissions ------------------------------------------------------------------------------
 
@@ -346,25 +381,23 @@ class SubmissionStore(CaseStateStore):
         position: int,
         rows: Sequence[tuple[str, Sequence[str], str | None, Sequence[str]]],
     ) -> dict[str, int]:
-        """One transaction per case of a form, in three statements: (case id, kinds, client
+        """One transaction per case of a form, in two statements: (case id, kinds, client
         date, refs) each. Returns each case's transaction id."""
         now = utcnow()
-        self.executemany(
-            "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
-            " server_date, client_date, kinds) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (agency_id, case_id, submission_id, position, now, date, ",".join(kinds))
-                for case_id, kinds, date, _ in rows
-            ],
-        )
-        ids = {
-            r[0]: int(r[1])
-            for r in self.rows(
-                "SELECT case_id, id FROM case_transactions WHERE submission_id = ?"
-                " AND kinds NOT LIKE '%cascade%' AND revoked = 0",
-                (submission_id,),
+        ids: dict[str, int] = {}
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            params: list[Any] = []
+            for case_id, kinds, date, _ in chunk:
+                params += [agency_id, case_id, submission_id, position, now, date, ",".join(kinds)]
+            found = self.rows(
+                "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
+                " server_date, client_date, kinds) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                + " RETURNING case_id, id",
+                params,
             )
-        }
+            ids.update((r[0], int(r[1])) for r in found)
         self.executemany(
             "INSERT INTO transaction_refs (transaction_id, agency_id, ref_case_id)"
             " VALUES (?, ?, ?)",

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from caseshare.core.sync import DeviceCase
+from caseshare.core.sync import DeviceCase, SyncNode
 from caseshare.store.base import Connection, dumps, loads, utcnow
 
 
@@ -58,8 +58,91 @@ def _device(raw: Any) -> tuple[dict[str, DeviceEntry] | None, frozenset[str]]:
     return data["cases"], frozenset(data["owner_ids"])
 
 
+#: an index row of which neither end is in the recycle bin (no join to ``cases``: on SQLite a
+#: join inside a recursive step builds a Bloom filter over the whole table at every step)
+_LIVE_ENDS = (
+    "i.case_pk <> i.ref_pk AND NOT EXISTS (SELECT 1 FROM cases d"
+    " WHERE d.pk IN (i.case_pk, i.ref_pk) AND d.deleted <> 0)"
+)
+#: the other end of index row ``i`` from the walk's current case ``w.pk``
+_OTHER = "CASE WHEN i.case_pk = w.pk THEN i.ref_pk ELSE i.case_pk END"
+
+
 class SyncLogStore(Connection):
     """Repository for sync logs."""
+
+    def may_sync(self, agency_id: int, case_pk: int, owner_ids: Iterable[str]) -> bool:
+        """False when the case is surely not in the S-SYNC-1 live set of a user with these owner
+        ids: no open case of theirs reaches it. One recursive query walking back from the case
+        — to the cases indexing it, and from an open case to its hosts — so its cost follows the
+        case's family below it, not the user's cases. True means "maybe": ``sync_graph`` and
+        ``core.sync`` decide.
+        """
+        owned, params = self.dialect.in_list("c.owner", sorted(set(owner_ids)))
+        if not params:
+            return False
+        found = self.rows(
+            "WITH RECURSIVE w(pk) AS (SELECT c.pk FROM cases c WHERE c.pk = ? AND c.agency_id = ?"
+            f" AND c.deleted = 0 UNION SELECT {_OTHER} FROM w"
+            " JOIN case_indices i ON i.ref_pk = w.pk"
+            " OR (i.case_pk = w.pk AND i.relationship = 'extension')"
+            f" WHERE {_LIVE_ENDS} AND (i.ref_pk = w.pk OR NOT EXISTS (SELECT 1 FROM cases y"
+            " WHERE y.pk = i.case_pk AND y.closed <> 0)))"
+            " SELECT 1 FROM w WHERE EXISTS (SELECT 1 FROM cases c WHERE c.pk = w.pk"
+            f" AND c.closed = 0 AND {owned}) LIMIT 1",
+            [case_pk, agency_id, *params],
+        )
+        return bool(found)
+
+    def sync_graph(
+        self, agency_id: int, owner_ids: Iterable[str], *, around: int | None = None
+    ) -> tuple[dict[str, SyncNode], dict[str, str]]:
+        """The cases an S-SYNC-1 live set is decided on, with their indices, in one query.
+
+        Without ``around``: the cases the user owns and every case reached from them by
+        following indices to what they index, or back from a host to its extensions — a
+        recursive walk over ``case_indices``, so the cost follows the user's cases, not the
+        agency. With ``around`` (a case pk): that case's whole family instead (every case
+        connected to it by indices, either way), which holds the live set's part around it for
+        any user. ``core.sync.live_cases`` over the nodes gives the live set (it needs nothing
+        outside them). Returns the nodes by case id, and each case's owner.
+        """
+        owners = sorted(set(owner_ids))
+        if around is None:
+            owned, params = self.dialect.in_list("c.owner", owners)
+            seed = f"SELECT c.pk FROM cases c WHERE c.agency_id = ? AND c.deleted = 0 AND {owned}"
+            seed_params: list[Any] = [agency_id, *params]
+            step = "i.case_pk = w.pk OR (i.ref_pk = w.pk AND i.relationship = 'extension')"
+        else:
+            seed = "SELECT c.pk FROM cases c WHERE c.pk = ? AND c.agency_id = ? AND c.deleted = 0"
+            seed_params = [around, agency_id]
+            step = "i.case_pk = w.pk OR i.ref_pk = w.pk"
+        walk = (
+            f"WITH RECURSIVE w(pk) AS ({seed} UNION SELECT {_OTHER} FROM w"
+            f" JOIN case_indices i ON {step} WHERE {_LIVE_ENDS})"
+        )
+        rows = self.rows(
+            f"{walk} SELECT 0, c.pk, c.case_id, c.owner, c.closed FROM cases c"
+            " WHERE c.pk IN (SELECT pk FROM w)"
+            " UNION ALL SELECT 1, i.case_pk, CAST(i.ref_pk AS TEXT), i.relationship, 0"
+            " FROM case_indices i"
+            " WHERE i.case_pk IN (SELECT pk FROM w)",
+            seed_params,
+        )
+        names = {r[1]: r[2] for r in rows if r[0] == 0}
+        mine = set(owners)
+        facts: dict[str, tuple[bool, str]] = {}
+        indices: dict[str, list[tuple[str, str]]] = {}
+        for kind, pk, second, third, closed in rows:
+            if kind == 0:
+                facts[second] = (bool(closed), third)
+            elif pk in names and int(second) in names:  # an index to a binned case: none
+                indices.setdefault(names[pk], []).append((names[int(second)], third))
+        nodes = {
+            case_id: SyncNode(case_id, closed, owner in mine, tuple(indices.get(case_id, ())))
+            for case_id, (closed, owner) in facts.items()
+        }
+        return nodes, {case_id: owner for case_id, (_, owner) in facts.items()}
 
     def create_sync_log(
         self,

@@ -132,9 +132,15 @@ def _subject(svc: Caseshare, actor: Actor, user: int | None) -> int:
     return user
 
 
-def _access_of(svc: Caseshare, actor: Actor, case_id: str, user: int | None) -> Access:
+def _access_of(
+    svc: Caseshare, actor: Actor, case_id: str, user: int | None, *, explain: bool = False
+) -> Access:
+    """The subject's access; with ``explain``, every grant that applies (S-ACC-6), the
+    ``sync`` one included where another grant already decides."""
     mine = visible(svc, actor, case_id)
     subject = _subject(svc, actor, user)
+    if explain:
+        return svc.explain(subject, case_id)
     return mine if subject == actor.user_id else svc.access(subject, case_id)
 
 
@@ -151,7 +157,7 @@ UserParam = Annotated[
     summary="Explain access (S-ACC-6): every grant with its cause, level and path",
 )
 def explain(case_id: CaseId, actor: CurrentActor, svc: Service, user: UserParam = None) -> Json:
-    access = _access_of(svc, actor, case_id, user)
+    access = _access_of(svc, actor, case_id, user, explain=True)
     return Json(access_view(access, namer_of(svc, actor.agency_id)))
 
 

@@ -111,10 +111,8 @@ def record(svc: Caseshare, actor: Actor, access: Access) -> dict[str, Any]:
         "closed_on": row["closed_on"],
         "closed_by": user_view(directory, row["closed_by"]),
         "properties": row["properties"],
-        "indices": [
-            {"identifier": i, "case_id": ref, "case_type": kind, "relationship": rel}
-            for i, ref, kind, rel in svc.store.indices(access.case_pk)
-        ],
+        # only indices to cases the caller may view (issue 8 item 10)
+        "indices": svc.readable_indices(actor.user_id, access.case_pk),
         "sharing_state": svc.sharing_states([access.case_pk])[access.case_pk],
         "x_case_alert": svc.xcase_counts([access.case_pk])[access.case_pk],
         "access": access_view(access, namer_of(svc, actor.agency_id)),

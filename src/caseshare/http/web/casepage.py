@@ -17,6 +17,7 @@ from caseshare.http.web.history import describe
 from caseshare.http.web.pickers import resolve_pick
 from caseshare.http.web.templating import redirect, render, url
 from caseshare.http.web.viewer import Posting, Viewer, Viewing, authorised, names
+from caseshare.http.web.words import kind_words, type_words
 from caseshare.services import Caseshare
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +34,7 @@ CAUSE_WORDS = {
     "rule": "a sharing rule",
     "implicit_child": "you have access to its parent case",
     "implicit_parent": "you have access to one of its child cases",
+    "sync": "your device holds it: it is indexed by, or extends, a case you own",
     "agency_share": "another agency sent it to you",
     "permission": "your permissions (view all / modify all / admin)",
 }
@@ -74,6 +76,13 @@ def manage_case(
         parents=parents,
         children=children,
         starred=starred,
+        targets=svc.targets(viewer.agency_id, viewer.user_id, case_id),
+        columns_targets=[
+            {"label": label, "sort": None}
+            for label in ("Name", "Kind", "Identifiers", "Last changed")
+        ],
+        kind_words=kind_words,
+        type_words=type_words,
         causes=sorted(CAUSE_WORDS.get(c.value, c.value) for c in access.causes),
         history=[describe(e, context["names"]) for e in events],
         older=url(context["href"], history_before=older) + "#history" if older else None,

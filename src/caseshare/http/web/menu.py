@@ -10,5 +10,6 @@ ADMIN_MENU = (
     ("People", "/admin/people"),
     ("Structure", "/admin/structure"),
     ("Sharing settings", "/admin/sharing"),
+    ("Partner agencies", "/admin/agreements"),
     ("Reports", "/admin/reports"),
 )

@@ -15,11 +15,12 @@ from caseshare.http.web import (
     pickers,
     sharedetails,
     signin,
+    targets,
 )
 from caseshare.http.web.viewer import SignInRequired
 
 #: the page modules, in the order their routes are matched
-PAGES = (caselist, casepage, sharedetails, agencyshares, account, pickers, signin, admin)
+PAGES = (caselist, casepage, targets, sharedetails, agencyshares, account, pickers, signin, admin)
 
 
 def install(app: FastAPI) -> None:

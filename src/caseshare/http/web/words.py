@@ -108,3 +108,21 @@ def when(text: str | None) -> Markup:
 
 def plain(value: object) -> str:
     return str(escape(value))
+
+
+IDENTIFIER_TYPE_WORDS = {
+    "phone": "Phone",
+    "email": "Email",
+    "plate": "Vehicle plate",
+    "imei": "IMEI",
+}
+
+
+def kind_words(kind: str) -> str:
+    """A target's kind in words: ``person_of_interest`` → ``Person of interest``."""
+    return kind.replace("_", " ").capitalize()
+
+
+def type_words(kind: str) -> str:
+    """An identifier's type in words: ``plate`` → ``Vehicle plate``."""
+    return IDENTIFIER_TYPE_WORDS.get(kind, kind.replace("_", " ").capitalize())

@@ -8,9 +8,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from caseshare.http.web.admin import (
+    agreements,
     auditlog,
     devices,
     groups,
+    outbox,
     people,
     reports,
     roles,
@@ -20,5 +22,17 @@ from caseshare.http.web.admin import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (people, groups, roles, structure, settings, rules, reports, auditlog, devices):
+for _module in (
+    people,
+    groups,
+    roles,
+    structure,
+    settings,
+    rules,
+    reports,
+    auditlog,
+    devices,
+    agreements,
+    outbox,
+):
     router.routes.extend(_module.router.routes)

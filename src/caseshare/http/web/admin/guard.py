@@ -32,6 +32,11 @@ SECTIONS: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("Sharing settings", "/admin/sharing"),
         ("Sharing rules", "/admin/sharing/rules"),
     ),
+    "partners": (
+        ("Agreements", "/admin/agreements"),
+        ("Propose an agreement", "/admin/agreements/new"),
+        ("Outbox", "/admin/outbox"),
+    ),
     "reports": (
         ("Case sharing report", "/admin/reports"),
         ("Recycle bin", "/admin/reports/recycle-bin"),

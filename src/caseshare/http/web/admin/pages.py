@@ -16,6 +16,7 @@ SECTION_LABELS = {
     "people": "People",
     "structure": "Structure",
     "sharing": "Sharing",
+    "partners": "Partner agencies",
     "reports": "Reports and repair",
 }
 

@@ -1,0 +1,112 @@
+"""Issue 12 item 7: a case read makes no write on the request path. The view goes to the app's
+in-process buffer (``services.recents``), is listed at once by the process that took it, and is
+written by the background flush — and by the clean shutdown, so a clean stop loses none."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from caseshare.http import create_app
+from caseshare.http.pool import ServicePool
+from caseshare.services import Caseshare
+from caseshare.services.recents import RecentViews
+from caseshare.store import Store, open_store
+from caseshare.store.base import sqlite_path
+from tests.conftest import module_url
+from tests.http.cast import build_http_cast
+
+API = "/api/v1"
+WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return module_url(request, tmp_path_factory)
+
+
+def test_a_case_read_writes_nothing_and_a_clean_shutdown_keeps_the_view(database: str) -> None:
+    store = open_store(database)
+    cast = build_http_cast(store)
+    owner = cast.owner
+    token = cast.tokens["owner"]  # type: ignore[attr-defined]
+    case_pk = store.case_row(cast.agency, cast.case).pk
+    statements: list[str] = []
+
+    def opener(url: str) -> Store:
+        mine = open_store(url, migrate=False)
+        run = mine._run
+
+        def recorded(sql: str, params: Sequence[Any], *, control: bool = False) -> Any:
+            statements.append(sql)
+            return run(sql, params, control=control)
+
+        mine._run = recorded  # type: ignore[method-assign]
+        return mine
+
+    pool = ServicePool(database, 2, opener=opener)
+    app = create_app(database, pool=pool)
+    bearer = {"Authorization": f"Bearer {token}"}
+    try:
+        with TestClient(app) as client:
+            assert client.get(f"{API}/cases", headers=bearer).status_code == 200  # warm
+            statements.clear()
+            read = client.get(f"{API}/cases/{cast.case}", headers=bearer)
+            assert read.status_code == 200, read.text[:300]
+            # a token's once-a-minute "last used" note is another matter (not a case read)
+            writes = [
+                s
+                for s in statements
+                if s.lstrip().upper().startswith(WRITES) and "api_tokens" not in s
+            ]
+            assert writes == []
+            # listed at once by this process, buffer or database
+            recent = client.get(f"{API}/me/recent", headers=bearer).json()["items"]
+            assert recent[0]["case_id"] == cast.case
+        # the lifespan's end flushed the buffer: the view is in the database
+        assert case_pk in [pk for pk, _ in store.recent_pks(owner)]
+        assert len(pool.recents) == 0
+    finally:
+        pool.close()
+        store.close()
+
+
+def test_buffer_keeps_the_newest_view_once_and_drops_the_oldest_past_its_bound() -> None:
+    views = RecentViews(limit=3)
+    views.note(1, 10, "2026-01-01T00:00:02Z")
+    views.note(1, 10, "2026-01-01T00:00:01Z")  # older: ignored
+    views.note(1, 11, "2026-01-01T00:00:03Z")
+    views.note(2, 10, "2026-01-01T00:00:04Z")
+    assert views.pending(1) == [(10, "2026-01-01T00:00:02Z"), (11, "2026-01-01T00:00:03Z")]
+    views.note(2, 12, "2026-01-01T00:00:05Z")
+    assert len(views) == 3 and views.dropped == 1  # (1, 10) was the oldest
+    assert views.take(2) == [(1, 11, "2026-01-01T00:00:03Z"), (2, 10, "2026-01-01T00:00:04Z")]
+    assert views.take() == [(2, 12, "2026-01-01T00:00:05Z")]
+    assert len(views) == 0
+
+
+def test_a_flush_the_database_refuses_keeps_the_views_for_the_next(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    try:
+        cast = build_http_cast(store)
+        case_pk = store.case_row(cast.agency, cast.case).pk
+        svc = Caseshare(store)
+        svc.recents = RecentViews()
+        svc.note_recent(cast.owner, case_pk)
+        assert store.recent_pks(cast.owner) == []  # nothing written by the read
+        blocker = sqlite3.connect(sqlite_path(sqlite_url), isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            assert svc.flush_recents() == 0  # busy: given back
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert len(svc.recents) == 1
+        assert svc.flush_recents() == 1
+        assert [pk for pk, _ in store.recent_pks(cast.owner)] == [case_pk]
+    finally:
+        store.close()
