@@ -178,3 +178,17 @@ def test_a_path_it_cannot_read_is_said_with_names_not_dropped() -> None:
     odd = read_why("agency_share", "agency_share → user:1 via something new")
     assert odd.member is None
     assert odd.words(NAME) == "Agency share: agency_share → Nina Nurse via something new"
+
+
+def test_s_ag_4_an_agency_share_is_said_in_words() -> None:
+    from caseshare.core.why import read_why
+
+    def name(p: object) -> str:
+        return str(p)
+
+    got = read_why("agency_share", "agency_share → agency_share:7 → receiving user:12")
+    assert got.words(name) == "Agency share 7: the receiving user at the receiving agency"
+    unit = read_why("agency_share", "agency_share → agency_share:7 → unit group:4 ∋ user:13")
+    assert unit.words(name) == (
+        "Agency share 7: a member of a field unit it was sent to at the receiving agency"
+    )

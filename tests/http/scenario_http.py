@@ -269,9 +269,8 @@ class HttpWorld(World):
         agency_id, case_id = self.case(case)
         user_id = self.user_id(user)
         if self.store.user(user_id).agency_id != agency_id:
-            assert self.http is not None
-            self.http.fallback["can (other agency: decided locally)"] += 1
-            return False
+            received = self._received_access(user_id, agency_id, case_id, "can")
+            return received is not None and bool(received["actions"][action])
         http = self._signed_in(user_id, "can")
         if http is None:
             return super().can(user, action, case)
@@ -291,19 +290,44 @@ class HttpWorld(World):
             if cursor:
                 params["cursor"] = cursor
             page = http.ask(user_id, "/cases", **params)
-            ids |= {item["case_id"] for item in page["items"]}
+            for item in page["items"]:  # a case sent here names its agency (S-AG-4)
+                sender = item.get("received_from")
+                ids.add(f"{sender['agency']}/{item['case_id']}" if sender else item["case_id"])
             cursor = page["next_cursor"]
             if not cursor:
                 break
-        return {name for name, (a, cid) in self.cases.items() if a == agency_id and cid in ids}
+        return {
+            name
+            for name, (a, cid) in self.cases.items()
+            if (a == agency_id and cid in ids) or f"{self.store.agency(a)[2]}/{cid}" in ids
+        }
+
+    def _received_access(
+        self, user_id: int, agency_id: int, case_id: str, kind: str
+    ) -> dict[str, Any] | None:
+        """A case of another agency: the user's access through the shares sent to their
+        agency (GET /agency-shares/{id}/access; 404 is none), S-AG-4."""
+        http = self._signed_in(user_id, f"{kind} (agency share)")
+        if http is None:
+            return None
+        pk = self.store.case_pk(agency_id, case_id)
+        mine = self.store.user(user_id).agency_id
+        for row in self.store.agency_shares_of_case(pk or 0):
+            if row.to_agency_id != mine:
+                continue
+            body = http.ask(user_id, f"/agency-shares/{row.id}/access")
+            if body is not None and body["level"] != "none":
+                return dict(body)
+        return None
 
     def explain(self, user: str, case: str) -> tuple[str, frozenset[str]]:
         agency_id, case_id = self.case(case)
         user_id = self.user_id(user)
         if self.store.user(user_id).agency_id != agency_id:
-            assert self.http is not None
-            self.http.fallback["explain (other agency: decided locally)"] += 1
-            return "none", frozenset()
+            received = self._received_access(user_id, agency_id, case_id, "explain")
+            if received is None:
+                return "none", frozenset()
+            return str(received["level"]), frozenset(received["causes"])
         http = self._signed_in(user_id, "explain")
         if http is None:
             return super().explain(user, case)

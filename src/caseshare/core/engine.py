@@ -272,6 +272,10 @@ class Decision:
 
 def evaluate(ctx: AgencyContext, user: User, case: CaseFacts) -> Access:
     """Compute every grant of ``user`` on ``case`` and the effective level (S-ACC-1, §4)."""
+    if user.active and not case.deleted and user.agency_id != case.agency_id:
+        received = agency_share_grants(ctx, user, case)
+        if received:  # S-ACC-3: across agencies, agency_share is the only way in
+            return Access(user.id, case.pk, case.case_id, Level.READ, received)
     if not user.active or user.agency_id != case.agency_id or ctx.agency_id != case.agency_id:
         blocked = _blocked(ctx, user, case)
         return Access(user.id, case.pk, case.case_id, Level.NONE, blocked=blocked)
@@ -304,6 +308,32 @@ def _blocked(ctx: AgencyContext, user: User, case: CaseFacts) -> str | None:
     if case.deleted:
         return f"case:{case.case_id} is in the recycle bin (S-SHR-8)"
     return None
+
+
+def agency_share_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> tuple[Grant, ...]:
+    """S-AG-4: the receiving user and members of the receiving units of an active share whose
+    agreement lets data flow today read the case (its summary and shared targets only). ``ctx``
+    is the user's own agency: units are its groups."""
+    if ctx.agency_id != user.agency_id:
+        return ()
+    grants = []
+    principals = ctx.directory.principals_of(user.id) if case.agency_shares else {}
+    for share in case.agency_shares:
+        if share.status != "active" or not share.flowing or share.to_agency_id != user.agency_id:
+            continue
+        where = f"agency_share → agency_share:{share.id}"
+        if share.receiving_user_id == user.id:
+            path = f"{where} → receiving user:{user.id}"
+        else:
+            unit = next(
+                (Principal("group", g) for g in share.units if Principal("group", g) in principals),
+                None,
+            )
+            if unit is None:
+                continue
+            path = f"{where} → unit {principals[unit]}"
+        grants.append(Grant(Cause.AGENCY_SHARE, Level.READ, path, Level.READ))
+    return tuple(grants)
 
 
 def direct_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant]:

@@ -84,6 +84,20 @@ class StoredGrant:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceivedShare:
+    """An agency share of a case as the receiving side's decision reads it (S-AG-4): who
+    receives it, and whether its agreement lets data flow today (``flowing``)."""
+
+    id: int
+    from_agency_id: int
+    to_agency_id: int
+    status: str
+    receiving_user_id: int | None
+    units: tuple[int, ...] = ()
+    flowing: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class SyncRoute:
     """Why a case is in a user's S-SYNC-1 live set: a route from a case the user owns.
 
@@ -117,3 +131,5 @@ class CaseFacts:
     children: tuple[CaseFacts, ...] = ()
     #: for one user: how the case is in their S-SYNC-1 live set (None: it is not, or unknown)
     sync: SyncRoute | None = None
+    #: its agency shares, loaded only when a user of another agency asks (S-AG-4)
+    agency_shares: tuple[ReceivedShare, ...] = ()

@@ -57,6 +57,9 @@ _ONE = re.compile(rf"^{_P}$")
 _DESCENDANT = re.compile(r"^location:(\d+) ⊂ location:(\d+) \(view descendants\)$")
 _ROLE_TREE = re.compile(r"^role_tree:(\d+) ⊇ role:(\d+)$")
 _ABOVE = re.compile(r"^role:(\d+) above role:(\d+) of user:(\d+) \((\w+)\)$")
+_AGENCY_SHARE = re.compile(
+    r"^agency_share → agency_share:(\d+) → (?:(receiving user):\d+|unit .+)$"
+)
 _DEFAULT = re.compile(r"^(\w+) for case type (.+) ∋ user:(\d+)$")
 _RULE = re.compile(r"^rule ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\") → (.+)$")
 _SYNC = re.compile(r"^case:(.*?) \((owner → .*?)\)((?: → (?:parent|host|extension) case:.*?)*)$")
@@ -259,6 +262,10 @@ class Why:
             )
         if self.inner is not None:
             return f"{self.reason} {self.related_case} — {self.inner.words(name)}"
+        sent = _AGENCY_SHARE.match(self.path) if cause == Cause.AGENCY_SHARE.value else None
+        if sent is not None:
+            whom = "the receiving user" if sent[2] else "a member of a field unit it was sent to"
+            return f"Agency share {sent[1]}: {whom} at the receiving agency"
         return f"{self.reason}: {named_text(self.path, name)}"
 
 

@@ -26,6 +26,7 @@ from caseshare.http.middleware import RefuseControlCharacters, RequestLog
 from caseshare.http.pool import DEFAULT_QUEUE, DEFAULT_QUEUE_WAIT, ServicePool
 from caseshare.http.routes import (
     agency,
+    agencyshares,
     agreements,
     case_access,
     cases,
@@ -38,6 +39,7 @@ from caseshare.http.routes import (
     shares,
     structure,
     targets,
+    xcase,
 )
 
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -119,6 +121,8 @@ def create_app(
         directory,
         structure,
         agreements,
+        agencyshares,
+        xcase,
         outbox,
         oversight,
     ):

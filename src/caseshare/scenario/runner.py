@@ -48,6 +48,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"^case:(\S+) targets \[(.*)\]$"), "targets"),
     (re.compile(r"^identifier (\w+):(.+?)(?: in agency:(\S+))? on \[(.*)\]$"), "identifier"),
+    (re.compile(r"^case:(\S+) sharing = (\w+)$"), "sharing"),
+    (re.compile(r"^user:(\S+) reads targets \[(.*)\] of case:(\S+)$"), "received_targets"),
+    (re.compile(r"^user:(\S+) x-case case:(\S+) = \[(.*)\]$"), "xcase"),
 ]
 
 
@@ -115,6 +118,15 @@ def evaluate(world: World, kind: str, parts: tuple[str, ...]) -> tuple[bool, str
         id_type, value, agency, expected = parts
         got = world.identifier_cases(id_type, value.strip(), agency or None)
         return got == _bare(_names(expected)), f"on [{', '.join(sorted(got))}]"
+    if kind == "sharing":
+        state = world.sharing_state(parts[0])
+        return state == parts[1], state
+    if kind == "received_targets":
+        got = world.received_targets(parts[0], parts[2])
+        return got == _names(parts[1]), f"[{', '.join(sorted(got))}]"
+    if kind == "xcase":
+        got = world.xcase(parts[0], parts[1])
+        return got == _names(parts[2]), f"[{', '.join(sorted(got))}]"
     if kind == "report":
         agency_id = world.agencies[parts[0]] if parts[0] else world.first_agency
         got = {r["username"] for r in world.svc.case_sharing_report(agency_id)}
@@ -230,6 +242,33 @@ def _apply(world: World, item: Mapping[str, Any]) -> None:
             item.get("flags"),
             **{k: item[k] for k in ("start", "end") if k in item},
         ),
+        "send_case": lambda: world.send_case(fields, actor),
+        "accept_agency_share": lambda: world.accept_agency_share(fields, actor),
+        "reject_agency_share": lambda: world.svc.reject_agency_share(
+            _share_side(world, item, actor, "to"),
+            actor,
+            world.agency_share_id(item["share"]),
+            str(item.get("reason") or ""),
+        ),
+        "revoke_agency_share": lambda: world.svc.revoke_agency_share(
+            _share_side(world, item, actor, "from"),
+            actor,
+            world.agency_share_id(item["share"]),
+            item.get("reason"),
+            expected=item.get("status"),
+        ),
+        "edit_agency_share": lambda: world.svc.edit_agency_share(
+            _share_side(world, item, actor, "from"),
+            actor,
+            world.agency_share_id(item["share"]),
+            targets=None
+            if item.get("targets") is None
+            else [world.target(t)[2] for t in item["targets"]],
+            units=None
+            if item.get("units") is None
+            else [world.principal(f"group:{u}").id for u in item["units"]],
+            auto_include=item.get("auto_include"),
+        ),
     }
     if do not in actions:
         raise CaseShareError(
@@ -249,6 +288,16 @@ def _side(world: World, item: Mapping[str, Any], actor: int | None, default: str
     assert row is not None
     side = row.agreement.partner if default == "partner" else row.agreement.proposer
     return side.agency_id
+
+
+def _share_side(world: World, item: Mapping[str, Any], actor: int | None, side: str) -> int:
+    """The agency an agency-share action acts for: the ``as:`` user's, else the share's
+    sending (``from``) or receiving (``to``) agency."""
+    if actor is not None:
+        return world.store.user(actor).agency_id
+    row = world.store.agency_share(world.agency_share_id(item["share"]))
+    assert row is not None
+    return row.from_agency_id if side == "from" else row.to_agency_id
 
 
 def _case_args(world: World, item: Mapping[str, Any], actor: int | None) -> tuple[int, Any, str]:

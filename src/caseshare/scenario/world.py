@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from caseshare.core.engine import Access
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Level
 from caseshare.core.principals import Principal, parse_grant, parse_ref
@@ -30,6 +31,7 @@ SECTIONS = (
     "team",
     "rules",
     "agreements",
+    "agency_shares",
     "assertions",
 )
 TABLES = {
@@ -73,6 +75,7 @@ class World:
         self.cases: dict[str, tuple[int, str]] = {}
         self.targets: dict[str, tuple[int, str, int]] = {}  # name → agency, case id, target id
         self.agreements: dict[str, int] = {}
+        self.agency_shares: dict[str, int] = {}
         self.names: dict[Principal, str] = {}
         self._line: int | None = None
 
@@ -125,6 +128,7 @@ class World:
             ("team", self.team_add),
             ("rules", self.add_rule),
             ("agreements", self.add_agreement),
+            ("agency_shares", self.add_agency_share),
         ]
         for section, step in steps:
             for line, entry in _entries(data, section):
@@ -548,22 +552,141 @@ class World:
             if a == agency_id and self.store.case_pk(a, cid) in pks
         }
 
+    # -- agency shares (S-AG-2…S-AG-4) -----------------------------------------------------------
+
+    def add_agency_share(self, e: Mapping[str, Any], actor: int | None) -> None:
+        """``{id, case, to, targets [], units [], auto_include [false], status [active],
+        receiving_user?, local_case? | new_case?, reason?}``: sent by the system, then
+        finalised (``active``), rejected or revoked as ``status`` says."""
+        status = str(e.get("status") or "active")
+        known = ("pending", "active", "rejected", "revoked")
+        if status not in known:
+            raise CaseShareError(
+                "validation_error", f"agency share status is one of {', '.join(known)}"
+            )
+        self.send_case(e, actor)
+        share_id = self.agency_share_id(e["id"])
+        if status in ("active", "revoked"):
+            self.accept_agency_share({**e, "share": e["id"]}, None)
+        if status == "rejected":
+            to_agency = self._agency_slug(e["to"])
+            reason = str(e.get("reason") or "rejected in the scenario")
+            self.svc.reject_agency_share(to_agency, None, share_id, reason)
+        if status == "revoked":
+            agency_id, _ = self.case(str(e["case"]))
+            self.svc.revoke_agency_share(agency_id, None, share_id, e.get("reason"))
+
+    def send_case(self, e: Mapping[str, Any], actor: int | None) -> None:
+        """``{id, case, to, targets [], units [], auto_include [false]}``, as ``actor``."""
+        name = str(e["id"])
+        if name in self.agency_shares:
+            raise CaseShareError("validation_error", f"agency share {name!r} is listed twice")
+        agency_id, case_id = self.case(str(e["case"]))
+        slug = str(e["to"])
+        to_agency = self._agency_slug(slug)
+        targets = [self.target(t)[2] for t in e.get("targets") or []]
+        units = [self.principal(f"group:{u}").id for u in e.get("units") or []]
+        rows = self.svc.send_case(
+            agency_id,
+            actor,
+            case_id,
+            [self.store.agency(to_agency)[1]],
+            targets=targets,
+            units={self.store.agency(to_agency)[1]: units},
+            auto_include=bool(e.get("auto_include", False)),
+        )
+        self.agency_shares[name] = rows[0].id
+
+    def agency_share_id(self, name: Any) -> int:
+        if str(name) not in self.agency_shares:
+            raise CaseShareError("validation_error", f"unknown agency share {name!r}")
+        return self.agency_shares[str(name)]
+
+    def accept_agency_share(self, e: Mapping[str, Any], actor: int | None) -> None:
+        """``{share, receiving_user, local_case? | new_case?}``: ``new_case`` names the new
+        local case in the file."""
+        share_id = self.agency_share_id(e["share"])
+        row = self.store.agency_share(share_id)
+        assert row is not None
+        local = None
+        if e.get("local_case") is not None:
+            local_agency, local = self.case(str(e["local_case"]))
+            if local_agency != row.to_agency_id:
+                raise CaseShareError(
+                    "validation_error", "the local case belongs to the receiving agency"
+                )
+        new_name = str(e["new_case"]) if e.get("new_case") is not None else None
+        if new_name is not None and new_name in self.cases:
+            raise CaseShareError("validation_error", f"case {new_name!r} is listed twice")
+        after = self.svc.accept_agency_share(
+            row.to_agency_id,
+            actor,
+            share_id,
+            self.user_id(str(e["receiving_user"])),
+            local_case_id=local,
+            new_case_name=new_name,
+        )
+        if new_name is not None and after.local_case_id is not None:
+            self.cases[new_name] = (row.to_agency_id, after.local_case_id)
+
+    def sharing_state(self, case: str) -> str:
+        """S-AG-5: ``sending``, ``receiving``, ``both``, ``inactive`` or ``none``."""
+        agency_id, case_id = self.case(case)
+        pk = self.store.case_pk(agency_id, case_id)
+        assert pk is not None
+        return self.svc.sharing_states([pk])[pk] or "none"
+
+    def received_targets(self, user: str, case: str) -> set[str]:
+        """S-AG-4: the file's targets the user reads on a case sent to their agency."""
+        user_id = self.user_id(user)
+        agency_id, case_id = self.case(case)
+        pk = self.store.case_pk(agency_id, case_id)
+        to_agency = self.store.user(user_id).agency_id
+        ids: set[int] = set()
+        for row in self.store.agency_shares_of_case(pk or 0):
+            if row.to_agency_id != to_agency:
+                continue
+            try:
+                summary = self.svc.received_case(to_agency, user_id, row.id)
+            except CaseShareError:
+                continue
+            ids.update(int(t["id"]) for t in summary["targets"])
+        return {n for n, (_, _, t) in self.targets.items() if t in ids}
+
+    def xcase(self, user: str, case: str) -> set[str]:
+        """S-XC-1 as the user sees it: file case names in full, ``pointer:EMAIL`` otherwise."""
+        agency_id, case_id = self.case(case)
+        out = set()
+        for alert in self.svc.xcase_alerts(agency_id, self.user_id(user), case_id):
+            if alert["case"] is None:
+                out.add(f"pointer:{alert['owner']['email']}")
+                continue
+            out.update(
+                n
+                for n, (a, cid) in self.cases.items()
+                if (a, cid) == (agency_id, alert["case"]["case_id"])
+            )
+        return out
+
+    def _received(self, user_id: int, case_pk: int) -> Access:
+        return self.svc.access_received(user_id, case_pk)
+
     # -- questions ---------------------------------------------------------------------------------
 
     def can(self, user: str, action: str, case: str) -> bool:
         agency_id, case_id = self.case(case)
         user_id = self.user_id(user)
-        if self.store.user(user_id).agency_id != agency_id:
-            return False  # another agency's case is "not found" to this user (S-ACC-3)
+        if self.store.user(user_id).agency_id != agency_id:  # S-ACC-3: only agency_share
+            pk = self.store.case_pk(agency_id, case_id)
+            return pk is not None and self._received(user_id, pk).allows(Action.parse(action))
         return self.svc.check(user_id, Action.parse(action), case_id).allowed
 
     def sees(self, user: str, *, rowwise: bool = False) -> set[str]:
         """The cases the user's list holds; ``rowwise`` tests each row on its own (the plan
         of a list that walks a sort index) instead of building the user's candidate set."""
         user_id = self.user_id(user)
-        agency_id = self.store.user(user_id).agency_id
-        ids = self.svc.visible_case_ids(user_id, rowwise=rowwise)
-        return {name for name, (a, cid) in self.cases.items() if a == agency_id and cid in ids}
+        pks = self.svc.visible_case_pks(user_id, rowwise=rowwise)
+        return {name for name, (a, cid) in self.cases.items() if self.store.case_pk(a, cid) in pks}
 
     def listed(self, user: str, limit: int = 3) -> list[str]:
         """The user's case list read page by page (keyset cursors), in list order."""
@@ -583,8 +706,12 @@ class World:
         agency_id, case_id = self.case(case)
         user_id = self.user_id(user)
         if self.store.user(user_id).agency_id != agency_id:
-            return "none", frozenset()
-        access = self.svc.explain(user_id, case_id)
+            pk = self.store.case_pk(agency_id, case_id)
+            if pk is None:
+                return "none", frozenset()
+            access = self._received(user_id, pk)
+        else:
+            access = self.svc.explain(user_id, case_id)
         return access.level.label, frozenset(c.value for c in access.causes)
 
     def owner_ids(self, user: str) -> set[str]:

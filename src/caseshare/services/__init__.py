@@ -5,6 +5,7 @@ from __future__ import annotations
 from caseshare.services.access import AccessService, CaseCount, CaseFilter, Page
 from caseshare.services.accounts import AccountService, Session
 from caseshare.services.admin import AdminService
+from caseshare.services.agencyshares import AgencyShareService
 from caseshare.services.agreements import AgreementService
 from caseshare.services.casepage import CasePageService, Related
 from caseshare.services.cases import CaseService
@@ -18,6 +19,7 @@ from caseshare.services.sharedetails import CaseGrant, ShareDetailsService, Shar
 from caseshare.services.sharing import SHARE_FIELDS, ShareEntry, SharingService
 from caseshare.services.targets import TargetService
 from caseshare.services.transactions import SubmitResult, TransactionService
+from caseshare.services.xcase import XCaseService
 
 
 class Caseshare(
@@ -34,6 +36,8 @@ class Caseshare(
     PeopleService,
     CasePageService,
     TargetService,
+    AgencyShareService,
+    XCaseService,
     AgreementService,
 ):
     """Every service over one store."""

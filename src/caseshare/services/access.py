@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from caseshare.core.agencyshares import sharing_state
+from caseshare.core.agreements import data_flows
 from caseshare.core.engine import Access, AgencyContext, Decision, evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Level
@@ -63,6 +66,7 @@ class AccessService:
         self.cache = cache or ContextCache()
         self._agency_of: dict[int, int] = {}  # users never change agency
         self._direct: dict[tuple[int, int, int], Fragment] = {}
+        self._inbound: dict[tuple[int, int, dt.date], tuple[int, ...]] = {}
 
     def context(self, agency_id: int) -> AgencyContext:
         return self.cache.get(self.store, agency_id)
@@ -91,6 +95,90 @@ class AccessService:
                 self._direct.clear()
             direct = self._direct[key] = VisibilityQuery(self.store.dialect, ctx, user).direct("c")
         return direct
+
+    def inbound_from(self, agency_id: int) -> tuple[int, ...]:
+        """The agencies whose case data may flow into this one today (S-AG-1): the senders
+        whose active agency shares its users read (S-AG-4). Agreement changes bump both
+        agencies' versions, so this is cached by version and day."""
+        day = dt.datetime.now(dt.UTC).date()
+        key = (agency_id, self.context(agency_id).version, day)
+        found = self._inbound.get(key)
+        if found is None:
+            if len(self._inbound) > 1000:
+                self._inbound.clear()
+            rows = self.store.agreements_of(agency_id, status="approved", limit=10_000)
+            senders = set()
+            for row in rows:
+                other = row.agreement.other(agency_id)
+                if (
+                    other is not None
+                    and data_flows(row.agreement, other.agency_id, agency_id, day).allowed
+                ):
+                    senders.add(other.agency_id)
+            found = self._inbound[key] = tuple(sorted(senders))
+        return found
+
+    def sharing_states(self, case_pks: list[int]) -> dict[int, str | None]:
+        """S-AG-5 for a page of cases, in one query: ``sending``, ``receiving``, ``both``,
+        ``inactive`` (shares exist, but no agreement lets data flow today) or None."""
+        flows: dict[tuple[int, int], bool] = {}
+        sent: dict[int, list[bool]] = {}
+        got: dict[int, list[bool]] = {}
+        for pk, kind, a, b in self.store.sharing_links(case_pks):
+            if (a, b) not in flows:
+                flows[(a, b)] = a in self.inbound_from(b)
+            (sent if kind == "sent" else got).setdefault(pk, []).append(flows[(a, b)])
+        return {pk: sharing_state(sent.get(pk, ()), got.get(pk, ())) for pk in case_pks}
+
+    def xcase_counts(self, case_pks: list[int]) -> dict[int, int]:
+        """S-XC-1 for a page of cases, in one query over the deconfliction index: how many
+        other cases each one's X-Case alert lists (0: no alert)."""
+        found: dict[int, set[int]] = {}
+        for pk, _, _, other in self.store.xcase_matches(case_pks):
+            found.setdefault(pk, set()).add(other)
+        return {pk: len(found.get(pk, ())) for pk in case_pks}
+
+    def _list_rows(self, agency_id: int, rows: list[Any]) -> list[dict[str, Any]]:
+        """List rows with their sharing state and X-Case alert count; a case sent here from
+        another agency shows its summary only (S-AG-4): no owner id, no external id, the
+        sender's name and contact."""
+        states = self.sharing_states([r[0] for r in rows])
+        foreign = [r[0] for r in rows if r[10] != agency_id]
+        senders = self.store.sender_cards(foreign) if foreign else {}
+        alerts = self.xcase_counts([r[0] for r in rows if r[10] == agency_id])
+        items = []
+        for r in rows:
+            item = summary(r)
+            item["sharing_state"] = states.get(r[0])
+            item["x_case_alert"] = alerts.get(r[0], 0)
+            if r[10] != agency_id:
+                item.update(owner=None, external_id="", sharing_state="receiving")
+                item["received_from"] = senders.get(r[0])
+            items.append(item)
+        return items
+
+    def received_facts(self, case_pk: int) -> CaseFacts | None:
+        """A case as the receiving side of its agency shares decides on it: the case row and
+        its active shares, each marked with whether its agreement lets data flow today."""
+        case = self.store.case_by_pk(case_pk)
+        if case is None:
+            return None
+        shares = tuple(
+            replace(s, flowing=s.from_agency_id in self.inbound_from(s.to_agency_id))
+            for s in self.store.received_shares(case_pk)
+        )
+        return replace(case, agency_shares=shares)
+
+    def access_received(self, user_id: int, case_pk: int) -> Access:
+        """S-AG-4: a user's access to a case of another agency (only ``agency_share`` can
+        give any); a case of the user's own agency is decided as usual."""
+        ctx, user = self.user(user_id)
+        facts = self.received_facts(case_pk)
+        if facts is None:
+            raise CaseShareError("not_found", "The case was not found.")
+        if facts.agency_id == ctx.agency_id:
+            return self.access(user_id, facts.case_id)
+        return evaluate(ctx, user, facts)
 
     def access(
         self,
@@ -213,7 +301,22 @@ class AccessService:
             access = evaluate(ctx, user, facts)
             if access.level > Level.NONE:
                 out.append(access)
+        out.extend(self._receivers(case.pk))
         return sorted(out, key=lambda a: (-a.level, a.user_id))
+
+    def _receivers(self, case_pk: int) -> list[Access]:
+        """Users of other agencies who read the case through its agency shares (S-AG-4)."""
+        facts = self.received_facts(case_pk)
+        if facts is None or not facts.agency_shares:
+            return []
+        out = []
+        for agency_id in sorted({s.to_agency_id for s in facts.agency_shares}):
+            ctx = self.context(agency_id)
+            for user in ctx.directory.users.values():
+                access = evaluate(ctx, user, facts)
+                if access.level > Level.NONE:
+                    out.append(access)
+        return out
 
     def owner_ids(self, user_id: int) -> list[Principal]:
         ctx, user = self.user(user_id)
@@ -261,12 +364,13 @@ class AccessService:
             after=_decode(cursor) if cursor else None,
             ascending=flt.descending == backwards,  # backwards walks the order the other way
             roots=roots,
+            inbound=self.inbound_from(ctx.agency_id),
         )
         more = len(rows) > limit
         rows = rows[:limit]
         if backwards:
             rows.reverse()
-        items = [summary(r) for r in rows]
+        items = self._list_rows(ctx.agency_id, rows)
         first = _encode(rows[0][9], rows[0][0]) if rows else None
         last = _encode(rows[-1][9], rows[-1][0]) if rows else None
         if backwards:
@@ -280,20 +384,30 @@ class AccessService:
         ctx, user = self.user(user_id)
         return self.store.visible_ids(ctx, user, flt, rowwise=rowwise)
 
+    def visible_case_pks(
+        self, user_id: int, flt: CaseFilter | None = None, *, rowwise: bool = False
+    ) -> set[int]:
+        """The keys of every case the listing returns, cases sent here included (S-AG-4)."""
+        ctx, user = self.user(user_id)
+        inbound = self.inbound_from(ctx.agency_id)
+        return self.store.visible_pks(ctx, user, flt, rowwise=rowwise, inbound=inbound)
+
     def visible_summaries(self, user_id: int, pks: list[int]) -> dict[int, dict[str, Any]]:
         """The list rows, by pk, of those of these cases the user may view: one query, the
         listing's own condition (the property test holds it equal to the check)."""
         if not pks:
             return {}
         ctx, user = self.user(user_id)
-        return {int(r[0]): summary(r) for r in self.store.visible_rows(ctx, user, pks)}
+        inbound = self.inbound_from(ctx.agency_id)
+        return {int(r[0]): summary(r) for r in self.store.visible_rows(ctx, user, pks, inbound)}
 
     def count_cases(
         self, user_id: int, flt: CaseFilter | None = None, *, roots: bool = False
     ) -> int:
         """The exact number of cases the user may view (with ``roots``, of tree tops)."""
         ctx, user = self.user(user_id)
-        return self.store.count_visible(ctx, user, flt, roots=roots)
+        inbound = self.inbound_from(ctx.agency_id)
+        return self.store.count_visible(ctx, user, flt, roots=roots, inbound=inbound)
 
     def case_count(
         self,
@@ -310,13 +424,16 @@ class AccessService:
         flt = flt or CaseFilter()
         flt.validate()
         ctx, user = self.user(user_id)
+        inbound = self.inbound_from(ctx.agency_id)
         if not exact and not roots:
-            found = self.store.estimate_visible(ctx, user, flt, at_least=ESTIMATE_FROM)
+            found = self.store.estimate_visible(
+                ctx, user, flt, at_least=ESTIMATE_FROM, inbound=inbound
+            )
             if found is not None:
                 estimate, hits = found
                 if hits >= ESTIMATE_HITS and estimate >= ESTIMATE_FROM:
                     return CaseCount(_rounded(estimate), exact=False)
-        return CaseCount(self.store.count_visible(ctx, user, flt, roots=roots))
+        return CaseCount(self.store.count_visible(ctx, user, flt, roots=roots, inbound=inbound))
 
 
 def _encode(value: Any, pk: int) -> str:

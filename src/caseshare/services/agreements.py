@@ -437,6 +437,8 @@ class AgreementService(NotificationService):
         """One event in each agency's trail: both see every change of their agreement."""
         a = row.agreement
         for agency_id in (a.proposer.agency_id, a.partner.agency_id):
+            # what flows between them changed (S-AG-4 listings): a new version, a cheap patch
+            self.store.bump(agency_id, "settings")
             self.store.record(
                 agency_id,
                 actor_name(actor),

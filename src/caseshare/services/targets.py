@@ -101,6 +101,8 @@ class TargetService(ServiceBase):
             assert row is not None
             for ident in idents:
                 self.store.insert_identifier(row, ident)
+            for share_id in self.store.auto_include_shares(case.pk):  # S-AG-4 auto-include
+                self.store.add_agency_share_target(share_id, target_id)
             row = self._target_of(case, target_id)
             self._audit_target(agency_id, actor, case, "target.create", None, row)
         return target_json(case_id, row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from caseshare.store.accounts import AccountStore, SessionRow, TokenRow
+from caseshare.store.agencyshares import AgencyShareRow, AgencyShareStore
 from caseshare.store.agreements import AgreementRow, AgreementStore
 from caseshare.store.audit import AuditEvent, AuditStore
 from caseshare.store.caselist import CaseFilter, CaseListStore
@@ -16,6 +17,7 @@ from caseshare.store.structure import StructureStore
 from caseshare.store.submissions import SubmissionRow, SubmissionStore, TransactionRow
 from caseshare.store.synclogs import SyncLog, SyncLogStore
 from caseshare.store.targets import IdentifierRow, TargetRow, TargetStore
+from caseshare.store.xcase import XCaseStore
 
 DEFAULT_URL = "sqlite:///caseshare.db"
 
@@ -30,6 +32,8 @@ class Store(
     PersonalStore,
     TargetStore,
     AgreementStore,
+    AgencyShareStore,
+    XCaseStore,
     OutboxStore,
     AuditStore,
     OversightStore,
@@ -52,6 +56,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 
 
 __all__ = [
+    "AgencyShareRow",
     "AgreementRow",
     "AuditEvent",
     "AuditQuery",

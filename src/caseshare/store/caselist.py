@@ -88,11 +88,14 @@ def fts_phrase(q: str) -> str:
 class CaseListQuery:
     """The WHERE clause of one user's case list: visibility, then each filter."""
 
-    def __init__(self, store: Connection, ctx: AgencyContext, user: User) -> None:
+    def __init__(
+        self, store: Connection, ctx: AgencyContext, user: User, inbound: Sequence[int] = ()
+    ) -> None:
         self.d = store.dialect
         self.ctx = ctx
         self.user = user
-        self.visibility = VisibilityQuery(self.d, ctx, user)
+        #: agencies whose shares reach this one today (S-AG-4): their cases sent here list too
+        self.visibility = VisibilityQuery(self.d, ctx, user, inbound=inbound)
 
     def search(self, q: str, *, rowwise: bool = False) -> Fragment:
         """S-VIEW-1 text search: the store's trigram index finds candidates, LIKE confirms.
@@ -174,9 +177,11 @@ class CaseListStore(Connection):
         *,
         roots: bool = False,
         rowwise: bool = False,
+        inbound: Sequence[int] = (),
     ) -> Fragment:
-        """The condition on ``cases c`` of the user's list with these filters."""
-        return CaseListQuery(self, ctx, user).where(
+        """The condition on ``cases c`` of the user's list with these filters; ``inbound``:
+        the agencies whose cases sent here the list holds too (S-AG-4)."""
+        return CaseListQuery(self, ctx, user, inbound).where(
             flt or CaseFilter(), roots=roots, rowwise=rowwise
         )
 
@@ -190,8 +195,10 @@ class CaseListStore(Connection):
         after: tuple[Any, int] | None = None,
         ascending: bool = True,
         roots: bool = False,
+        inbound: Sequence[int] = (),
     ) -> list[Row]:
-        """Up to ``limit`` rows of ``SUMMARY_COLUMNS`` plus the sort value, in keyset order
+        """Up to ``limit`` rows of ``SUMMARY_COLUMNS`` plus the sort value and the case's
+        agency, in keyset order
         (sort column, pk), starting after the ``(value, pk)`` key ``after``.
 
         Two plans, chosen by what they find: first walk the sort index (``_walk``), which
@@ -201,8 +208,12 @@ class CaseListStore(Connection):
         if not roots and WALK > 0:
             walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
             if walked is not None:
-                return walked
-        where = self.visible_where(ctx, user, flt, roots=roots)
+                if not inbound:
+                    return walked
+                # cases sent here (S-AG-4) are not on this agency's sort index: the page is
+                # the first ``limit`` of the walked page and the received cases, in one query
+                return self._with_received(ctx, user, flt, walked, limit, after, ascending, inbound)
+        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
         column = f"c.{SORTS[flt.sort]}"
         op, direction = (">", "ASC") if ascending else ("<", "DESC")
         params = list(where.params)
@@ -212,9 +223,39 @@ class CaseListStore(Connection):
             sql += f" AND ({column} {op} ? OR ({column} = ? AND c.pk {op} ?))"
             params += [value, value, pk]
         return self.rows(
-            f"SELECT {SUMMARY_COLUMNS}, {column} FROM cases c WHERE {sql}"
+            f"SELECT {SUMMARY_COLUMNS}, {column}, c.agency_id FROM cases c WHERE {sql}"
             f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {int(limit)}",
             params,
+        )
+
+    def _with_received(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter,
+        walked: list[Row],
+        limit: int,
+        after: tuple[Any, int] | None,
+        ascending: bool,
+        inbound: Sequence[int],
+    ) -> list[Row]:
+        """The walked page merged with the cases sent here that pass the filters, in the
+        store's own order (its collation, not Python's)."""
+        query = CaseListQuery(self, ctx, user, inbound)
+        column = SORTS[flt.sort]
+        op, direction = (">", "ASC") if ascending else ("<", "DESC")
+        parts = [query.visibility.agency_share("c"), *query.filters(flt)]
+        if after is not None:
+            parts.append(Fragment(f"(c.{column}, c.pk) {op} (?, ?)", list(after)))
+        received = Fragment(
+            " AND ".join(p.sql for p in parts), [x for p in parts for x in p.params]
+        )
+        pks, pk_params = self.dialect.in_list("c.pk", [int(r[0]) for r in walked])
+        order = f"c.{column} {direction}, c.pk {direction}"
+        return self.rows(
+            f"SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id FROM cases c"
+            f" WHERE {pks} OR ({received.sql}) ORDER BY {order} LIMIT {int(limit)}",
+            [*pk_params, *received.params],
         )
 
     def _walk(
@@ -241,12 +282,12 @@ class CaseListStore(Connection):
         if after is not None:
             parts.append(Fragment(f"(c.{column}, c.pk) {op} (?, ?)", list(after)))
         scan = Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
-        visible = query.visibility.visible_row("c")
+        visible = query.visibility.visible_row_own("c")  # the scan holds own cases only
         order = f"c.{column} {direction}, c.pk {direction}"
         rows = self.rows(
             f"WITH w AS (SELECT c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
             f" LIMIT {window})"
-            f" SELECT {SUMMARY_COLUMNS}, c.{column}, (SELECT count(*) FROM w)"
+            f" SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id, (SELECT count(*) FROM w)"
             f" FROM w JOIN cases c ON c.pk = w.pk WHERE {visible.sql}"
             f" ORDER BY {order} LIMIT {int(limit)}",
             [*scan.params, *visible.params],
@@ -256,9 +297,15 @@ class CaseListStore(Connection):
         return None
 
     def count_visible(
-        self, ctx: AgencyContext, user: User, flt: CaseFilter | None = None, *, roots: bool = False
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter | None = None,
+        *,
+        roots: bool = False,
+        inbound: Sequence[int] = (),
     ) -> int:
-        where = self.visible_where(ctx, user, flt, roots=roots)
+        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
         return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
 
     def estimate_visible(
@@ -268,6 +315,7 @@ class CaseListStore(Connection):
         flt: CaseFilter | None = None,
         *,
         at_least: int = 0,
+        inbound: Sequence[int] = (),
     ) -> tuple[int, int] | None:
         """An estimate of ``count_visible`` from a sample: ``SAMPLE`` random pks of the
         agency's pk range (``cases_agency_pk``), each tested row by row with the list's own
@@ -287,7 +335,7 @@ class CaseListStore(Connection):
         if span <= SAMPLE:
             return None
         pks = random.Random(ctx.agency_id).sample(range(low, high + 1), SAMPLE)
-        where = self.visible_where(ctx, user, flt, rowwise=True)
+        where = self.visible_where(ctx, user, flt, rowwise=True, inbound=inbound)
 
         def hits_in(part: list[int]) -> int:
             sample, params = self.dialect.in_list("c.pk", part)
@@ -313,17 +361,36 @@ class CaseListStore(Connection):
         *,
         rowwise: bool = False,
     ) -> set[str]:
+        """The ids of the user's own agency's cases the list holds."""
         where = self.visible_where(ctx, user, flt, rowwise=rowwise)
         return {
             r[0]
             for r in self.rows(f"SELECT c.case_id FROM cases c WHERE {where.sql}", where.params)
         }
 
-    def visible_rows(self, ctx: AgencyContext, user: User, pks: Sequence[int]) -> list[Row]:
+    def visible_pks(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter | None = None,
+        *,
+        rowwise: bool = False,
+        inbound: Sequence[int] = (),
+    ) -> set[int]:
+        """The keys of every case the list holds, cases sent here included (S-AG-4)."""
+        where = self.visible_where(ctx, user, flt, rowwise=rowwise, inbound=inbound)
+        return {
+            int(r[0])
+            for r in self.rows(f"SELECT c.pk FROM cases c WHERE {where.sql}", where.params)
+        }
+
+    def visible_rows(
+        self, ctx: AgencyContext, user: User, pks: Sequence[int], inbound: Sequence[int] = ()
+    ) -> list[Row]:
         """The ``SUMMARY_COLUMNS`` rows of those of these cases the user may view."""
         if not pks:
             return []
-        where = self.visible_where(ctx, user)
+        where = self.visible_where(ctx, user, inbound=inbound)
         marks = ", ".join("?" * len(pks))
         return self.rows(
             f"SELECT {SUMMARY_COLUMNS} FROM cases c WHERE {where.sql} AND c.pk IN ({marks})",

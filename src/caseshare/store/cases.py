@@ -78,6 +78,11 @@ def _facts(row: tuple[Any, ...], grants: tuple[StoredGrant, ...] = ()) -> CaseFa
     )
 
 
+def case_facts(row: tuple[Any, ...]) -> CaseFacts:
+    """A row of ``CASE_COLS`` as facts without grants or neighbours."""
+    return _facts(row)
+
+
 def search_text(name: str, external_id: str, properties: Mapping[str, str]) -> str:
     """What text search looks in: the name, the external id and property values, case-folded."""
     return "\n".join([name, external_id, *properties.values()]).casefold()
@@ -242,6 +247,11 @@ class CaseStore(Connection):
 
     def purge_case(self, pk: int) -> None:
         self.execute("DELETE FROM grants WHERE case_pk = ?", (pk,))
+        shares = "share_id IN (SELECT id FROM agency_shares WHERE case_pk = ?)"
+        self.execute(f"DELETE FROM agency_share_units WHERE {shares}", (pk,))
+        self.execute(f"DELETE FROM agency_share_targets WHERE {shares}", (pk,))
+        self.execute("DELETE FROM agency_shares WHERE case_pk = ?", (pk,))
+        self.execute("UPDATE agency_shares SET local_case_pk = NULL WHERE local_case_pk = ?", (pk,))
         self.execute("DELETE FROM target_identifiers WHERE case_pk = ?", (pk,))
         self.execute("DELETE FROM targets WHERE case_pk = ?", (pk,))
         self.execute("DELETE FROM favourites WHERE case_pk = ?", (pk,))

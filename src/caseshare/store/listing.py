@@ -49,8 +49,12 @@ def _in(d: Dialect, expr: str, values: list[Any]) -> Fragment:
 class VisibilityQuery:
     """Builds the SQL condition "user may view case ``alias``" for one user and agency context."""
 
-    def __init__(self, d: Dialect, ctx: AgencyContext, user: User) -> None:
+    def __init__(
+        self, d: Dialect, ctx: AgencyContext, user: User, *, inbound: Sequence[int] = ()
+    ) -> None:
         self.d = d
+        #: agencies whose data flows into this one today (S-AG-1), for ``agency_share``
+        self.inbound = list(inbound)
         self.ctx = ctx
         self.user = user
         directory = ctx.directory
@@ -235,7 +239,31 @@ class VisibilityQuery:
             " UNION ".join(f.sql for f in sources), [x for f in sources for x in f.params]
         )
 
+    def agency_share(self, alias: str) -> Fragment:
+        """S-AG-4: cases of other agencies sent here by an active share whose agreement lets
+        data flow today, to this user as the receiving user or as a member of a chosen unit."""
+        if not self.inbound:
+            return Fragment("1 = 0")
+        d = self.d
+        senders = _in(d, "s.from_agency_id", self.inbound)
+        groups = [p.id for p in self.ctx.directory.principals_of(self.user.id) if p.kind == "group"]
+        units = _in(d, "u.group_id", groups)
+        return Fragment(
+            f"({alias}.deleted = 0 AND {alias}.pk IN (SELECT s.case_pk FROM agency_shares s"
+            f" WHERE s.to_agency_id = ? AND s.status = 'active' AND {senders.sql}"
+            " AND (s.receiving_user_id = ? OR s.id IN (SELECT u.share_id FROM"
+            f" agency_share_units u WHERE {units.sql}))))",
+            [self.ctx.agency_id, *senders.params, self.user.id, *units.params],
+        )
+
     def visible(self, alias: str = "c") -> Fragment:
+        """Cases of the user's agency the user may view, and cases sent here (S-AG-4)."""
+        own = self.visible_own(alias)
+        if self.blocked or not self.inbound:
+            return own
+        return _or([own, self.agency_share(alias)])
+
+    def visible_own(self, alias: str = "c") -> Fragment:
         """The whole condition: default, permission, direct and implicit grants.
 
         Direct grants come from indexed lookups (``direct_pks``); implicit ones are one hop over
@@ -355,7 +383,15 @@ class VisibilityQuery:
         )
 
     def visible_row(self, alias: str = "c") -> Fragment:
-        """The same condition as ``visible``, tested row by row: each source is an indexed
+        """``visible`` tested row by row: the user's own agency's cases (``visible_row_own``)
+        and cases sent here (S-AG-4)."""
+        own = self.visible_row_own(alias)
+        if self.blocked or not self.inbound:
+            return own
+        return _or([own, self.agency_share(alias)])
+
+    def visible_row_own(self, alias: str = "c") -> Fragment:
+        """The same condition as ``visible_own``, tested row by row: each source is an indexed
         lookup from the row (its owner, its grants by ``case_pk``, its neighbours through
         ``case_indices``), so testing a row costs the same at any agency size.
 

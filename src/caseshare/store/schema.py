@@ -303,4 +303,34 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
             {"postgres": "CREATE INDEX cases_search_trgm ON cases USING gin (search gin_trgm_ops)"},
         ],
     ),
+    (
+        12,
+        "agency shares: a case sent to another agency, its field units and shared targets",
+        [
+            """CREATE TABLE agency_shares (
+                id {pk}, case_pk {bigint} NOT NULL REFERENCES cases(pk),
+                from_agency_id {bigint} NOT NULL REFERENCES agencies(id),
+                to_agency_id {bigint} NOT NULL REFERENCES agencies(id), status TEXT NOT NULL,
+                auto_include INTEGER NOT NULL DEFAULT 0, receiving_user_id {bigint},
+                local_case_pk {bigint}, reason TEXT NOT NULL DEFAULT '',
+                created_by TEXT NOT NULL, created_at TEXT NOT NULL, answered_by TEXT,
+                answered_at TEXT, modified_by TEXT NOT NULL, modified_at TEXT NOT NULL)""",
+            # one live share per case and receiving agency: a second send edits the first
+            """CREATE UNIQUE INDEX agency_shares_live ON agency_shares (case_pk, to_agency_id)
+                WHERE status IN ('pending', 'active')""",
+            "CREATE INDEX agency_shares_case ON agency_shares (case_pk, id)",
+            "CREATE INDEX agency_shares_to ON agency_shares (to_agency_id, status, id)",
+            "CREATE INDEX agency_shares_receiver ON agency_shares (receiving_user_id, status)",
+            "CREATE INDEX agency_shares_local ON agency_shares (local_case_pk)",
+            """CREATE TABLE agency_share_units (
+                share_id {bigint} NOT NULL REFERENCES agency_shares(id),
+                group_id {bigint} NOT NULL REFERENCES agency_groups(id),
+                PRIMARY KEY (share_id, group_id))""",
+            "CREATE INDEX agency_share_units_group ON agency_share_units (group_id, share_id)",
+            """CREATE TABLE agency_share_targets (
+                share_id {bigint} NOT NULL REFERENCES agency_shares(id),
+                target_id {bigint} NOT NULL REFERENCES targets(id),
+                PRIMARY KEY (share_id, target_id))""",
+        ],
+    ),
 ]

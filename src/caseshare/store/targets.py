@@ -79,6 +79,7 @@ class TargetStore(Connection):
         )
 
     def delete_target(self, target_id: int) -> None:
+        self.execute("DELETE FROM agency_share_targets WHERE target_id = ?", (target_id,))
         self.execute("DELETE FROM target_identifiers WHERE target_id = ?", (target_id,))
         self.execute("DELETE FROM targets WHERE id = ?", (target_id,))
 

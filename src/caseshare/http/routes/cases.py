@@ -113,6 +113,8 @@ def record(svc: Caseshare, actor: Actor, access: Access) -> dict[str, Any]:
         "properties": row["properties"],
         # only indices to cases the caller may view (issue 8 item 10)
         "indices": svc.readable_indices(actor.user_id, access.case_pk),
+        "sharing_state": svc.sharing_states([access.case_pk])[access.case_pk],
+        "x_case_alert": svc.xcase_counts([access.case_pk])[access.case_pk],
         "access": access_view(access, namer_of(svc, actor.agency_id)),
     }
 

@@ -87,6 +87,8 @@ def manage_case(
         history=[describe(e, context["names"]) for e in events],
         older=url(context["href"], history_before=older) + "#history" if older else None,
         newer=context["href"] + "#history" if history_before else None,
+        xcase=svc.xcase_alerts(viewer.agency_id, viewer.user_id, case_id),
+        received=svc.received_for_local_case(viewer.agency_id, viewer.user_id, case_id),
     )
     return render(request, "case.html", context)
 

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from caseshare.http.web import (
     account,
     admin,
+    agencyshares,
     caselist,
     casepage,
     errors,
@@ -19,7 +20,7 @@ from caseshare.http.web import (
 from caseshare.http.web.viewer import SignInRequired
 
 #: the page modules, in the order their routes are matched
-PAGES = (caselist, casepage, targets, sharedetails, account, pickers, signin, admin)
+PAGES = (caselist, casepage, targets, sharedetails, agencyshares, account, pickers, signin, admin)
 
 
 def install(app: FastAPI) -> None:

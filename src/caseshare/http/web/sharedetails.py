@@ -6,8 +6,8 @@
   level and path in words; manual shares with a user, group, location, role, role tree or the
   whole agency are added, changed and removed here, with the API's refusals (S-SHR-1…5) beside
   the field they concern.
-- The case team, who has access and why (S-ACC-6), the sharing history (S-AUD-1), and the
-  place of "Send" (inter-agency sharing, a later issue).
+- The case team, who has access and why (S-ACC-6), the sharing history (S-AUD-1), and "Send":
+  the agency shares sent from the case (S-AG-2; the forms are in ``agencyshares.py``).
 
 Whoever can view the case sees the page (S-SHR-7); only full access shows the controls, and a
 form posted without it is the 403 page.
@@ -118,7 +118,10 @@ def _who_rows(detail: SharingDetail, words: Names) -> list[dict[str, Any]]:
                     "text": read.words(words.name, by=by, team_role=role),
                 }
             )
-        rows.append({"person": words.user(access.user_id), "level": access.level.label, "why": why})
+        person = words.user(access.user_id)
+        if all(g.cause is Cause.AGENCY_SHARE for g in access.grants):
+            person = "Someone at an agency the case was sent to"  # another agency's user
+        rows.append({"person": person, "level": access.level.label, "why": why})
     return rows
 
 
@@ -204,6 +207,10 @@ def show(
         "level_words": LEVEL_WORDS,
         "default": default,
         "team_roles": [(str(r.id), f"{r.name} ({r.level.label})") for r in detail.team_roles],
+        "sent": [
+            svc.agency_share_json(r, viewer.agency_id)
+            for r in svc.agency_shares_of_case(viewer.agency_id, viewer.user_id, case_id)
+        ],
         "history": [describe(e, words) for e in events],
         "older": url(here, history_before=older) + "#history" if older else None,
         "newer": here + "#history" if history_before else None,

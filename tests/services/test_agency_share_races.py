@@ -1,0 +1,102 @@
+"""S-AG-3: accept and revoke can never both succeed. Real threads, each with its own
+connection, race on SQLite and PostgreSQL; every round has exactly one winner, and the share's
+status and its audit agree with the winner. Both act on the pending share they saw: the
+revoke names that status (as the Send screen does), the accept always starts from pending."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from caseshare.core.agencyshares import Status
+from caseshare.services import Caseshare
+from caseshare.store import open_store
+from tests.services.test_agreement_races import _race
+
+ROUNDS = 8
+
+
+def _world(url: str) -> dict[str, Any]:
+    store = open_store(url)
+    try:
+        svc = Caseshare(store)
+        tag = uuid.uuid4().hex[:8]
+        north = svc.create_agency(f"north-{tag}", "North")
+        south = svc.create_agency(f"south-{tag}", "South")
+        ada = svc.create_user(north, None, "ada", email="ada@n.example", permissions=["admin"])
+        fred = svc.create_user(south, None, "fred", email="f@s.example", permissions=["admin"])
+        rhea = svc.create_user(south, None, "rhea", email="r@s.example")
+        flags = {"outbound_sharing": True, "inbound_sharing": True}
+        agreement = svc.propose_agreement(north, ada, f"south-{tag}", flags)
+        svc.answer_agreement(south, fred, agreement.id, approve=True)
+        case = svc.create_case(north, ada, "patient", "Raced", owner=f"user:{ada}")
+        return {
+            "north": north,
+            "south": south,
+            "slug": f"south-{tag}",
+            "ada": ada,
+            "fred": fred,
+            "rhea": rhea,
+            "case": case,
+        }
+    finally:
+        store.close()
+
+
+def _send(url: str, w: dict[str, Any]) -> int:
+    store = open_store(url, migrate=False)
+    try:
+        rows = Caseshare(store).send_case(w["north"], w["ada"], w["case"], [w["slug"]])
+        return rows[0].id
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_s_ag_3_accept_and_revoke_race_has_exactly_one_winner(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'race.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    w = _world(url)
+    winners = {"accept": 0, "revoke": 0}
+    for _ in range(ROUNDS):
+        share_id = _send(url, w)
+        outcomes = _race(
+            url,
+            [
+                lambda s, i=share_id: s.accept_agency_share(w["south"], w["fred"], i, w["rhea"]),
+                lambda s, i=share_id: s.revoke_agency_share(
+                    w["north"], w["ada"], i, expected="pending"
+                ),
+            ],
+        )
+        refused = [o for o in outcomes if isinstance(o, str)]
+        assert refused == ["invalid_transition"], outcomes
+        store = open_store(url, migrate=False)
+        try:
+            row = store.agency_share(share_id)
+            assert row is not None
+            events = [
+                e.action
+                for e in store.audit_events(w["north"], limit=10_000)
+                if e.subject == f"agency_share:{share_id}"
+            ]
+            if isinstance(outcomes[0], str):
+                assert row.status is Status.REVOKED and row.local_case_pk is None
+                assert events.count("agency_share.accept") == 0
+                winners["revoke"] += 1
+            else:
+                assert row.status is Status.ACTIVE and row.receiving_user_id == w["rhea"]
+                assert events.count("agency_share.revoke") == 0
+                winners["accept"] += 1
+                # revoke it so the next round may send again
+                Caseshare(store).revoke_agency_share(w["north"], w["ada"], share_id)
+        finally:
+            store.close()
+    assert sum(winners.values()) == ROUNDS
