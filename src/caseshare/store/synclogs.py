@@ -78,7 +78,10 @@ class SyncLogStore(Connection):
         case's family below it, not the user's cases. True means "maybe": ``sync_graph`` and
         ``core.sync`` decide.
         """
-        owned, params = self.dialect.in_list("c.owner", sorted(set(owner_ids)))
+        # the owner of each case walked, one lookup by pk each (a plain join lets SQLite build a
+        # Bloom filter over every case, and PostgreSQL read every case of the user's owners)
+        owner = "(SELECT c.owner FROM cases c WHERE c.pk = w.pk AND c.closed = 0)"
+        owned, params = self.dialect.in_list(owner, sorted(set(owner_ids)))
         if not params:
             return False
         found = self.rows(
@@ -88,8 +91,7 @@ class SyncLogStore(Connection):
             " OR (i.case_pk = w.pk AND i.relationship = 'extension')"
             f" WHERE {_LIVE_ENDS} AND (i.ref_pk = w.pk OR NOT EXISTS (SELECT 1 FROM cases y"
             " WHERE y.pk = i.case_pk AND y.closed <> 0)))"
-            " SELECT 1 FROM w WHERE EXISTS (SELECT 1 FROM cases c WHERE c.pk = w.pk"
-            f" AND c.closed = 0 AND {owned}) LIMIT 1",
+            f" SELECT 1 FROM w WHERE {owned} LIMIT 1",
             [case_pk, agency_id, *params],
         )
         return bool(found)
