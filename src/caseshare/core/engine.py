@@ -111,7 +111,7 @@ class AgencyContext:
         # an owner rule's test holds the owners it matches: kept only if the directory is
         same = directory is self.directory
         keep = {r.id for r in kept if r.id not in changed and (same or r.kind != "owner")}
-        matchers = {rule_id: t for rule_id, t in self._matchers.items() if rule_id in keep}
+        matchers = {rule_id: t for rule_id, t in list(self._matchers.items()) if rule_id in keep}
         return AgencyContext(
             self.agency_id,
             settings if settings is not None else self.settings,
