@@ -16,6 +16,7 @@ from caseshare.core.rules import (
     AnyOf,
     Condition,
     Rule,
+    case_types_of,
     check_limits,
     criteria_to_data,
     matches,
@@ -242,3 +243,40 @@ def test_s_rule_1_the_50th_criteria_rule_is_accepted_and_the_51st_refused() -> N
     assert info.value.code == "validation_error"
     assert "50" in info.value.message
     check_limits(rules, "owner")  # owner rules still fit under the 300
+
+
+def _ct(op: str, value: str | tuple[str, ...]) -> Condition:
+    return Condition("case_type", op, value)
+
+
+HIGH = Condition("property", "equals", "high", "priority")
+
+
+@pytest.mark.parametrize(
+    ("criterion", "types"),
+    [
+        (_ct("equals", "patient"), {"patient"}),
+        (_ct("in", ("patient", "referral")), {"patient", "referral"}),
+        (_ct("not_equals", "patient"), None),
+        (_ct("starts_with", "pat"), None),
+        (HIGH, None),
+        (AllOf((_ct("equals", "patient"), HIGH)), {"patient"}),
+        (AllOf((_ct("in", ("patient", "referral")), _ct("equals", "referral"))), {"referral"}),
+        (AllOf((HIGH, HIGH)), None),
+        (AnyOf((_ct("equals", "patient"), HIGH)), None),
+        (AnyOf((_ct("equals", "patient"), _ct("equals", "referral"))), {"patient", "referral"}),
+        (AnyOf((AllOf((_ct("equals", "patient"), HIGH)), _ct("equals", "x"))), {"patient", "x"}),
+    ],
+)
+def test_s_rule_1_a_rule_is_skipped_only_on_case_types_its_criteria_can_never_meet(
+    criterion: AllOf | AnyOf | Condition, types: set[str] | None
+) -> None:
+    """A decision tests a criteria rule only on the case types ``case_types_of`` allows: it must
+    never leave out a type on which the criteria could hold."""
+    found = case_types_of(criterion)
+    assert (None if found is None else set(found)) == types
+    if found is not None:
+        for case_type in ("patient", "referral", "x", "household"):
+            if case_type not in found:
+                other = case(1, "group:7", case_type=case_type, properties={"priority": "high"})
+                assert not matches(criterion, other)

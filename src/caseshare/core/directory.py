@@ -167,7 +167,8 @@ class Directory:
         for user_id in users:
             dirty |= self._containing(Principal("user", user_id))
         kept: dict[Principal, frozenset[int]] = {}
-        for principal, members in self._members.items():
+        # list(): other threads may be adding to the old directory's cache as we read it
+        for principal, members in list(self._members.items()):
             kind = principal.kind
             if kind == "group":
                 if principal.id in dirty:

@@ -65,6 +65,7 @@ class AgencyContext:
     _defaults: dict[str, tuple[str, Level]] = field(default_factory=dict, compare=False, repr=False)
     _managers: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
     _seats: dict[int, Seat] = field(default_factory=dict, compare=False, repr=False)
+    _child_level: list[Level] = field(default_factory=list, compare=False, repr=False)
 
     def seat(self, user: User) -> Seat:
         found = self._seats.get(user.id)
@@ -110,7 +111,7 @@ class AgencyContext:
         # an owner rule's test holds the owners it matches: kept only if the directory is
         same = directory is self.directory
         keep = {r.id for r in kept if r.id not in changed and (same or r.kind != "owner")}
-        matchers = {rule_id: t for rule_id, t in self._matchers.items() if rule_id in keep}
+        matchers = {rule_id: t for rule_id, t in list(self._matchers.items()) if rule_id in keep}
         return AgencyContext(
             self.agency_id,
             settings if settings is not None else self.settings,
@@ -191,10 +192,11 @@ class AgencyContext:
 
     @property
     def child_level(self) -> Level:
-        found = self._defaults.get("\0child")
-        if found is None:
-            found = self._defaults["\0child"] = ("", self.settings.child_level)
-        return found[1]
+        """The level ``implicit_child`` gives at most (``child_access``), parsed once."""
+        found = self._child_level
+        if not found:
+            found.append(self.settings.child_level)
+        return found[0]
 
     def stored_level(self, grant: StoredGrant) -> Level:
         """A stored grant's level now: team grants follow their team role's current level."""
