@@ -80,8 +80,10 @@ def test_s_acc_7_an_estimate_counts_only_what_the_user_may_view(
 ) -> None:
     nobody = world.svc.create_user(world.agency, None, "nobody")
     assert world.svc.case_count(nobody) == access.CaseCount(0, exact=True)
+    # 100 of 400: at the threshold, so exact or estimated by the sample, never far off
     patients = world.svc.case_count(world.worker, CaseFilter(case_type="patient"))
-    assert not patients.exact and abs(patients.value - 100) <= 40, patients
+    assert abs(patients.value - 100) <= 40, patients
+    assert patients.value == 100 or not patients.exact, patients
 
 
 def test_s_view_1_small_counts_and_tree_counts_are_exact(world: World, small_sample: None) -> None:

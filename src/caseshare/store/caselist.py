@@ -85,6 +85,10 @@ def fts_phrase(q: str) -> str:
     return '"' + q.casefold().replace('"', '""') + '"'
 
 
+#: (agency, version, user, filter, direction) whose walk found too few of the user's cases
+_WALK_MISSES: set[tuple[Any, ...]] = set()
+
+
 class CaseListQuery:
     """The WHERE clause of one user's case list: visibility, then each filter."""
 
@@ -205,7 +209,10 @@ class CaseListStore(Connection):
         costs the page when the user sees much of the agency; when the walk's window holds
         too few of the user's cases, build the user's candidate set from its indexed sources
         (``VisibilityQuery.visible``), which costs what the user sees."""
-        if not roots and WALK > 0:
+        # a walk that found too few of this user's cases will again on the next page: this
+        # process remembers it until the agency's version changes (a plan choice, never an answer)
+        missed = (ctx.agency_id, ctx.version, user.id, flt, ascending)
+        if not roots and WALK > 0 and missed not in _WALK_MISSES:
             walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
             if walked is not None:
                 if not inbound:
@@ -213,6 +220,9 @@ class CaseListStore(Connection):
                 # cases sent here (S-AG-4) are not on this agency's sort index: the page is
                 # the first ``limit`` of the walked page and the received cases, in one query
                 return self._with_received(ctx, user, flt, walked, limit, after, ascending, inbound)
+            if len(_WALK_MISSES) > 10_000:
+                _WALK_MISSES.clear()
+            _WALK_MISSES.add(missed)
         where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
         column = f"c.{SORTS[flt.sort]}"
         op, direction = (">", "ASC") if ascending else ("<", "DESC")
