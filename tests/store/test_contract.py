@@ -662,3 +662,35 @@ def test_store_audit_event_rolls_back_with_its_change(store: Store, agency: int)
         store.record(agency, "user:1", "share.create", "case:k1")
         raise Boom
     assert store.audit_events(agency) == []
+
+
+# -- submissions: statements per form ---------------------------------------------------------------
+
+
+def test_store_new_submission_takes_its_id_as_position_in_one_statement(
+    store: Store, agency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-1/S-TX-5: a new form's position is its id (received order), an edit keeps the old
+    position; on PostgreSQL the new form is written in one round trip, not an INSERT and an
+    UPDATE (issue 12 item 4)."""
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    with store.transaction():
+        monkeypatch.setattr(store, "_run", counted)
+        first = store.insert_submission(agency, "f1", None, "<data/>", "h1", "normal")
+        monkeypatch.undo()
+        if store.is_postgres:
+            assert len(statements) == 1, statements
+        store.set_submission_status(first, "deprecated")
+        again = store.insert_submission(
+            agency, "f1", None, "<data/>", "h2", "normal", position=first
+        )
+        later = store.insert_submission(agency, "f2", None, "<data/>", "h3", "normal")
+    found = {r.id: r.position for r in store.submissions(agency)}
+    assert found == {first: first, again: first, later: later}
+    assert later > first

@@ -126,21 +126,32 @@ class SubmissionStore(CaseStateStore):
         received_on: str | None = None,
         sync_token: str | None = None,
     ) -> int:
+        values = (
+            agency_id,
+            instance_id,
+            user_id,
+            received_on or utcnow(),
+            position,
+            xml,
+            content_hash,
+            status,
+            problem,
+            sync_token,
+        )
+        if self.is_postgres:
+            # one round trip: the id is drawn first, so a new form's position (its id) is
+            # written by the INSERT itself rather than by a second UPDATE
+            return self.insert(
+                "INSERT INTO submissions (id, agency_id, instance_id, user_id, received_on,"
+                " position, xml, content_hash, status, problem, sync_token)"
+                " SELECT n.id, ?, ?, ?, ?, COALESCE(?::bigint, n.id), ?, ?, ?, ?, ? FROM"
+                " (SELECT nextval(pg_get_serial_sequence('submissions', 'id')) AS id) n",
+                values,
+            )
         sub_id = self.insert(
             "INSERT INTO submissions (agency_id, instance_id, user_id, received_on, position, xml,"
             " content_hash, status, problem, sync_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                agency_id,
-                instance_id,
-                user_id,
-                received_on or utcnow(),
-                position,
-                xml,
-                content_hash,
-                status,
-                problem,
-                sync_token,
-            ),
+            values,
         )
         if position is None:
             self.execute("UPDATE submissions SET position = id WHERE id = ?", (sub_id,))
