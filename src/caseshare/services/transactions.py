@@ -82,7 +82,13 @@ class TransactionService(FormWriter):
         """
         raw = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
         digest = hashlib.sha256(raw).hexdigest()
-        user = self.acting_user(user_id, agency_id)
+        # With per-case locks (PostgreSQL) the context is read before any lock is taken, inside
+        # the transaction or out, so the one read for the acting user serves the form: one
+        # version check per form, not two. On SQLite it is read again under BEGIN IMMEDIATE,
+        # which holds every writer off (and costs no round trip).
+        read = self.context(agency_id) if self.store.per_case_locks else None
+        with self.pinned_context(agency_id, read):
+            user = self.acting_user(user_id, agency_id)
         assert user is not None
         instance_id = f"sha256:{digest}"
         try:
@@ -94,7 +100,8 @@ class TransactionService(FormWriter):
             whole = False
             while True:
                 try:
-                    with self.store.transaction(), self.pinned_context(agency_id):
+                    with self.store.transaction(), self.pinned_context(agency_id, read):
+                        read = None  # a retry under the agency's whole lock reads it again
                         whole = self._lock(agency_id, instance_id, parsed, sync_token, whole)
                         # S-SYNC-2: only the submitter's own restore counts; another user's (or
                         # an unknown) token is ignored, so it can never hide changes from its
