@@ -694,3 +694,47 @@ def test_store_new_submission_takes_its_id_as_position_in_one_statement(
     found = {r.id: r.position for r in store.submissions(agency)}
     assert found == {first: first, again: first, later: later}
     assert later > first
+
+
+@pytest.mark.parametrize("child_filter", [("1 = 1", []), ("c.owner = ?", ["user:7"])])
+def test_store_facts_many_agrees_with_facts_by_id_in_one_round_trip(
+    store: Store, agency: int, child_filter: tuple[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-7: a form's cases are decided on the same facts (parents, children up to the limit,
+    grants of each) as one case is; on PostgreSQL they are read in one pipeline, not four
+    statements one after the other (issue 12 item 4)."""
+    parent = _case(store, agency, "fm-p")
+    a = _case(store, agency, "fm-a")
+    b = _case(store, agency, "fm-b", owner="user:7")
+    kids = [
+        _case(store, agency, f"fm-k{n}", owner="user:7" if n % 2 else "user:1") for n in range(4)
+    ]
+    gone = _case(store, agency, "fm-gone", owner="user:7")
+    for child in (a, b):
+        _index(store, child, "parent", parent)
+    for kid in [*kids, gone]:
+        _index(store, kid, "parent", a)
+    _index(store, kids[0], "host", b, rel="extension")
+    with store.transaction():
+        store.set_deleted(gone, True)  # a deleted child is no child
+        for pk, who in ((parent, 2), (a, 3), (kids[1], 4), (kids[3], 5)):
+            store.put_grant(agency, pk, Cause.MANUAL, Principal("user", who), Level.READ, "system")
+    ids = ["fm-a", "fm-b", "fm-p", "fm-k1", "fm-gone", "fm-nowhere"]
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    monkeypatch.setattr(store, "_run", counted)
+    many = store.facts_many(agency, ids, child_filter=child_filter, child_limit=1)
+    monkeypatch.undo()
+    if store.is_postgres:
+        assert statements == []  # all four in rows_together's pipeline
+    one = {
+        cid: store.facts_by_id(agency, cid, child_filter=child_filter, child_limit=1) for cid in ids
+    }
+    assert many == {cid: facts for cid, facts in one.items() if facts is not None}
+    assert set(many) == {"fm-a", "fm-b", "fm-p", "fm-k1", "fm-gone"}
+    assert len(many["fm-a"].children) == 1 and many["fm-p"].grants
