@@ -738,3 +738,34 @@ def test_store_facts_many_agrees_with_facts_by_id_in_one_round_trip(
     assert many == {cid: facts for cid, facts in one.items() if facts is not None}
     assert set(many) == {"fm-a", "fm-b", "fm-p", "fm-k1", "fm-gone"}
     assert len(many["fm-a"].children) == 1 and many["fm-p"].grants
+
+
+def test_store_case_states_with_their_indices_in_one_round_trip(
+    store: Store, agency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-1: a form's cases are read with their index rows before its blocks are applied; on
+    PostgreSQL both queries go in one pipeline (issue 12 item 4)."""
+    host = _case(store, agency, "cs-host")
+    kid = _case(store, agency, "cs-kid", properties={"colour": "red"})
+    _index(store, kid, "parent", host)
+    _index(store, kid, "host", host, rel="extension")
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    monkeypatch.setattr(store, "_run", counted)
+    found = store.case_states(agency, ["cs-kid", "cs-host", "cs-none"])
+    monkeypatch.undo()
+    if store.is_postgres:
+        assert statements == []
+    assert set(found) == {"cs-kid", "cs-host"}
+    pk, columns, indices = found["cs-kid"]
+    assert pk == kid and columns["properties"] == {"colour": "red"}
+    assert indices == [
+        ("host", "cs-host", "patient", "extension"),
+        ("parent", "cs-host", "patient", "child"),
+    ]
+    assert found["cs-host"] == (host, found["cs-host"][1], [])
