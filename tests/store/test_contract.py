@@ -769,3 +769,32 @@ def test_store_case_states_with_their_indices_in_one_round_trip(
         ("parent", "cs-host", "patient", "child"),
     ]
     assert found["cs-host"] == (host, found["cs-host"][1], [])
+
+
+def test_store_a_forms_first_reads_go_together(
+    store: Store, agency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-5: a form first finds the current version of its instanceID and its cases' states;
+    on PostgreSQL both in one round trip (issue 12 item 4)."""
+    kid = _case(store, agency, "fr-kid")
+    host = _case(store, agency, "fr-host")
+    _index(store, kid, "parent", host)
+    with store.transaction():
+        sub = store.insert_submission(agency, "fr-form", None, "<data/>", "h1", "normal")
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    monkeypatch.setattr(store, "_run", counted)
+    current, states = store.current_submission_and_states(agency, "fr-form", ["fr-kid", "fr-x"])
+    none, nothing = store.current_submission_and_states(agency, "fr-other", [])
+    monkeypatch.undo()
+    if store.is_postgres:
+        assert len(statements) == 1  # the second call: one query, no pipeline needed
+    assert current == store.current_submission(agency, "fr-form") and current is not None
+    assert current.id == sub
+    assert states == store.case_states(agency, ["fr-kid"])
+    assert (none, nothing) == (None, {})

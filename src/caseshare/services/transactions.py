@@ -191,7 +191,10 @@ class TransactionService(FormWriter):
         sync_token: str | None,
         whole: bool = True,
     ) -> SubmitResult:
-        current = self.store.current_submission(agency_id, instance_id)
+        # the form's first reads, together (one round trip on PostgreSQL)
+        current, found = self.store.current_submission_and_states(
+            agency_id, instance_id, list(dict.fromkeys(b.case_id for b in parsed.blocks))
+        )
         if current is not None and current.content_hash == digest:
             sub_id = self.store.insert_submission(
                 agency_id,
@@ -219,7 +222,6 @@ class TransactionService(FormWriter):
         by_case: dict[str, list[CaseBlock]] = {}
         for block in blocks:
             by_case.setdefault(block.case_id, []).append(block)
-        found = self.store.case_states(agency_id, list(by_case))
         before = {cid: found.get(cid) for cid in by_case}
         created = [cid for cid, f in before.items() if f is None]
         # cases whose history indexes a case this form (re-)creates: their index rows follow it

@@ -221,7 +221,7 @@ class Connection:
     def rows_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
         """Independent queries (none reads another's answer): on PostgreSQL sent at once in
         psycopg's pipeline mode, one round trip for all; on SQLite one after the other."""
-        if self.dialect is SQLITE:
+        if self.dialect is SQLITE or len(statements) < 2:
             return [self.rows(sql, params) for sql, params in statements]
         try:
             with self._raw.pipeline():

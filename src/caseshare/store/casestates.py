@@ -152,8 +152,18 @@ class CaseStateStore(Connection):
     ) -> dict[str, tuple[int, dict[str, Any], list[IndexRow]]]:
         """``case_state_columns`` for many cases in two queries (a restore sends thousands); on
         PostgreSQL both name the cases by id and go in one pipeline (one round trip)."""
+        return self.case_states_with(agency_id, case_ids, ())[0]
+
+    def case_states_with(
+        self,
+        agency_id: int,
+        case_ids: list[str],
+        extra: Sequence[tuple[str, Sequence[Any]]],
+    ) -> tuple[dict[str, tuple[int, dict[str, Any], list[IndexRow]]], list[list[Row]]]:
+        """``case_states``, and the rows of other queries that read nothing it reads: on
+        PostgreSQL all sent in the same pipeline."""
         if not case_ids:
-            return {}
+            return {}, self.rows_together(extra)
         wanted, params = self.dialect.in_list("case_id", case_ids)
         out: dict[str, tuple[int, dict[str, Any], list[IndexRow]]] = {}
         by_pk: dict[int, str] = {}
@@ -166,7 +176,7 @@ class CaseStateStore(Connection):
         indices: list[Row] | None = None
         if self.is_postgres:
             key = (agency_id, *params)
-            found, indices = self.rows_together(
+            found, indices, *others = self.rows_together(
                 [
                     (cases_sql, key),
                     (
@@ -175,9 +185,11 @@ class CaseStateStore(Connection):
                         ),
                         key,
                     ),
+                    *extra,
                 ]
             )
         else:
+            others = self.rows_together(extra)
             found = self.rows(cases_sql, (agency_id, *params))
         for row in found:
             columns = dict(zip(STATE_COLS, row[2:], strict=True))
@@ -190,7 +202,7 @@ class CaseStateStore(Connection):
             indices = self.rows(index_sql.format(pks), pk_params)
         for r in indices or ():
             out[by_pk[r[0]]][2].append((r[1], r[2], r[3], r[4]))
-        return out
+        return out, others
 
     def open_extensions(self, case_pk: int) -> list[str]:
         """Open cases that index this one as their host (relationship ``extension``)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from caseshare.store.base import dumps, loads, utcnow
-from caseshare.store.casestates import STATE_COLS, CaseStateStore, IndexRow
+from caseshare.store.casestates import STATE_COLS, CaseStateStore, Found, IndexRow
 
 __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "TransactionRow"]
 
@@ -18,6 +18,10 @@ _LOCK_CLASS: Final = 0x4353  # "CS"
 _ROWS_PER_INSERT: Final = 1000
 SUBMISSION_COLS: Final = (
     "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
+)
+_CURRENT: Final = (
+    f"SELECT {SUBMISSION_COLS} FROM submissions WHERE agency_id = ? AND instance_id = ?"
+    " AND status IN ('normal', 'archived')"
 )
 TRANSACTION_COLS: Final = (
     "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
@@ -163,12 +167,18 @@ class SubmissionStore(CaseStateStore):
 
     def current_submission(self, agency_id: int, instance_id: str) -> SubmissionRow | None:
         """The version of an instanceID that counts (normal or archived), if any."""
-        row = self.row(
-            f"SELECT {SUBMISSION_COLS} FROM submissions WHERE agency_id = ? AND instance_id = ?"
-            " AND status IN ('normal', 'archived')",
-            (agency_id, instance_id),
-        )
+        row = self.row(_CURRENT, (agency_id, instance_id))
         return None if row is None else SubmissionRow(*row)
+
+    def current_submission_and_states(
+        self, agency_id: int, instance_id: str, case_ids: list[str]
+    ) -> tuple[SubmissionRow | None, dict[str, Found]]:
+        """``current_submission`` and ``case_states`` at once: a form's first reads, one round
+        trip on PostgreSQL (one pipeline)."""
+        states, (rows,) = self.case_states_with(
+            agency_id, case_ids, [(_CURRENT, (agency_id, instance_id))]
+        )
+        return (SubmissionRow(*rows[0]) if rows else None), states
 
     def submissions(self, agency_id: int, instance_id: str | None = None) -> list[SubmissionRow]:
         """Every stored submission of the agency (or of one instanceID), oldest first."""
