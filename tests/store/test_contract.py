@@ -789,8 +789,10 @@ def test_store_a_forms_first_reads_go_together(
         return run(sql, params, control=control)
 
     monkeypatch.setattr(store, "_run", counted)
-    current, states = store.current_submission_and_states(agency, "fr-form", ["fr-kid", "fr-x"])
-    none, nothing = store.current_submission_and_states(agency, "fr-other", [])
+    current, states, history = store.current_submission_and_states(
+        agency, "fr-form", ["fr-kid", "fr-x"]
+    )
+    none, nothing, no_history = store.current_submission_and_states(agency, "fr-other", [])
     monkeypatch.undo()
     if store.is_postgres:
         assert len(statements) == 1  # the second call: one query, no pipeline needed
@@ -798,3 +800,8 @@ def test_store_a_forms_first_reads_go_together(
     assert current.id == sub
     assert states == store.case_states(agency, ["fr-kid"])
     assert (none, nothing) == (None, {})
+    if store.is_postgres:  # read in the same pipeline; SQLite leaves it to with_history
+        assert history == store.with_history(agency, ["fr-kid", "fr-x"])
+        assert no_history == set()
+    else:
+        assert history is None and no_history is None

@@ -192,7 +192,7 @@ class TransactionService(FormWriter):
         whole: bool = True,
     ) -> SubmitResult:
         # the form's first reads, together (one round trip on PostgreSQL)
-        current, found = self.store.current_submission_and_states(
+        current, found, history = self.store.current_submission_and_states(
             agency_id, instance_id, list(dict.fromkeys(b.case_id for b in parsed.blocks))
         )
         if current is not None and current.content_hash == digest:
@@ -235,7 +235,9 @@ class TransactionService(FormWriter):
         # cases made outside forms start their history with a baseline; decided before the old
         # version (of an edit) is deprecated, which takes its transactions out of the history
         existing = [cid for cid, f in before.items() if f is not None]
-        baseline = set(existing) - self.store.with_history(agency_id, existing)
+        if history is None:  # SQLite: asked only when some case exists
+            history = self.store.with_history(agency_id, existing)
+        baseline = set(existing) - history
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated")
         sub_id = self.store.insert_submission(

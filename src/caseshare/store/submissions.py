@@ -23,6 +23,10 @@ _CURRENT: Final = (
     f"SELECT {SUBMISSION_COLS} FROM submissions WHERE agency_id = ? AND instance_id = ?"
     " AND status IN ('normal', 'archived')"
 )
+_WITH_HISTORY: Final = (
+    "SELECT DISTINCT case_id FROM case_transactions WHERE agency_id = ?"
+    " AND revoked = 0 AND kinds <> 'rebuild' AND {}"
+)
 TRANSACTION_COLS: Final = (
     "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
     " snapshot"
@@ -172,13 +176,19 @@ class SubmissionStore(CaseStateStore):
 
     def current_submission_and_states(
         self, agency_id: int, instance_id: str, case_ids: list[str]
-    ) -> tuple[SubmissionRow | None, dict[str, Found]]:
-        """``current_submission`` and ``case_states`` at once: a form's first reads, one round
-        trip on PostgreSQL (one pipeline)."""
-        states, (rows,) = self.case_states_with(
-            agency_id, case_ids, [(_CURRENT, (agency_id, instance_id))]
-        )
-        return (SubmissionRow(*rows[0]) if rows else None), states
+    ) -> tuple[SubmissionRow | None, dict[str, Found], set[str] | None]:
+        """``current_submission``, ``case_states`` and (on PostgreSQL) ``with_history`` of the
+        cases at once: a form's first reads, one round trip on PostgreSQL (one pipeline). The
+        third is None on SQLite, where a form that creates every case it names need not ask."""
+        extra: list[tuple[str, Sequence[Any]]] = [(_CURRENT, (agency_id, instance_id))]
+        if self.is_postgres and case_ids:
+            wanted, params = self.dialect.in_list("case_id", case_ids)
+            extra.append((_WITH_HISTORY.format(wanted), (agency_id, *params)))
+        states, (rows, *history) = self.case_states_with(agency_id, case_ids, extra)
+        current = SubmissionRow(*rows[0]) if rows else None
+        if not self.is_postgres:
+            return current, states, None
+        return current, states, {r[0] for r in history[0]} if history else set()
 
     def submissions(self, agency_id: int, instance_id: str | None = None) -> list[SubmissionRow]:
         """Every stored submission of the agency (or of one instanceID), oldest first."""
@@ -284,11 +294,7 @@ class SubmissionStore(CaseStateStore):
         if not case_ids:
             return set()
         wanted, params = self.dialect.in_list("case_id", list(case_ids))
-        rows = self.rows(
-            "SELECT DISTINCT case_id FROM case_transactions WHERE agency_id = ?"
-            f" AND revoked = 0 AND kinds <> 'rebuild' AND {wanted}",
-            (agency_id, *params),
-        )
+        rows = self.rows(_WITH_HISTORY.format(wanted), (agency_id, *params))
         return {r[0] for r in rows}
 
     def referrers_of(self, agency_id: int, case_ids: Sequence[str]) -> set[str]:
