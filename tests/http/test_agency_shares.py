@@ -217,3 +217,60 @@ def test_s_xc_1_and_2_alerts_and_the_search_over_http(
     page = http.client.get(f"/cases/{first}").text  # Manage case
     assert "X-Case alert" in page and f'href="/cases/{second}"' in page
     assert "email hal@example.org" in page
+
+
+# -- adversarial: what a received case lets the receivers learn through the list (S-AG-4, S-ACC-3)
+def _sent_and_accepted(http: HttpCast, south: dict[str, Any]) -> tuple[str, str, str]:
+    """A north case with a secret property and external id, sent to south and finalised."""
+    word = uuid.uuid4().hex[:10]
+    svc = http.cast.fresh()
+    case_id = svc.create_case(
+        http.cast.agency,
+        http.cast.owner,
+        "patient",
+        f"Operation {word[:4]}",
+        properties={"codeword": f"bluebird{word}"},
+        external_id=f"ext{word}",
+        owner=Principal("user", http.cast.owner),
+    )
+    body = {"agencies": [http.other_slug], "units": {http.other_slug: [south["unit"]]}}
+    sent = expect(http.post("owner", f"{API}/cases/{case_id}/agency-shares", body), 201)
+    share = sent["items"][0]["id"]
+    expect(
+        http.post(
+            "foreigner", f"{API}/agency-shares/{share}/accept", {"receiving_user": south["rhea"]}
+        ),
+        200,
+    )
+    return case_id, word, f"Operation {word[:4]}"
+
+
+def _listed(http: HttpCast, who: str, **params: str) -> list[str]:
+    got = expect(http.get(who, f"{API}/cases", params={**params, "count": "true"}), 200)
+    ids = [i["case_id"] for i in got["items"]]
+    assert got["count"] == len(ids), got  # the count answers the same as the rows
+    return ids
+
+
+def test_s_ag_4_text_search_finds_a_received_case_by_its_summary_only(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    case_id, word, name = _sent_and_accepted(http, south)
+    for who in ("rhea", "umar"):
+        assert case_id in _listed(http, who, q=name.lower())  # the name is in the summary
+        assert case_id not in _listed(http, who, q=f"bluebird{word}")  # a property: never
+        assert case_id not in _listed(http, who, q=f"ext{word}")  # the external id: never
+    # the sender's own users still find it by property and external id
+    assert case_id in _listed(http, "owner", q=f"bluebird{word}")
+    assert case_id in _listed(http, "owner", q=f"ext{word}")
+
+
+def test_s_acc_3_owner_filter_never_matches_a_case_of_another_agency(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    case_id, _, _ = _sent_and_accepted(http, south)
+    owner = f"user:{http.cast.owner}"
+    assert case_id in _listed(http, "owner", owner=owner)
+    for who in ("rhea", "umar"):
+        assert case_id in _listed(http, who)
+        assert case_id not in _listed(http, who, owner=owner)
