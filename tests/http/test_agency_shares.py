@@ -274,3 +274,42 @@ def test_s_acc_3_owner_filter_never_matches_a_case_of_another_agency(
     for who in ("rhea", "umar"):
         assert case_id in _listed(http, who)
         assert case_id not in _listed(http, who, owner=owner)
+
+
+def _signed_in_form(http: HttpCast, agency: str, username: str) -> str:
+    """Signed in through the API; the screens' CSRF token."""
+    http.client.cookies.clear()
+    signed = http.client.post(
+        f"{API}/session", json={"agency": agency, "username": username, "password": PASSWORD}
+    )
+    assert signed.status_code == 200, signed.text
+    return str(signed.json()["csrf_token"])
+
+
+def test_s_ag_2_the_send_and_finalise_screens_refuse_odd_ids_cleanly(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    """Hostile form values (digits Python calls digits but int() refuses: "²", "١٢") never
+    answer 500: an odd target or unit is not one of the choices, an odd receiving user is
+    refused on its field; nothing is written."""
+    case_id, target = _new_case(http, "Operation Odd")
+    token = _signed_in_form(http, http.slug, "olga")
+    for odd in ("²", "١٢", "𝟗"):
+        fields = {"agencies": http.other_slug, "targets": [str(target), odd], "csrf_token": token}
+        sent = http.client.post(f"/cases/{case_id}/share/send", data=fields, follow_redirects=False)
+        assert sent.status_code in (303, 422), sent.text[:400]
+        fields = {"agencies": http.other_slug, "units": odd, "csrf_token": token}
+        sent = http.client.post(f"/cases/{case_id}/share/send", data=fields, follow_redirects=False)
+        assert sent.status_code in (303, 409, 422), sent.text[:400]
+    shares = expect(http.get("owner", f"{API}/cases/{case_id}/agency-shares"), 200)["items"]
+    assert len(shares) == 1 and shares[0]["targets"] == [target]
+    share_id = shares[0]["id"]
+    token = _signed_in_form(http, http.other_slug, "fred")
+    for odd in ("²", "١٢"):
+        fields = {"receiving_user": odd, "csrf_token": token}
+        done = http.client.post(f"/agency-shares/{share_id}/accept", data=fields)
+        assert done.status_code == 422, done.text[:400]
+        assert "Choose the person who receives the case" in done.text
+    assert expect(http.get("foreigner", f"{API}/agency-shares/{share_id}"), 200)["status"] == (
+        "pending"
+    )
