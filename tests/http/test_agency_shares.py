@@ -313,3 +313,38 @@ def test_s_ag_2_the_send_and_finalise_screens_refuse_odd_ids_cleanly(
     assert expect(http.get("foreigner", f"{API}/agency-shares/{share_id}"), 200)["status"] == (
         "pending"
     )
+
+
+def test_s_ag_1_and_2_a_disabled_agreement_or_a_revoke_ends_reading_at_the_next_request(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    """Every door the receivers read through closes at once: the summary, the share, explain,
+    the local case's received list and the case list; a re-enabled agreement opens them again,
+    a revoke for good."""
+    case_id, target = _new_case(http, "Operation Shutter")
+    body = {"agencies": [http.other_slug], "targets": [target]}
+    sent = expect(http.post("owner", f"{API}/cases/{case_id}/agency-shares", body), 201)
+    share = f"{API}/agency-shares/{sent['items'][0]['id']}"
+    local = expect(
+        http.post("foreigner", f"{share}/accept", {"receiving_user": south["rhea"]}), 200
+    )
+    doors = [f"{share}/case", share, f"{share}/access"]
+
+    def reads() -> list[bool]:
+        seen = [http.get("rhea", p).status_code == 200 for p in doors]
+        got = expect(http.get("rhea", f"{API}/cases/{local['local_case_id']}/received"), 200)
+        listed = expect(http.get("rhea", f"{API}/cases", params={"q": "shutter"}), 200)
+        return [*seen, bool(got["items"]), case_id in [i["case_id"] for i in listed["items"]]]
+
+    assert reads() == [True] * 5
+    agreements = expect(http.get("foreigner", f"{API}/agreements"), 200)["items"]
+    agreement = next(a["id"] for a in agreements if a["status"] == "approved")
+    path = f"{API}/agreements/{agreement}"
+    expect(http.call("foreigner", "PATCH", path, {"enabled": False}), 200)
+    assert reads() == [False] * 5
+    for p in doors:
+        expect(http.get("rhea", p), 404, "not_found")  # never 403
+    expect(http.call("foreigner", "PATCH", path, {"enabled": True}), 200)
+    assert reads() == [True] * 5
+    expect(http.post("owner", f"{share}/revoke", {"reason": "done"}), 200)
+    assert reads() == [False] * 5
