@@ -178,9 +178,21 @@ class CaseListQuery:
         if flt.case_type:
             parts.append(Fragment("c.case_type = ?", [flt.case_type]))
         if flt.owner:
-            parts.append(Fragment("c.owner = ?", [flt.owner]))
+            # S-ACC-3: an owner named here is one of this agency's; a case sent here from
+            # another agency never answers to its owner principal (the row hides it)
+            parts.append(
+                Fragment("c.owner = ? AND c.agency_id = ?", [flt.owner, self.ctx.agency_id])
+            )
         if flt.q:
             parts.append(self.search(flt.q, rowwise=rowwise))
+            # S-AG-4: a case sent here is found by its summary only (the name, the first line
+            # of ``cases.search``), never by its properties or external id
+            parts.append(
+                Fragment(
+                    f"(c.agency_id = ? OR {d.first_line('c.search')} LIKE ? ESCAPE '\\')",
+                    [self.ctx.agency_id, like_pattern(flt.q)],
+                )
+            )
         return parts
 
     def where(self, flt: CaseFilter, *, roots: bool = False, rowwise: bool = False) -> Fragment:
