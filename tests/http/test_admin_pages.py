@@ -294,3 +294,34 @@ def test_s_ag_1_and_s_not_1_agreement_and_outbox_pages_answer_and_refuse_beside_
     pending = admin.post(f"/admin/outbox/{world['message_id']}/retry")
     assert pending.status_code == 409  # only a failed message is sent again
     assert "only a failed message can be sent again" in pending.text
+
+
+def test_odd_digits_in_any_admin_form_get_a_clean_answer_never_a_500(
+    http: HttpCast, world: dict[str, str]
+) -> None:
+    """ "²" and "١٢" are digits to ``str.isdigit`` yet not to ``int``: every admin form takes
+    ASCII digits only, and answers anything else with a page, never a server error."""
+    admin = Browser(http, "admin")
+    for odd in ("²", "١٢", "9" * 30):
+        fields = {
+            key: odd
+            for key in (
+                "role",
+                "locations",
+                "groups",
+                "count",
+                "rows",
+                "member",
+                "user",
+                "rule",
+                "level",
+                "parent",
+                "location_type",
+                "team_role",
+                "receiving_user",
+                "case",
+            )
+        }
+        for path, _ in _addresses(http, world, "POST"):
+            answer = admin.post(path, fields)
+            assert answer.status_code < 500, (path, odd, answer.text[-300:])

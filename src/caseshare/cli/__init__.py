@@ -47,7 +47,7 @@ def _agency(store: Store, slug: str | None) -> int:
 def _user(store: Store, agency_id: int, name: str) -> int:
     key = name.removeprefix("user:")
     found = store.user_by_name(agency_id, key)
-    if found is None and key.isdigit():
+    if found is None and key.isascii() and key.isdigit():
         user = store.user(int(key))
         if user.agency_id == agency_id:
             return user.id

@@ -42,7 +42,7 @@ def parse_time(text: str | None) -> datetime | None:
 
 
 def _user(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
 
 def columns_of(state: CaseState) -> Snapshot:

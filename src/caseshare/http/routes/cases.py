@@ -305,7 +305,9 @@ def list_cases(
 ) -> Json:
     base = CaseFilter()
     if saved_filter is not None:
-        chosen: int | str = int(saved_filter) if saved_filter.isdigit() else saved_filter
+        chosen: int | str = (
+            int(saved_filter) if saved_filter.isascii() and saved_filter.isdigit() else saved_filter
+        )
         base = svc.saved_filter(actor.user_id, chosen)
     explicit: dict[str, Any] = {
         "created_by_me": created_by_me,

@@ -77,7 +77,7 @@ def _too_large() -> Response:
 async def _read_body(request: Request) -> bytes:
     """The request body, refusing (before reading it all) one over ``MAX_BODY`` bytes."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
+    if length.isascii() and length.isdigit() and int(length) > MAX_BODY:
         raise _TooLarge
     chunks, size = [], 0
     async for chunk in request.stream():

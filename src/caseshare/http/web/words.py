@@ -31,7 +31,7 @@ class Names:
         if isinstance(user_id, str):
             if user_id == "system":
                 return "the system"
-            if not user_id.isdigit():
+            if not (user_id.isascii() and user_id.isdigit()):
                 return self.principal(user_id)
         found = self.directory.users.get(int(user_id))
         if found is None:

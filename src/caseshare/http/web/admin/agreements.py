@@ -67,7 +67,7 @@ def _who(svc: Caseshare, viewer: Viewer, actor: str | None, other: str) -> str:
         return "the system (an operator)"
     kind, _, number = actor.partition(":")
     directory = svc.context(viewer.agency_id).directory
-    if kind == "user" and number.isdigit() and int(number) in directory.users:
+    if kind == "user" and number.isascii() and number.isdigit() and int(number) in directory.users:
         return names(svc, viewer).user(int(number))
     return f"an admin of {other}"
 

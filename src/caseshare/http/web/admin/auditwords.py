@@ -111,7 +111,7 @@ def subject_words(event: AuditEvent, names: Names, rules: Mapping[int, str] | No
     kind, _, key = event.subject.partition(":")
     if kind in ("user", "group", "location", "role"):
         return names.principal(event.subject)
-    if kind == "rule" and key.isdigit() and int(key) in (rules or {}):
+    if kind == "rule" and key.isascii() and key.isdigit() and int(key) in (rules or {}):
         return f"rule “{(rules or {})[int(key)]}”"
     if kind == "case":
         return f"case {key}"

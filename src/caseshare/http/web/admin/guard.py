@@ -107,10 +107,10 @@ def ids(form: FormData, name: str) -> list[int]:
     """The numbers a group of check-boxes sent (anything else is left out)."""
     out = []
     for value in form.getlist(name):
-        if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
             out.append(int(value))
     return list(dict.fromkeys(out))
 
 
 def optional_id(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None

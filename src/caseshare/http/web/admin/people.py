@@ -159,7 +159,7 @@ def _new_form(
     request: Request, svc: Caseshare, viewer: Viewer, form: FormState, status: int = 200
 ) -> Response:
     directory = svc.context(viewer.agency_id).directory
-    chosen = {int(x) for x in form.value("locations").split(",") if x.isdigit()}
+    chosen = {int(x) for x in form.value("locations").split(",") if x.isascii() and x.isdigit()}
     return admin_page(
         request,
         svc,
@@ -201,7 +201,7 @@ def create_user(request: Request, svc: Service, viewer: AdminPosting, posted: Po
             values["username"],
             full_name=values["full_name"].strip(),
             email=values["email"].strip(),
-            role_id=int(role) if role.isdigit() else None,
+            role_id=int(role) if role.isascii() and role.isdigit() else None,
             permissions=perms,
             locations=locs,
         )
@@ -371,7 +371,10 @@ def change_access(
     role = form_text(posted, "role", 20)
     perms = [p for p in PERMISSIONS if checked(posted, f"perm_{p}")]
     form = FormState({"role": role, **{f"perm_{p}": "1" for p in perms}})
-    changes = {"role_id": int(role) if role.isdigit() else None, "permissions": perms}
+    changes = {
+        "role_id": int(role) if role.isascii() and role.isdigit() else None,
+        "permissions": perms,
+    }
     return _change(
         request,
         svc,

@@ -80,7 +80,7 @@ def rules(request: Request, svc: Service, viewer: AdminViewing) -> Response:
 
 def _rows(posted: FormData) -> list[Row]:
     count = form_text(posted, "rows", 5)
-    n = min(int(count), MAX_ROWS) if count.isdigit() else BLANK_ROWS
+    n = min(int(count), MAX_ROWS) if count.isascii() and count.isdigit() else BLANK_ROWS
     return [
         Row(
             form_text(posted, f"field_{i}", 20) or "case_type",
