@@ -83,7 +83,8 @@ def test_s_ag_2_wendy_sends_a_case_to_partner_and_revokes_it(server: str, contex
     wendy.goto(f"{server}/cases/private-1/share")
     wendy.click("#sent >> button:has-text('Revoke')")
     wendy.wait_for_url(f"{server}/cases/private-1/share#send")
-    assert "Revoked the case sent to Partner Agency" in wendy.inner_text(".flash")
+    flash = wendy.inner_text(".flash")
+    assert "Revoked the case sent to Partner Agency" in flash and "admins are told" in flash
     assert "Revoked" in wendy.inner_text("#sent")
 
 
