@@ -23,11 +23,20 @@ import yaml
 from hypothesis import HealthCheck, given, note, settings
 
 from caseshare.scenario.world import World
-from caseshare.store import Store, open_store
+from caseshare.store import Store, caselist, open_store
 from tests import reference_model as ref
 from tests.strategies import worlds
 
 MAX_REPORTED = 40
+
+
+@pytest.fixture(scope="module", autouse=True)
+def walk_for_everyone() -> Iterator[None]:
+    """The list's walk plan for every user, not only those who see much (issue 12): the
+    paged listing below then checks the walk on every random world."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(caselist, "CHOOSE", False)
+        yield
 
 
 def dump(data: dict[str, Any]) -> str:

@@ -223,3 +223,134 @@ def test_s_xc_1_and_2_alerts_and_the_search_over_http(
     page = http.client.get(f"/cases/{first}").text  # Manage case
     assert "X-Case alert" in page and f'href="/cases/{second}"' in page
     assert "email hal@example.org" in page
+
+
+# -- adversarial: what a received case lets the receivers learn through the list (S-AG-4, S-ACC-3)
+def _sent_and_accepted(http: HttpCast, south: dict[str, Any]) -> tuple[str, str, str]:
+    """A north case with a secret property and external id, sent to south and finalised."""
+    word = uuid.uuid4().hex[:10]
+    svc = http.cast.fresh()
+    case_id = svc.create_case(
+        http.cast.agency,
+        http.cast.owner,
+        "patient",
+        f"Operation {word[:4]}",
+        properties={"codeword": f"bluebird{word}"},
+        external_id=f"ext{word}",
+        owner=Principal("user", http.cast.owner),
+    )
+    body = {"agencies": [http.other_slug], "units": {http.other_slug: [south["unit"]]}}
+    sent = expect(http.post("owner", f"{API}/cases/{case_id}/agency-shares", body), 201)
+    share = sent["items"][0]["id"]
+    expect(
+        http.post(
+            "foreigner", f"{API}/agency-shares/{share}/accept", {"receiving_user": south["rhea"]}
+        ),
+        200,
+    )
+    return case_id, word, f"Operation {word[:4]}"
+
+
+def _listed(http: HttpCast, who: str, **params: str) -> list[str]:
+    got = expect(http.get(who, f"{API}/cases", params={**params, "count": "true"}), 200)
+    ids = [i["case_id"] for i in got["items"]]
+    assert got["count"] == len(ids), got  # the count answers the same as the rows
+    return ids
+
+
+def test_s_ag_4_text_search_finds_a_received_case_by_its_summary_only(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    case_id, word, name = _sent_and_accepted(http, south)
+    for who in ("rhea", "umar"):
+        assert case_id in _listed(http, who, q=name.lower())  # the name is in the summary
+        assert case_id not in _listed(http, who, q=f"bluebird{word}")  # a property: never
+        assert case_id not in _listed(http, who, q=f"ext{word}")  # the external id: never
+    # the sender's own users still find it by property and external id
+    assert case_id in _listed(http, "owner", q=f"bluebird{word}")
+    assert case_id in _listed(http, "owner", q=f"ext{word}")
+
+
+def test_s_acc_3_owner_filter_never_matches_a_case_of_another_agency(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    case_id, _, _ = _sent_and_accepted(http, south)
+    owner = f"user:{http.cast.owner}"
+    assert case_id in _listed(http, "owner", owner=owner)
+    for who in ("rhea", "umar"):
+        assert case_id in _listed(http, who)
+        assert case_id not in _listed(http, who, owner=owner)
+
+
+def _signed_in_form(http: HttpCast, agency: str, username: str) -> str:
+    """Signed in through the API; the screens' CSRF token."""
+    http.client.cookies.clear()
+    signed = http.client.post(
+        f"{API}/session", json={"agency": agency, "username": username, "password": PASSWORD}
+    )
+    assert signed.status_code == 200, signed.text
+    return str(signed.json()["csrf_token"])
+
+
+def test_s_ag_2_the_send_and_finalise_screens_refuse_odd_ids_cleanly(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    """Hostile form values (digits Python calls digits but int() refuses: "²", "١٢") never
+    answer 500: an odd target or unit is not one of the choices, an odd receiving user is
+    refused on its field; nothing is written."""
+    case_id, target = _new_case(http, "Operation Odd")
+    token = _signed_in_form(http, http.slug, "olga")
+    for odd in ("²", "١٢", "𝟗"):
+        fields = {"agencies": http.other_slug, "targets": [str(target), odd], "csrf_token": token}
+        sent = http.client.post(f"/cases/{case_id}/share/send", data=fields, follow_redirects=False)
+        assert sent.status_code in (303, 422), sent.text[:400]
+        fields = {"agencies": http.other_slug, "units": odd, "csrf_token": token}
+        sent = http.client.post(f"/cases/{case_id}/share/send", data=fields, follow_redirects=False)
+        assert sent.status_code in (303, 409, 422), sent.text[:400]
+    shares = expect(http.get("owner", f"{API}/cases/{case_id}/agency-shares"), 200)["items"]
+    assert len(shares) == 1 and shares[0]["targets"] == [target]
+    share_id = shares[0]["id"]
+    token = _signed_in_form(http, http.other_slug, "fred")
+    for odd in ("²", "١٢"):
+        fields = {"receiving_user": odd, "csrf_token": token}
+        done = http.client.post(f"/agency-shares/{share_id}/accept", data=fields)
+        assert done.status_code == 422, done.text[:400]
+        assert "Choose the person who receives the case" in done.text
+    assert expect(http.get("foreigner", f"{API}/agency-shares/{share_id}"), 200)["status"] == (
+        "pending"
+    )
+
+
+def test_s_ag_1_and_2_a_disabled_agreement_or_a_revoke_ends_reading_at_the_next_request(
+    http: HttpCast, south: dict[str, Any]
+) -> None:
+    """Every door the receivers read through closes at once: the summary, the share, explain,
+    the local case's received list and the case list; a re-enabled agreement opens them again,
+    a revoke for good."""
+    case_id, target = _new_case(http, "Operation Shutter")
+    body = {"agencies": [http.other_slug], "targets": [target]}
+    sent = expect(http.post("owner", f"{API}/cases/{case_id}/agency-shares", body), 201)
+    share = f"{API}/agency-shares/{sent['items'][0]['id']}"
+    local = expect(
+        http.post("foreigner", f"{share}/accept", {"receiving_user": south["rhea"]}), 200
+    )
+    doors = [f"{share}/case", share, f"{share}/access"]
+
+    def reads() -> list[bool]:
+        seen = [http.get("rhea", p).status_code == 200 for p in doors]
+        got = expect(http.get("rhea", f"{API}/cases/{local['local_case_id']}/received"), 200)
+        listed = expect(http.get("rhea", f"{API}/cases", params={"q": "shutter"}), 200)
+        return [*seen, bool(got["items"]), case_id in [i["case_id"] for i in listed["items"]]]
+
+    assert reads() == [True] * 5
+    agreements = expect(http.get("foreigner", f"{API}/agreements"), 200)["items"]
+    agreement = next(a["id"] for a in agreements if a["status"] == "approved")
+    path = f"{API}/agreements/{agreement}"
+    expect(http.call("foreigner", "PATCH", path, {"enabled": False}), 200)
+    assert reads() == [False] * 5
+    for p in doors:
+        expect(http.get("rhea", p), 404, "not_found")  # never 403
+    expect(http.call("foreigner", "PATCH", path, {"enabled": True}), 200)
+    assert reads() == [True] * 5
+    expect(http.post("owner", f"{share}/revoke", {"reason": "done"}), 200)
+    assert reads() == [False] * 5

@@ -105,3 +105,16 @@ def test_my_account_is_mine_only(http: HttpCast) -> None:
         http.client.post("/account/tokens", data={"token_name": "x", "csrf_token": token}), 200
     )
     assert re.search(r'id="new-token-secret" class="wide secret" value="cs_', made)
+
+
+def test_s_shr_1_an_odd_team_role_number_is_refused_on_its_field(http: HttpCast) -> None:
+    """Hostile form input: "²" and "١٢" are digits to str.isdigit() but not to int(); the team
+    form refuses them on the role field (422), never a 500, and adds nobody."""
+    case = http.new_case("Odd team role")
+    rita = f"user:{http.id('reader')}"
+    token = _as(http, "owner")
+    for odd in ("²", "١٢"):
+        fields = {"team": rita, "team-role": odd, "csrf_token": token}
+        refused = _page(http.client.post(f"/cases/{case}/share/team", data=fields), 422)
+        assert "Choose the member" in refused
+    assert http.cast.fresh().team_members(http.cast.agency, http.cast.owner, case) == []

@@ -436,6 +436,7 @@ def test_s_acc_7_both_list_plans_page_in_order_through_exactly_the_visible_cases
 
     monkeypatch.setattr(caselist, "WALK", walk)
     monkeypatch.setattr(caselist, "_WALK_MISSES", set())
+    monkeypatch.setattr(caselist, "CHOOSE", False)  # walk first for every user
     c = seen
     cases = _all_cases(c)
     flt = {

@@ -12,7 +12,7 @@ import pytest
 
 from caseshare.core.agencyshares import Status
 from caseshare.services import Caseshare
-from caseshare.store import open_store
+from caseshare.store import AgencyShareRow, open_store
 from tests.services.test_agreement_races import _race
 
 ROUNDS = 8
@@ -100,3 +100,95 @@ def test_s_ag_3_accept_and_revoke_race_has_exactly_one_winner(
         finally:
             store.close()
     assert sum(winners.values()) == ROUNDS
+
+
+def _url(kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'race.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def _rows(outcomes: list[object]) -> list[AgencyShareRow]:
+    """The winners; every other outcome must be a §14 code (never a 500, never None)."""
+    assert all(isinstance(o, (AgencyShareRow, list, str)) for o in outcomes), outcomes
+    return [o for o in outcomes if not isinstance(o, str)]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_s_ag_3_two_accepts_have_exactly_one_winner(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> None:
+    url = _url(kind, request, tmp_path)
+    w = _world(url)
+    for _ in range(ROUNDS // 2):
+        share_id = _send(url, w)
+        outcomes = _race(
+            url,
+            [
+                lambda s, i=share_id: s.accept_agency_share(w["south"], w["fred"], i, w["rhea"]),
+                lambda s, i=share_id: s.accept_agency_share(w["south"], w["fred"], i, w["rhea"]),
+            ],
+        )
+        assert len(_rows(outcomes)) == 1 and "invalid_transition" in outcomes, outcomes
+        store = open_store(url, migrate=False)
+        try:
+            # one local case made, one accept audited
+            events = [
+                e.action
+                for e in store.audit_events(w["south"], limit=10_000)
+                if e.subject == f"agency_share:{share_id}"
+            ]
+            assert events.count("agency_share.accept") == 1
+            Caseshare(store).revoke_agency_share(w["north"], w["ada"], share_id)
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_s_ag_2_sending_twice_to_one_agency_makes_one_share(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> None:
+    url = _url(kind, request, tmp_path)
+    w = _world(url)
+    for _ in range(ROUNDS // 2):
+        send = lambda s: s.send_case(w["north"], w["ada"], w["case"], [w["slug"]])  # noqa: E731
+        outcomes = _race(url, [send, send])
+        won = _rows(outcomes)
+        assert len(won) == 1 and outcomes.count("invalid_transition") == 1, outcomes
+        store = open_store(url, migrate=False)
+        try:
+            pk = store.case_pk(w["north"], w["case"])
+            assert pk is not None
+            live = [r for r in store.agency_shares_of_case(pk) if r.status is Status.PENDING]
+            assert len(live) == 1
+            Caseshare(store).revoke_agency_share(w["north"], w["ada"], live[0].id)
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_s_ag_2_edit_and_revoke_race_leaves_a_consistent_share(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> None:
+    url = _url(kind, request, tmp_path)
+    w = _world(url)
+    for _ in range(ROUNDS // 2):
+        share_id = _send(url, w)
+        outcomes = _race(
+            url,
+            [
+                lambda s, i=share_id: s.edit_agency_share(
+                    w["north"], w["ada"], i, auto_include=True
+                ),
+                lambda s, i=share_id: s.revoke_agency_share(w["north"], w["ada"], i),
+            ],
+        )
+        won = _rows(outcomes)
+        assert isinstance(outcomes[1], AgencyShareRow), outcomes  # a revoke always ends it
+        assert len(won) == 2 or outcomes[0] == "invalid_transition", outcomes
+        store = open_store(url, migrate=False)
+        try:
+            row = store.agency_share(share_id)
+            assert row is not None and row.status is Status.REVOKED
+        finally:
+            store.close()

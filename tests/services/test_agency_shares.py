@@ -352,3 +352,30 @@ def test_s_not_1_a_revoke_tells_the_receiving_admins_and_the_receiving_user(cast
         "invalid_transition"
     )
     assert _told(c, again, "agency_share_revoked") == []
+
+
+def test_s_acc_3_the_senders_history_never_names_the_receivers_local_case(cast: Cast) -> None:
+    """The share the sender reads hides the receiver's local case; its audit trail on the case's
+    history (S-AUD-1) must not name it either, while the receiver's own trail does."""
+    c = cast
+    w = _south(c)
+    share_id = _send(c, w)
+    local = _accept(c, w, share_id)
+    c.svc.revoke_agency_share(c.agency, c.owner, share_id, "Done")
+    subject = f"agency_share:{share_id}"
+    sender = [e for e in c.store.audit_events(c.agency, limit=10_000) if e.subject == subject]
+    assert {e.action for e in sender} == {
+        "agency_share.create",
+        "agency_share.accept",
+        "agency_share.revoke",
+    }
+    assert all(e.case_pk == _pk(c) for e in sender)
+    assert local not in repr([(e.before, e.after) for e in sender])
+    history = c.store.case_audit_page(c.agency, _pk(c), limit=100)
+    assert local not in repr([(e.before, e.after) for e in history])
+    receiver = [
+        e for e in c.store.audit_events(c.other_agency, limit=10_000) if e.subject == subject
+    ]
+    accepted = [e for e in receiver if e.action == "agency_share.accept"]
+    assert len(accepted) == 1 and accepted[0].after is not None
+    assert accepted[0].after["local_case"] == local and accepted[0].case_pk is None

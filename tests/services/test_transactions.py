@@ -460,3 +460,27 @@ def test_without_the_setting_an_api_close_leaves_extensions_open(cast: Cast) -> 
     )
     cast.svc.close_case(cast.agency, cast.owner, host)
     assert not row(cast, ext)["closed"]
+
+
+def test_s_tx_6_a_form_checks_the_agency_version_once_with_case_locks(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-6 with per-case locks (PostgreSQL): the context is read before any lock either way,
+    so the acting user's read serves the whole form (one version check, a round trip, not two);
+    SQLite reads it again under its write lock. Issue 12 item 4."""
+    reads: list[int] = []
+    state = cast.store.agency_state
+
+    def counted(agency_id: int) -> Any:
+        reads.append(agency_id)
+        return state(agency_id)
+
+    cast.svc.context(cast.agency)  # warm: a cold load reads the version itself
+    monkeypatch.setattr(cast.store, "agency_state", counted)
+    result = cast.svc.submit(cast.agency, cast.owner, form(block("v1", create(name="Vera"))))
+    assert result.status == "normal"
+    assert len(reads) == (1 if cast.store.per_case_locks else 2)
+    reads.clear()
+    cast.svc.submit(cast.agency, cast.owner, form(block("v1", update(colour="red"))))
+    assert len(reads) == (1 if cast.store.per_case_locks else 2)
+    assert row(cast, "v1")["properties"] == {"colour": "red"}

@@ -94,3 +94,40 @@ def test_s_xc_2_search_across_agencies_gives_pointers_only_and_is_audited(cast: 
         events = [e for e in c.store.audit_events(agency, limit=50) if e.action == action]
         assert len(events) == 1 and events[0].actor == f"user:{c.owner}"
     assert search(c.agency, c.owner, "phone", "+1 555 9999")["pointers"] == []
+
+
+def test_s_xc_2_the_searched_side_decides_with_its_inbound_search(cast: Cast) -> None:
+    """S-AG-1 direction: outbound search on at the searcher is not enough; the searched agency's
+    inbound search (or its whole agreement) switched off stops the search at once, and a
+    refused search is audited nowhere and returns nothing."""
+    c = cast
+    _target(c, c.other_agency, c.foreigner, "k1", "+1 555 0123")
+    south = c.store.agency(c.other_agency)[1]
+    flags = {"outbound_search": True, "inbound_search": True}
+    row = c.svc.propose_agreement(c.agency, c.admin, south, flags)
+    c.svc.answer_agreement(c.other_agency, c.foreigner, row.id, approve=True)
+    search = c.svc.deconfliction_search
+    assert search(c.agency, c.owner, "phone", "+1 555 0123")["pointers"]
+    # south may search north too: both directions are on
+    assert search(c.other_agency, c.foreigner, "phone", "+1 555 0123")["pointers"] == []
+
+    def audited() -> int:
+        return sum(
+            1
+            for agency in (c.agency, c.other_agency)
+            for e in c.store.audit_events(agency, limit=10_000)
+            if e.action.startswith("deconfliction.")
+        )
+
+    before = audited()
+    for change in ({"inbound_search": False}, {"enabled": False}):
+        c.svc.update_agreement(c.other_agency, c.foreigner, row.id, change)
+        assert code_of(search, c.agency, c.owner, "phone", "+1 555 0123") == ("agreement_required")
+        assert audited() == before
+        c.svc.update_agreement(c.other_agency, c.foreigner, row.id, dict.fromkeys(change, True))
+    # south's outbound search off: south may no longer search north, north still searches south
+    c.svc.update_agreement(c.other_agency, c.foreigner, row.id, {"outbound_search": False})
+    assert code_of(search, c.other_agency, c.foreigner, "phone", "+1 555 0123") == (
+        "agreement_required"
+    )
+    assert search(c.agency, c.owner, "phone", "+1 555 0123")["pointers"]

@@ -662,3 +662,146 @@ def test_store_audit_event_rolls_back_with_its_change(store: Store, agency: int)
         store.record(agency, "user:1", "share.create", "case:k1")
         raise Boom
     assert store.audit_events(agency) == []
+
+
+# -- submissions: statements per form ---------------------------------------------------------------
+
+
+def test_store_new_submission_takes_its_id_as_position_in_one_statement(
+    store: Store, agency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-1/S-TX-5: a new form's position is its id (received order), an edit keeps the old
+    position; on PostgreSQL the new form is written in one round trip, not an INSERT and an
+    UPDATE (issue 12 item 4)."""
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    with store.transaction():
+        monkeypatch.setattr(store, "_run", counted)
+        first = store.insert_submission(agency, "f1", None, "<data/>", "h1", "normal")
+        monkeypatch.undo()
+        if store.is_postgres:
+            assert len(statements) == 1, statements
+        store.set_submission_status(first, "deprecated")
+        again = store.insert_submission(
+            agency, "f1", None, "<data/>", "h2", "normal", position=first
+        )
+        later = store.insert_submission(agency, "f2", None, "<data/>", "h3", "normal")
+    found = {r.id: r.position for r in store.submissions(agency)}
+    assert found == {first: first, again: first, later: later}
+    assert later > first
+
+
+@pytest.mark.parametrize("child_filter", [("1 = 1", []), ("c.owner = ?", ["user:7"])])
+def test_store_facts_many_agrees_with_facts_by_id_in_one_round_trip(
+    store: Store, agency: int, child_filter: tuple[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-7: a form's cases are decided on the same facts (parents, children up to the limit,
+    grants of each) as one case is; on PostgreSQL they are read in one pipeline, not four
+    statements one after the other (issue 12 item 4)."""
+    parent = _case(store, agency, "fm-p")
+    a = _case(store, agency, "fm-a")
+    b = _case(store, agency, "fm-b", owner="user:7")
+    kids = [
+        _case(store, agency, f"fm-k{n}", owner="user:7" if n % 2 else "user:1") for n in range(4)
+    ]
+    gone = _case(store, agency, "fm-gone", owner="user:7")
+    for child in (a, b):
+        _index(store, child, "parent", parent)
+    for kid in [*kids, gone]:
+        _index(store, kid, "parent", a)
+    _index(store, kids[0], "host", b, rel="extension")
+    with store.transaction():
+        store.set_deleted(gone, True)  # a deleted child is no child
+        for pk, who in ((parent, 2), (a, 3), (kids[1], 4), (kids[3], 5)):
+            store.put_grant(agency, pk, Cause.MANUAL, Principal("user", who), Level.READ, "system")
+    ids = ["fm-a", "fm-b", "fm-p", "fm-k1", "fm-gone", "fm-nowhere"]
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    monkeypatch.setattr(store, "_run", counted)
+    many = store.facts_many(agency, ids, child_filter=child_filter, child_limit=1)
+    monkeypatch.undo()
+    if store.is_postgres:
+        assert statements == []  # all four in rows_together's pipeline
+    one = {
+        cid: store.facts_by_id(agency, cid, child_filter=child_filter, child_limit=1) for cid in ids
+    }
+    assert many == {cid: facts for cid, facts in one.items() if facts is not None}
+    assert set(many) == {"fm-a", "fm-b", "fm-p", "fm-k1", "fm-gone"}
+    assert len(many["fm-a"].children) == 1 and many["fm-p"].grants
+
+
+def test_store_case_states_with_their_indices_in_one_round_trip(
+    store: Store, agency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-1: a form's cases are read with their index rows before its blocks are applied; on
+    PostgreSQL both queries go in one pipeline (issue 12 item 4)."""
+    host = _case(store, agency, "cs-host")
+    kid = _case(store, agency, "cs-kid", properties={"colour": "red"})
+    _index(store, kid, "parent", host)
+    _index(store, kid, "host", host, rel="extension")
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    monkeypatch.setattr(store, "_run", counted)
+    found = store.case_states(agency, ["cs-kid", "cs-host", "cs-none"])
+    monkeypatch.undo()
+    if store.is_postgres:
+        assert statements == []
+    assert set(found) == {"cs-kid", "cs-host"}
+    pk, columns, indices = found["cs-kid"]
+    assert pk == kid and columns["properties"] == {"colour": "red"}
+    assert indices == [
+        ("host", "cs-host", "patient", "extension"),
+        ("parent", "cs-host", "patient", "child"),
+    ]
+    assert found["cs-host"] == (host, found["cs-host"][1], [])
+
+
+def test_store_a_forms_first_reads_go_together(
+    store: Store, agency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S-TX-5: a form first finds the current version of its instanceID and its cases' states;
+    on PostgreSQL both in one round trip (issue 12 item 4)."""
+    kid = _case(store, agency, "fr-kid")
+    host = _case(store, agency, "fr-host")
+    _index(store, kid, "parent", host)
+    with store.transaction():
+        sub = store.insert_submission(agency, "fr-form", None, "<data/>", "h1", "normal")
+    statements: list[str] = []
+    run = store._run
+
+    def counted(sql: str, params: Any, *, control: bool = False) -> Any:
+        statements.append(sql)
+        return run(sql, params, control=control)
+
+    monkeypatch.setattr(store, "_run", counted)
+    current, states, history = store.current_submission_and_states(
+        agency, "fr-form", ["fr-kid", "fr-x"]
+    )
+    none, nothing, no_history = store.current_submission_and_states(agency, "fr-other", [])
+    monkeypatch.undo()
+    if store.is_postgres:
+        assert len(statements) == 1  # the second call: one query, no pipeline needed
+    assert current == store.current_submission(agency, "fr-form") and current is not None
+    assert current.id == sub
+    assert states == store.case_states(agency, ["fr-kid"])
+    assert (none, nothing) == (None, {})
+    if store.is_postgres:  # read in the same pipeline; SQLite leaves it to with_history
+        assert history == store.with_history(agency, ["fr-kid", "fr-x"])
+        assert no_history == set()
+    else:
+        assert history is None and no_history is None

@@ -536,16 +536,18 @@ class AgencyShareService(AgreementService):
         *,
         reason: str = "",
     ) -> None:
-        """One event in each agency's trail (S-AUD-1); the sender's is on the case's history."""
+        """One event in each agency's trail (S-AUD-1); the sender's is on the case's history
+        and, like the share the sender reads, never names the receiver's local case (S-ACC-3)."""
         for agency_id in (row.from_agency_id, row.to_agency_id):
+            local = agency_id == row.to_agency_id
             self.store.record(
                 agency_id,
                 actor_name(actor),
                 action,
                 f"agency_share:{row.id}",
-                case_pk=row.case_pk if agency_id == row.from_agency_id else None,
-                before=None if before is None else _state(before),
-                after=None if after is None else _state(after),
+                case_pk=None if local else row.case_pk,
+                before=None if before is None else _state(before, local=local),
+                after=None if after is None else _state(after, local=local),
                 reason=reason,
             )
 
@@ -562,13 +564,17 @@ def _name(user: User) -> str:
     return user.full_name or user.username
 
 
-def _state(row: AgencyShareRow) -> dict[str, Any]:
-    return {
+def _state(row: AgencyShareRow, *, local: bool) -> dict[str, Any]:
+    """The share's state for an audit event; ``local`` (the receiver's trail) names the local
+    case it is mapped to."""
+    state: dict[str, Any] = {
         "status": row.status.value,
         "to_agency": row.to_agency_id,
         "units": list(row.units),
         "targets": list(row.targets),
         "auto_include": row.auto_include,
         "receiving_user": row.receiving_user_id,
-        "local_case": row.local_case_id,
     }
+    if local:
+        state["local_case"] = row.local_case_id
+    return state

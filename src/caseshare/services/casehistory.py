@@ -137,10 +137,12 @@ class HistoryService(ServiceBase):
         return super().context(agency_id)
 
     @contextmanager
-    def pinned_context(self, agency_id: int) -> Iterator[None]:
+    def pinned_context(self, agency_id: int, read: AgencyContext | None = None) -> Iterator[None]:
         """The agency's context read once for a whole form or rebuild, not once per case (a
-        version check is a round trip: a thousand of them cost seconds on PostgreSQL)."""
-        self.__dict__["_pinned"] = super().context(agency_id)
+        version check is a round trip: a thousand of them cost seconds on PostgreSQL).
+
+        ``read``: a context the caller has just read, used instead of reading it again."""
+        self.__dict__["_pinned"] = read if read is not None else super().context(agency_id)
         try:
             yield
         finally:

@@ -82,7 +82,13 @@ class TransactionService(FormWriter):
         """
         raw = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
         digest = hashlib.sha256(raw).hexdigest()
-        user = self.acting_user(user_id, agency_id)
+        # With per-case locks (PostgreSQL) the context is read before any lock is taken, inside
+        # the transaction or out, so the one read for the acting user serves the form: one
+        # version check per form, not two. On SQLite it is read again under BEGIN IMMEDIATE,
+        # which holds every writer off (and costs no round trip).
+        read = self.context(agency_id) if self.store.per_case_locks else None
+        with self.pinned_context(agency_id, read):
+            user = self.acting_user(user_id, agency_id)
         assert user is not None
         instance_id = f"sha256:{digest}"
         try:
@@ -94,7 +100,8 @@ class TransactionService(FormWriter):
             whole = False
             while True:
                 try:
-                    with self.store.transaction(), self.pinned_context(agency_id):
+                    with self.store.transaction(), self.pinned_context(agency_id, read):
+                        read = None  # a retry under the agency's whole lock reads it again
                         whole = self._lock(agency_id, instance_id, parsed, sync_token, whole)
                         # S-SYNC-2: only the submitter's own restore counts; another user's (or
                         # an unknown) token is ignored, so it can never hide changes from its
@@ -184,7 +191,10 @@ class TransactionService(FormWriter):
         sync_token: str | None,
         whole: bool = True,
     ) -> SubmitResult:
-        current = self.store.current_submission(agency_id, instance_id)
+        # the form's first reads, together (one round trip on PostgreSQL)
+        current, found, history = self.store.current_submission_and_states(
+            agency_id, instance_id, list(dict.fromkeys(b.case_id for b in parsed.blocks))
+        )
         if current is not None and current.content_hash == digest:
             sub_id = self.store.insert_submission(
                 agency_id,
@@ -212,7 +222,6 @@ class TransactionService(FormWriter):
         by_case: dict[str, list[CaseBlock]] = {}
         for block in blocks:
             by_case.setdefault(block.case_id, []).append(block)
-        found = self.store.case_states(agency_id, list(by_case))
         before = {cid: found.get(cid) for cid in by_case}
         created = [cid for cid, f in before.items() if f is None]
         # cases whose history indexes a case this form (re-)creates: their index rows follow it
@@ -226,7 +235,9 @@ class TransactionService(FormWriter):
         # cases made outside forms start their history with a baseline; decided before the old
         # version (of an edit) is deprecated, which takes its transactions out of the history
         existing = [cid for cid, f in before.items() if f is not None]
-        baseline = set(existing) - self.store.with_history(agency_id, existing)
+        if history is None:  # SQLite: asked only when some case exists
+            history = self.store.with_history(agency_id, existing)
+        baseline = set(existing) - history
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated")
         sub_id = self.store.insert_submission(

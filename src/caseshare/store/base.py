@@ -218,6 +218,24 @@ class Connection:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._run(sql, params)
 
+    def rows_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """Independent queries (none reads another's answer): on PostgreSQL sent at once in
+        psycopg's pipeline mode, one round trip for all; on SQLite one after the other."""
+        if self.dialect is SQLITE or len(statements) < 2:
+            return [self.rows(sql, params) for sql, params in statements]
+        try:
+            with self._raw.pipeline():
+                cursors = [
+                    self._raw.execute(self.dialect.sql(sql), tuple(params))
+                    for sql, params in statements
+                ]
+            return [list(cursor.fetchall()) for cursor in cursors]
+        except Exception as exc:
+            refusal = contention(exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return list(self._run(sql, params).fetchall())
 

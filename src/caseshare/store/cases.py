@@ -390,6 +390,10 @@ class CaseStore(Connection):
         """``facts_by_id`` for many cases in four queries (a form's cases checked at once)."""
         if not case_ids:
             return {}
+        if self.is_postgres:
+            return self._facts_many_at_once(
+                agency_id, case_ids, child_filter=child_filter, child_limit=child_limit
+            )
         wanted, params = self.dialect.in_list("case_id", case_ids)
         own = self.rows(
             f"SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND {wanted}", (agency_id, *params)
@@ -412,6 +416,67 @@ class CaseStore(Connection):
             (*ref_params, *filter_params),
         )
         grants = self.grants_for({*pks, *(r[1] for r in parents), *(r[1] for r in children)})
+        up: dict[int, list[CaseFacts]] = {}
+        for r in parents:
+            up.setdefault(r[0], []).append(_facts(r[1:], grants.get(r[1], ())))
+        down: dict[int, list[CaseFacts]] = {}
+        for r in children:
+            if len(down.setdefault(r[0], [])) < child_limit:
+                down[r[0]].append(_facts(r[1:], grants.get(r[1], ())))
+        return {
+            r[2]: CaseFacts(
+                **{**_fields(_facts(r)), "grants": grants.get(r[0], ())},
+                parents=tuple(up.get(r[0], ())),
+                children=tuple(down.get(r[0], ())),
+            )
+            for r in own
+        }
+
+    def _facts_many_at_once(
+        self,
+        agency_id: int,
+        case_ids: list[str],
+        *,
+        child_filter: tuple[str, list[Any]],
+        child_limit: int,
+    ) -> dict[str, CaseFacts]:
+        """``facts_many`` on PostgreSQL: the same four queries, each naming the cases by id
+        rather than by the pks the first one finds, so all four go in one pipeline (one round
+        trip instead of four: issue 12 item 4)."""
+        wanted, params = self.dialect.in_list("case_id", case_ids)
+        own_pks = f"SELECT pk FROM cases WHERE agency_id = ? AND {wanted}"
+        where, filter_params = child_filter
+        parents_sql = (
+            f"FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk IN ({own_pks})"
+            " AND i.relationship = 'child' AND c.deleted = 0"
+        )
+        children_sql = (
+            f"FROM case_indices i JOIN cases c ON c.pk = i.case_pk WHERE i.ref_pk IN ({own_pks})"
+            f" AND c.deleted = 0 AND ({where})"
+        )
+        key = (agency_id, *params)
+        own, parents, children, grant_rows = self.rows_together(
+            [
+                (f"SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND {wanted}", key),
+                (f"SELECT i.case_pk, {_C_COLS} {parents_sql}", key),
+                (
+                    f"SELECT DISTINCT i.ref_pk, {_C_COLS} {children_sql} ORDER BY i.ref_pk, c.pk",
+                    (*key, *filter_params),
+                ),
+                (
+                    "SELECT id, case_pk, cause, grantee, level, team_role_id FROM grants"
+                    f" WHERE case_pk IN ({own_pks}) OR case_pk IN (SELECT c.pk {parents_sql})"
+                    f" OR case_pk IN (SELECT c.pk {children_sql}) ORDER BY id",
+                    (*key, *key, *key, *filter_params),
+                ),
+            ]
+        )
+        found: dict[int, list[StoredGrant]] = {}
+        for r in grant_rows:
+            found.setdefault(r[1], []).append(
+                StoredGrant(r[0], r[1], _CAUSE[r[2]], principal_of(r[3]), _LEVEL[r[4]], r[5])
+            )
+        grants = {pk: tuple(gs) for pk, gs in found.items()}
         up: dict[int, list[CaseFacts]] = {}
         for r in parents:
             up.setdefault(r[0], []).append(_facts(r[1:], grants.get(r[1], ())))

@@ -34,6 +34,10 @@ class Dialect:
         """SQL testing that ``expr`` starts with the next two parameters' text (value, length)."""
         return f"substr({expr}, 1, ?) = ?"
 
+    def first_line(self, expr: str) -> str:
+        """SQL for the text of ``expr`` up to its first newline (all of it when it has none)."""
+        return f"substr({expr}, 1, instr({expr} || char(10), char(10)) - 1)"
+
     def ddl(self, text: str) -> str:
         return text.format(**self.types)
 
@@ -87,6 +91,9 @@ class PostgresDialect(Dialect):
 
     def prefix(self, expr: str) -> str:
         return f"substr({expr}, 1, CAST(? AS integer)) = ?"
+
+    def first_line(self, expr: str) -> str:
+        return f"split_part({expr}, chr(10), 1)"
 
 
 SQLITE = SQLiteDialect()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from caseshare.store.base import dumps, loads, utcnow
-from caseshare.store.casestates import STATE_COLS, CaseStateStore, IndexRow
+from caseshare.store.casestates import STATE_COLS, CaseStateStore, Found, IndexRow
 
 __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "TransactionRow"]
 
@@ -18,6 +18,14 @@ _LOCK_CLASS: Final = 0x4353  # "CS"
 _ROWS_PER_INSERT: Final = 1000
 SUBMISSION_COLS: Final = (
     "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
+)
+_CURRENT: Final = (
+    f"SELECT {SUBMISSION_COLS} FROM submissions WHERE agency_id = ? AND instance_id = ?"
+    " AND status IN ('normal', 'archived')"
+)
+_WITH_HISTORY: Final = (
+    "SELECT DISTINCT case_id FROM case_transactions WHERE agency_id = ?"
+    " AND revoked = 0 AND kinds <> 'rebuild' AND {}"
 )
 TRANSACTION_COLS: Final = (
     "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
@@ -126,21 +134,32 @@ class SubmissionStore(CaseStateStore):
         received_on: str | None = None,
         sync_token: str | None = None,
     ) -> int:
+        values = (
+            agency_id,
+            instance_id,
+            user_id,
+            received_on or utcnow(),
+            position,
+            xml,
+            content_hash,
+            status,
+            problem,
+            sync_token,
+        )
+        if self.is_postgres:
+            # one round trip: the id is drawn first, so a new form's position (its id) is
+            # written by the INSERT itself rather than by a second UPDATE
+            return self.insert(
+                "INSERT INTO submissions (id, agency_id, instance_id, user_id, received_on,"
+                " position, xml, content_hash, status, problem, sync_token)"
+                " SELECT n.id, ?, ?, ?, ?, COALESCE(?::bigint, n.id), ?, ?, ?, ?, ? FROM"
+                " (SELECT nextval(pg_get_serial_sequence('submissions', 'id')) AS id) n",
+                values,
+            )
         sub_id = self.insert(
             "INSERT INTO submissions (agency_id, instance_id, user_id, received_on, position, xml,"
             " content_hash, status, problem, sync_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                agency_id,
-                instance_id,
-                user_id,
-                received_on or utcnow(),
-                position,
-                xml,
-                content_hash,
-                status,
-                problem,
-                sync_token,
-            ),
+            values,
         )
         if position is None:
             self.execute("UPDATE submissions SET position = id WHERE id = ?", (sub_id,))
@@ -152,12 +171,24 @@ class SubmissionStore(CaseStateStore):
 
     def current_submission(self, agency_id: int, instance_id: str) -> SubmissionRow | None:
         """The version of an instanceID that counts (normal or archived), if any."""
-        row = self.row(
-            f"SELECT {SUBMISSION_COLS} FROM submissions WHERE agency_id = ? AND instance_id = ?"
-            " AND status IN ('normal', 'archived')",
-            (agency_id, instance_id),
-        )
+        row = self.row(_CURRENT, (agency_id, instance_id))
         return None if row is None else SubmissionRow(*row)
+
+    def current_submission_and_states(
+        self, agency_id: int, instance_id: str, case_ids: list[str]
+    ) -> tuple[SubmissionRow | None, dict[str, Found], set[str] | None]:
+        """``current_submission``, ``case_states`` and (on PostgreSQL) ``with_history`` of the
+        cases at once: a form's first reads, one round trip on PostgreSQL (one pipeline). The
+        third is None on SQLite, where a form that creates every case it names need not ask."""
+        extra: list[tuple[str, Sequence[Any]]] = [(_CURRENT, (agency_id, instance_id))]
+        if self.is_postgres and case_ids:
+            wanted, params = self.dialect.in_list("case_id", case_ids)
+            extra.append((_WITH_HISTORY.format(wanted), (agency_id, *params)))
+        states, (rows, *history) = self.case_states_with(agency_id, case_ids, extra)
+        current = SubmissionRow(*rows[0]) if rows else None
+        if not self.is_postgres:
+            return current, states, None
+        return current, states, {r[0] for r in history[0]} if history else set()
 
     def submissions(self, agency_id: int, instance_id: str | None = None) -> list[SubmissionRow]:
         """Every stored submission of the agency (or of one instanceID), oldest first."""
@@ -263,11 +294,7 @@ class SubmissionStore(CaseStateStore):
         if not case_ids:
             return set()
         wanted, params = self.dialect.in_list("case_id", list(case_ids))
-        rows = self.rows(
-            "SELECT DISTINCT case_id FROM case_transactions WHERE agency_id = ?"
-            f" AND revoked = 0 AND kinds <> 'rebuild' AND {wanted}",
-            (agency_id, *params),
-        )
+        rows = self.rows(_WITH_HISTORY.format(wanted), (agency_id, *params))
         return {r[0] for r in rows}
 
     def referrers_of(self, agency_id: int, case_ids: Sequence[str]) -> set[str]:

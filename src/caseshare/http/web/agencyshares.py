@@ -49,8 +49,14 @@ def _refused(exc: CaseShareError, form: FormState, default: str) -> None:
     form.refused(exc, fields, default)
 
 
+def _id(value: Any) -> int | None:
+    """A posted id: ASCII digits only ("²".isdigit() is true, yet int("²") fails)."""
+    ok = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19
+    return int(value) if ok else None
+
+
 def _ids(values: list[Any]) -> list[int]:
-    return [int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 19][:200]
+    return [i for i in map(_id, values) if i is not None][:200]
 
 
 # -- the sender: Send → Add new, edit, revoke ---------------------------------------------------
@@ -284,17 +290,17 @@ async def accept(request: Request, svc: Service, viewer: Posting, share_id: RowI
     posted = await request.form()
     values = {k: form_text(posted, k, 255) for k in ("receiving_user", "local_case", "name")}
     form = FormState(values)
-    user = values["receiving_user"]
-    if not (user.isdigit() and len(user) < 19):
+    user = _id(values["receiving_user"])
+    if user is None:
         form.refuse("receiving_user", "Choose the person who receives the case.")
     row = None
-    if form.ok:
+    if form.ok and user is not None:
         try:
             row = svc.accept_agency_share(
                 viewer.agency_id,
                 viewer.user_id,
                 share_id,
-                int(user),
+                user,
                 local_case_id=values["local_case"].strip() or None,
                 new_case_name=values["name"].strip() or None,
             )

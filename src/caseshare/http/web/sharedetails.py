@@ -157,7 +157,8 @@ def show(
     words = names(svc, viewer)
     detail = svc.sharing_detail(viewer.agency_id, viewer.user_id, case_id)
     before = params.get("history_before", "")
-    history_before = int(before) if before.isdigit() and len(before) < 19 else None
+    ok = before.isascii() and before.isdigit() and len(before) < 19  # "²".isdigit() is true
+    history_before = int(before) if ok else None
     events, older = svc.sharing_history(viewer.agency_id, access.case_pk, before_id=history_before)
     settings = svc.context(viewer.agency_id).settings
     default = settings.default_for(record["case_type"])
@@ -367,7 +368,7 @@ async def team_member(request: Request, svc: Service, viewer: Posting, case_id: 
         who = None
     if who is None or who.kind != "user":
         form.refuse("team-q", "Find the person to add to the case team and choose them.")
-    if not role.isdigit() or len(role) > 18:
+    if not (role.isascii() and role.isdigit()) or len(role) > 18:
         form.refuse(role_field, "Choose the member's team role.")
     if form.ok and who is not None:
         try:
