@@ -338,6 +338,19 @@ def test_migrate_uses_the_environment_database(tmp_path: Path) -> None:
     assert (tmp_path / "env.db").exists()
 
 
+TABLES_THE_DEMO_FILLS = (
+    "agencies",
+    "users",
+    "cases",
+    "grants",
+    "rules",
+    "targets",
+    "agreements",
+    "agency_shares",
+    "outbox",
+)
+
+
 def test_demo_loads_once_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     first = run("demo", "--database", url, cwd=tmp_path)
@@ -346,8 +359,7 @@ def test_demo_loads_once_and_a_second_run_changes_nothing(tmp_path: Path) -> Non
     assert re.search(r"agency demo \(.*\): \d+ users, \d+ cases", first.stdout)
     with sqlite3.connect(tmp_path / "demo.db") as conn:
         counts = [
-            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("agencies", "users", "cases", "grants", "rules")
+            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES_THE_DEMO_FILLS
         ]
     second = run("demo", "--database", url, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -355,8 +367,7 @@ def test_demo_loads_once_and_a_second_run_changes_nothing(tmp_path: Path) -> Non
     assert second.stdout.splitlines()[1:] == first.stdout.splitlines()[1:]
     with sqlite3.connect(tmp_path / "demo.db") as conn:
         again = [
-            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("agencies", "users", "cases", "grants", "rules")
+            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES_THE_DEMO_FILLS
         ]
     assert again == counts
 

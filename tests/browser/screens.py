@@ -17,7 +17,8 @@ from typing import Any
 class Screen:
     slug: str  # docs/ui/{slug}.png
     title: str
-    persona: str | None  # the demo user signed in, or None
+    #: the demo user signed in (``name@agency`` for one of another demo agency), or None
+    persona: str | None
     path: str
     prepare: Callable[[Any], None] | None = None
     status: int = 200  # what opening the address answers (before ``prepare``)
@@ -197,4 +198,49 @@ SCREENS = (
     ),
     Screen("admin-agreement-new", "Propose an agreement", "admin", "/admin/agreements/new"),
     Screen("admin-outbox", "The outbox", "admin", "/admin/outbox"),
+    # agency shares and X-Case alerts (issue 11): the demo's cases sent both ways
+    Screen(
+        "cases-sharing",
+        "View cases: sharing states and X-Case alerts",
+        "wendy",
+        "/cases?view=advanced&tab=cases&applied=1&q=patient-",
+        scroll_to="#cases",
+    ),
+    Screen(
+        "manage-case-xcase",
+        "Manage case: an X-Case alert",
+        "wendy",
+        "/cases/patient-1",
+        scroll_to="#xcase",
+    ),
+    Screen(
+        "manage-case-received",
+        "Manage case: a case another agency sent, mapped to this one",
+        "wendy",
+        "/cases/patient-1",
+        scroll_to="#received",
+    ),
+    Screen(
+        "case-share-send",
+        "Case share details: Send, the cases sent to other agencies",
+        "wendy",
+        "/cases/patient-1/share",
+        scroll_to="#send",
+    ),
+    Screen("send-add-new", "Send → Add new", "wendy", "/cases/patient-2/share/send"),
+    Screen("agency-shares", "Cases sent to us", "padma@partner", "/agency-shares"),
+    Screen(
+        "agency-share-finalise",
+        "A case sent to us: finalise or reject",
+        "padma@partner",
+        "/agency-shares",
+        prepare=_click("#received a:has-text('referral-1')"),
+    ),
+    Screen(
+        "cases-received",
+        "View cases: a case sent to us, and the local case it maps to",
+        "pat@partner",
+        "/cases?view=advanced&tab=cases&applied=1",
+        scroll_to="#cases",
+    ),
 )

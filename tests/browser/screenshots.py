@@ -40,7 +40,11 @@ def persona_pages(
         if persona not in pages:
             context = contexts[persona] = browser.new_context(viewport=WINDOW)
             context.set_default_timeout(60_000)
-            pages[persona] = sign_in(context, base, persona) if persona else context.new_page()
+            if persona is None:
+                pages[persona] = context.new_page()
+            else:
+                username, _, agency = persona.partition("@")
+                pages[persona] = sign_in(context, base, username, agency=agency or "demo")
         return pages[persona]
 
     def close() -> None:

@@ -83,7 +83,8 @@ def test_s_ag_2_wendy_sends_a_case_to_partner_and_revokes_it(server: str, contex
     wendy.goto(f"{server}/cases/private-1/share")
     wendy.click("#sent >> button:has-text('Revoke')")
     wendy.wait_for_url(f"{server}/cases/private-1/share#send")
-    assert "Revoked the case sent to Partner Agency" in wendy.inner_text(".flash")
+    flash = wendy.inner_text(".flash")
+    assert "Revoked the case sent to Partner Agency" in flash and "admins are told" in flash
     assert "Revoked" in wendy.inner_text("#sent")
 
 
@@ -112,6 +113,33 @@ def test_s_ag_3_partners_admin_finalises_and_the_receiving_user_reads_it(
     states = pat.locator("td.sharing-state").evaluate_all(
         "cells => cells.map(c => c.dataset.sharingState)"
     )
-    assert states.count("receiving") == 2  # the case sent and her own case for it
+    # the case sent and her own case for it, twice: the demo sent Pat patient-1 already
+    assert states.count("receiving") == 4
     assert_accessible(pat, "View cases with a received case")
     pat_context.close()
+
+
+def test_s_xc_1_the_demo_shows_cases_sent_both_ways_and_an_x_case_alert(
+    server: str, context: Any
+) -> None:
+    """Issue 11 item 9: Wendy's patient-1 is sent to Partner Agency and receives Partner's tip
+    (S-AG-5 ``both``), and Rex Rivers' phone puts an X-Case alert on it, in the list and on
+    Manage case; Partner's admin finds referral-1 waiting for her."""
+    wendy = sign_in(context, server, "wendy")
+    wendy.goto(f"{server}/cases?view=advanced&tab=cases&applied=1&q=patient-1")
+    row = wendy.locator("#cases tr", has_text="patient-1")
+    cell = row.locator("td.sharing-state")
+    assert cell.get_attribute("data-sharing-state") == "both"
+    assert "X-Case alert: 1 other case shares an identifier" in cell.inner_text()
+    wendy.goto(f"{server}/cases/patient-1")
+    assert "referral-1" in wendy.inner_text("#xcase")
+    received = wendy.inner_text("#received")
+    assert "Tip from the harbour" in received and "Vic Vance (suspect)" in received
+    wendy.goto(f"{server}/cases/patient-1/share")
+    sent = wendy.inner_text("#sent")
+    assert "Partner Agency" in sent and "Active" in sent
+    padma = sign_in(context, server, "padma", agency="partner")
+    padma.click("nav[aria-label='Main menu'] >> text=Partner agencies")
+    padma.click("text=Cases sent to us")
+    waiting = padma.locator("#received tr", has_text="referral-1")
+    assert "Pending" in waiting.inner_text()

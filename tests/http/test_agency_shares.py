@@ -124,6 +124,12 @@ def test_s_ag_2_to_4_send_finalise_read_and_revoke_over_http(
     expect(http.post("reader", f"{share}/revoke"), 404)
     revoked = expect(http.post("owner", f"{share}/revoke", {"status": "active"}), 200)
     assert revoked["status"] == "revoked"
+    # S-NOT-1: the receiving admins and the receiving user are told, once (refusals told nobody)
+    told = http.cast.store.outbox_page(http.cast.other_agency, kind="agency_share_revoked")
+    assert sorted(m.recipient_name for m in told if m.about == f"agency_share:{share_id}") == [
+        "Fred Foreign",
+        "Rhea Receiver",
+    ]
     expect(http.get("rhea", f"{share}/case"), 404, "not_found")
     listed = expect(http.get("rhea", f"{API}/cases"), 200)["items"]
     assert case_id not in [i["case_id"] for i in listed]

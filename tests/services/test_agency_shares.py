@@ -323,6 +323,37 @@ def test_s_ag_5_list_rows_carry_the_state_and_a_received_summary(cast: Cast) -> 
     assert [i["name"] for i in c.fresh().list_cases(w.bystander).items] == []
 
 
+def _told(c: Cast, share_id: int, kind: str) -> list[str]:
+    return [
+        m.recipient_name
+        for m in reversed(c.store.outbox_page(c.other_agency, limit=100))
+        if m.about == f"agency_share:{share_id}" and m.kind == kind
+    ]
+
+
+def test_s_not_1_a_revoke_tells_the_receiving_admins_and_the_receiving_user(cast: Cast) -> None:
+    c = cast
+    w = _south(c)
+    pending = _send(c, w)
+    c.svc.revoke_agency_share(c.agency, c.owner, pending, "Sent by mistake", expected="pending")
+    # pending: nobody was assigned yet, so only the admins who would have finalised it
+    assert _told(c, pending, "agency_share_revoked") == ["Fred Foreign"]
+    notice = c.store.outbox_page(c.other_agency, kind="agency_share_revoked")[0]
+    assert notice.status == "pending" and '"Sent by mistake"' in notice.body
+    assert "Olga Owner of North revoked" in notice.body
+    active = _send(c, w)
+    _accept(c, w, active)
+    c.svc.revoke_agency_share(c.agency, c.owner, active)
+    assert _told(c, active, "agency_share_revoked") == ["Fred Foreign", "Rhea Receiver"]
+    # a revoke that finds the status moved on rolls back and tells nobody
+    again = _send(c, w)
+    _accept(c, w, again)
+    assert code_of(c.svc.revoke_agency_share, c.agency, c.owner, again, expected="pending") == (
+        "invalid_transition"
+    )
+    assert _told(c, again, "agency_share_revoked") == []
+
+
 def test_s_acc_3_the_senders_history_never_names_the_receivers_local_case(cast: Cast) -> None:
     """The share the sender reads hides the receiver's local case; its audit trail on the case's
     history (S-AUD-1) must not name it either, while the receiver's own trail does."""

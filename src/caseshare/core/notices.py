@@ -20,6 +20,7 @@ KINDS = (
     "case_shared",
     "agency_share_waiting",
     "agency_share_answered",
+    "agency_share_revoked",
 )
 
 
@@ -215,5 +216,26 @@ def agency_share_answered(
         f"agency_share:{share_id}",
         f"{to_agency} {verb} the case {case_name}",
         f'{by} of {to_agency} {verb} the case "{case_name}" that {from_agency} sent.{why}',
+        agency_share_path(share_id),
+    )
+
+
+def agency_share_revoked(
+    share_id: int, from_agency: str, to_agency: str, by: str, case_name: str, was: str, reason: str
+) -> Notice:
+    """To the receiving agency's admins and the receiving user: the sender ended the share."""
+    why = f'\n\nThe reason given: "{reason}"' if reason else ""
+    before = (
+        "It was still waiting to be finalised; there is nothing left to finalise or reject."
+        if was == "pending"
+        else f"Nobody of {to_agency} reads the case or its targets any more; the local case it"
+        " was mapped to stays as it is."
+    )
+    return Notice(
+        "agency_share_revoked",
+        f"agency_share:{share_id}",
+        f"{from_agency} revoked the case {case_name}",
+        f'{by} of {from_agency} revoked the case "{case_name}" it had sent to {to_agency}.'
+        f"{why}\n\n{before}",
         agency_share_path(share_id),
     )

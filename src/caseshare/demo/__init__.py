@@ -25,11 +25,12 @@ DEMO_SIGN_INS = (
     ("admin", "agency admin: sees and manages everything"),
     ("dora", "director: sees what everyone below her role sees (S-HIER-1)"),
     ("sam", "supervisor of district north: every clinic below it"),
-    ("wendy", "field worker at clinic-a: her clinic's cases, an assignment"),
+    ("wendy", "field worker at clinic-a: her clinic's cases, a case Partner Agency sent her"),
     ("nina", "nurse: the nurses' group, shares, a sharing rule"),
     ("omar", "in no group or location: a case team and agency-wide shares"),
     ("vera", "view_all: reads every case, edits none"),
-    ("padma", "admin of agency partner: the agreement with the demo agency"),
+    ("padma", "admin of agency partner: a case sent by the demo agency waits for her"),
+    ("pat", "of agency partner: reads patient-1, which the demo agency sent her"),
 )
 
 

@@ -375,6 +375,7 @@ class AgencyShareService(AgreementService):
                 self._lost(share_id, "revoke")
             after = self._reread(share_id)
             self._audit_share(row, actor, "agency_share.revoke", row, after, reason=text)
+            self._tell_receiver(row, actor, reason=text or "")
         return after
 
     # -- the receiving admin ------------------------------------------------------------------------
@@ -489,6 +490,25 @@ class AgencyShareService(AgreementService):
             if sender is not None and sender.active:
                 people.insert(0, sender)
         self.notify(row.from_agency_id, notice, people)
+
+    def _tell_receiver(self, row: AgencyShareRow, actor: int | None, *, reason: str) -> None:
+        """S-NOT-1: a revoke is told to the receiving agency's admins and, once the share was
+        finalised, to its receiving user; ``row`` is the share as it was before."""
+        notice = notices.agency_share_revoked(
+            row.id,
+            self._agency_card(row.from_agency_id)["name"],
+            self._agency_card(row.to_agency_id)["name"],
+            person(self.acting_user(actor, row.from_agency_id)),
+            str(self.store.case_record(row.case_pk)["name"]),
+            row.status.value,
+            reason,
+        )
+        people: list[User] = list(self.admins_of(row.to_agency_id))
+        if row.receiving_user_id is not None:
+            receiver = self.context(row.to_agency_id).directory.users.get(row.receiving_user_id)
+            if receiver is not None and receiver.active:
+                people.append(receiver)
+        self.notify(row.to_agency_id, notice, people)
 
     # -- shared helpers ------------------------------------------------------------------------------
 

@@ -226,7 +226,10 @@ async def revoke(
         if exc.code in ACCESS_CODES:
             raise
         return redirect(case_href(case_id, "/share#send"), exc.message)
-    said = f"Revoked the case sent to {share['to_agency']['name']}: they no longer see it."
+    said = (
+        f"Revoked the case sent to {share['to_agency']['name']}: they no longer see it, and"
+        " their admins are told by email."
+    )
     return redirect(case_href(case_id, "/share#send"), said)
 
 

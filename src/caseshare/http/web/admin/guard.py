@@ -35,6 +35,7 @@ SECTIONS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "partners": (
         ("Agreements", "/admin/agreements"),
         ("Propose an agreement", "/admin/agreements/new"),
+        ("Cases sent to us", "/agency-shares"),
         ("Outbox", "/admin/outbox"),
     ),
     "reports": (

@@ -35,6 +35,7 @@ KIND_WORDS = {
     "case_shared": "Case shared",
     "agency_share_waiting": "Agency share waiting",
     "agency_share_answered": "Agency share answered",
+    "agency_share_revoked": "Agency share revoked",
 }
 assert set(STATUS_WORDS) == set(STATUSES)
 
