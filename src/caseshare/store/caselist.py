@@ -95,7 +95,7 @@ CHOOSE = True
 _REACH: dict[tuple[int, int, int], bool] = {}
 
 
-def _sees_much(ctx: AgencyContext, user: User) -> bool:
+def sees_much(ctx: AgencyContext, user: User) -> bool:
     """Whether the user sees a large share of the agency whatever the cases hold: every case
     (a permission, or a default access for every type), or the cases of a quarter or more of
     the agency's users through the role tree (S-HIER-1). Others skip the walk: it would test
@@ -256,7 +256,7 @@ class CaseListStore(Connection):
         # a walk that found too few of this user's cases will again on the next page: this
         # process remembers it until the agency's version changes (a plan choice, never an answer)
         missed = (ctx.agency_id, ctx.version, user.id, flt, ascending)
-        if not roots and WALK > 0 and missed not in _WALK_MISSES and _sees_much(ctx, user):
+        if not roots and WALK > 0 and missed not in _WALK_MISSES and sees_much(ctx, user):
             walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
             if walked is not None:
                 if not inbound:
@@ -358,9 +358,21 @@ class CaseListStore(Connection):
         *,
         roots: bool = False,
         inbound: Sequence[int] = (),
+        upto: int | None = None,
     ) -> int:
+        """The exact number of cases the list holds; with ``upto``, counting stops there (the
+        answer is then ``min(count, upto)``), so a user who sees more costs less than the whole
+        count and one who sees fewer costs the same."""
         where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
-        return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
+        if upto is None:
+            return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
+        return int(
+            self.value(
+                f"SELECT count(*) FROM (SELECT c.pk FROM cases c WHERE {where.sql}"
+                f" LIMIT {int(upto)}) upto",
+                where.params,
+            )
+        )
 
     def estimate_visible(
         self,
