@@ -374,6 +374,13 @@ class CaseListStore(Connection):
             )
         )
 
+    def pk_range(self, agency_id: int) -> tuple[int, int] | None:
+        """The lowest and highest pk of the agency's cases (two index probes), or None."""
+        found = self.row("SELECT min(pk), max(pk) FROM cases WHERE agency_id = ?", (agency_id,))
+        if found is None or found[0] is None:
+            return None
+        return int(found[0]), int(found[1])
+
     def estimate_visible(
         self,
         ctx: AgencyContext,
@@ -393,10 +400,10 @@ class CaseListStore(Connection):
         With ``at_least`` (the caller counts exactly below it), a quarter of the sample is
         tested first, and a projection under half of ``at_least`` is returned at once.
         """
-        found = self.row("SELECT min(pk), max(pk) FROM cases WHERE agency_id = ?", (ctx.agency_id,))
-        if found is None or found[0] is None:
+        found = self.pk_range(ctx.agency_id)
+        if found is None:
             return 0, 0
-        low, high = int(found[0]), int(found[1])
+        low, high = found
         span = high - low + 1
         if span <= SAMPLE:
             return None
