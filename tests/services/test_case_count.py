@@ -8,7 +8,8 @@ a few hundred cases shows what a world of a million does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,64 @@ def test_s_view_1_small_counts_and_tree_counts_are_exact(world: World, small_sam
 def test_s_view_1_a_small_agency_is_counted_exactly(store: Store) -> None:
     w = World(store, 30)  # fewer cases than the sample: never estimated
     assert w.svc.case_count(w.admin) == access.CaseCount(30, exact=True)
+
+
+class Statements:
+    """The SQL the store runs, recorded on its way to the real database (nothing replaced)."""
+
+    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sql: list[str] = []
+        run = store._run
+
+        def recorded(sql: str, params: Sequence[Any], *, control: bool = False) -> Any:
+            self.sql.append(sql)
+            return run(sql, params, control=control)
+
+        monkeypatch.setattr(store, "_run", recorded)
+
+    def counts(self) -> list[str]:
+        return [s for s in self.sql if "count(*)" in s]
+
+
+def test_s_view_1_a_user_who_sees_few_pays_one_count_and_no_sample(
+    store: Store, world: World, small_sample: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    few = world.svc.create_user(world.agency, None, "few")
+    for case_id in ("c0001", "c0003", "c0005"):
+        world.svc.share(world.agency, world.other, case_id, f"user:{few}", "read")
+    world.svc.case_count(few)  # the agency context is loaded and cached
+    seen = Statements(store, monkeypatch)
+    assert world.svc.case_count(few) == access.CaseCount(3, exact=True)
+    # one bounded count, which is the exact count: no sample before it
+    assert len(seen.counts()) == 1, seen.counts()
+    assert "LIMIT" in seen.counts()[0]
+
+
+def test_s_view_1_big_users_keep_the_estimate_whichever_comes_first(
+    store: Store, world: World, small_sample: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.svc.case_count(world.admin)
+    seen = Statements(store, monkeypatch)
+    # the admin sees every case (a fact of the context): sampled first, never counted
+    assert not world.svc.case_count(world.admin).exact
+    assert not any("LIMIT" in s for s in seen.counts()), seen.counts()
+    # the worker sees half by ownership: counted up to the threshold, then sampled
+    assert not world.svc.case_count(world.worker).exact
+
+
+def test_s_view_1_in_a_big_agency_the_sample_comes_first(
+    store: Store,
+    world: World,
+    small_sample: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # past COUNT_FIRST cases an exact count costs more than the sample: sampled first, for
+    # everyone, and a user who sees few is then counted exactly, without a LIMIT
+    monkeypatch.setattr(access, "COUNT_FIRST", 200)
+    few = world.svc.create_user(world.agency, None, "few")
+    world.svc.share(world.agency, world.other, "c0001", f"user:{few}", "read")
+    world.svc.case_count(few)
+    seen = Statements(store, monkeypatch)
+    assert world.svc.case_count(few) == access.CaseCount(1, exact=True)
+    assert len(seen.counts()) == 2, seen.counts()
+    assert not any("LIMIT" in s for s in seen.counts()), seen.counts()

@@ -95,7 +95,7 @@ CHOOSE = True
 _REACH: dict[tuple[int, int, int], bool] = {}
 
 
-def _sees_much(ctx: AgencyContext, user: User) -> bool:
+def sees_much(ctx: AgencyContext, user: User) -> bool:
     """Whether the user sees a large share of the agency whatever the cases hold: every case
     (a permission, or a default access for every type), or the cases of a quarter or more of
     the agency's users through the role tree (S-HIER-1). Others skip the walk: it would test
@@ -256,7 +256,7 @@ class CaseListStore(Connection):
         # a walk that found too few of this user's cases will again on the next page: this
         # process remembers it until the agency's version changes (a plan choice, never an answer)
         missed = (ctx.agency_id, ctx.version, user.id, flt, ascending)
-        if not roots and WALK > 0 and missed not in _WALK_MISSES and _sees_much(ctx, user):
+        if not roots and WALK > 0 and missed not in _WALK_MISSES and sees_much(ctx, user):
             walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
             if walked is not None:
                 if not inbound:
@@ -358,9 +358,28 @@ class CaseListStore(Connection):
         *,
         roots: bool = False,
         inbound: Sequence[int] = (),
+        upto: int | None = None,
     ) -> int:
+        """The exact number of cases the list holds; with ``upto``, counting stops there (the
+        answer is then ``min(count, upto)``), so a user who sees more costs less than the whole
+        count and one who sees fewer costs the same."""
         where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
-        return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
+        if upto is None:
+            return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
+        return int(
+            self.value(
+                f"SELECT count(*) FROM (SELECT c.pk FROM cases c WHERE {where.sql}"
+                f" LIMIT {int(upto)}) upto",
+                where.params,
+            )
+        )
+
+    def pk_range(self, agency_id: int) -> tuple[int, int] | None:
+        """The lowest and highest pk of the agency's cases (two index probes), or None."""
+        found = self.row("SELECT min(pk), max(pk) FROM cases WHERE agency_id = ?", (agency_id,))
+        if found is None or found[0] is None:
+            return None
+        return int(found[0]), int(found[1])
 
     def estimate_visible(
         self,
@@ -381,10 +400,10 @@ class CaseListStore(Connection):
         With ``at_least`` (the caller counts exactly below it), a quarter of the sample is
         tested first, and a projection under half of ``at_least`` is returned at once.
         """
-        found = self.row("SELECT min(pk), max(pk) FROM cases WHERE agency_id = ?", (ctx.agency_id,))
-        if found is None or found[0] is None:
+        found = self.pk_range(ctx.agency_id)
+        if found is None:
             return 0, 0
-        low, high = int(found[0]), int(found[1])
+        low, high = found
         span = high - low + 1
         if span <= SAMPLE:
             return None
