@@ -416,21 +416,7 @@ class CaseStore(Connection):
             (*ref_params, *filter_params),
         )
         grants = self.grants_for({*pks, *(r[1] for r in parents), *(r[1] for r in children)})
-        up: dict[int, list[CaseFacts]] = {}
-        for r in parents:
-            up.setdefault(r[0], []).append(_facts(r[1:], grants.get(r[1], ())))
-        down: dict[int, list[CaseFacts]] = {}
-        for r in children:
-            if len(down.setdefault(r[0], [])) < child_limit:
-                down[r[0]].append(_facts(r[1:], grants.get(r[1], ())))
-        return {
-            r[2]: CaseFacts(
-                **{**_fields(_facts(r)), "grants": grants.get(r[0], ())},
-                parents=tuple(up.get(r[0], ())),
-                children=tuple(down.get(r[0], ())),
-            )
-            for r in own
-        }
+        return _assemble(own, parents, children, grants, child_limit)
 
     def _facts_many_at_once(
         self,
@@ -477,21 +463,7 @@ class CaseStore(Connection):
                 StoredGrant(r[0], r[1], _CAUSE[r[2]], principal_of(r[3]), _LEVEL[r[4]], r[5])
             )
         grants = {pk: tuple(gs) for pk, gs in found.items()}
-        up: dict[int, list[CaseFacts]] = {}
-        for r in parents:
-            up.setdefault(r[0], []).append(_facts(r[1:], grants.get(r[1], ())))
-        down: dict[int, list[CaseFacts]] = {}
-        for r in children:
-            if len(down.setdefault(r[0], [])) < child_limit:
-                down[r[0]].append(_facts(r[1:], grants.get(r[1], ())))
-        return {
-            r[2]: CaseFacts(
-                **{**_fields(_facts(r)), "grants": grants.get(r[0], ())},
-                parents=tuple(up.get(r[0], ())),
-                children=tuple(down.get(r[0], ())),
-            )
-            for r in own
-        }
+        return _assemble(own, parents, children, grants, child_limit)
 
     def facts_by_id(
         self,
@@ -639,4 +611,30 @@ def _fields(case: CaseFacts) -> dict[str, Any]:
         "closed": case.closed,
         "deleted": case.deleted,
         "external_id": case.external_id,
+    }
+
+
+def _assemble(
+    own: Sequence[Any],
+    parents: Sequence[Any],
+    children: Sequence[Any],
+    grants: Mapping[int, tuple[StoredGrant, ...]],
+    child_limit: int,
+) -> dict[str, CaseFacts]:
+    """``facts_many``'s answer from its four result sets: each case by id with its grants, its
+    parents and up to ``child_limit`` children (rows of ``(own pk, facts columns…)``)."""
+    up: dict[int, list[CaseFacts]] = {}
+    for r in parents:
+        up.setdefault(r[0], []).append(_facts(r[1:], grants.get(r[1], ())))
+    down: dict[int, list[CaseFacts]] = {}
+    for r in children:
+        if len(down.setdefault(r[0], [])) < child_limit:
+            down[r[0]].append(_facts(r[1:], grants.get(r[1], ())))
+    return {
+        r[2]: CaseFacts(
+            **{**_fields(_facts(r)), "grants": grants.get(r[0], ())},
+            parents=tuple(up.get(r[0], ())),
+            children=tuple(down.get(r[0], ())),
+        )
+        for r in own
     }
