@@ -201,5 +201,6 @@ def test_s_view_1_hostile_queries_match_a_plain_substring_on_both_stores(world: 
         texts[cid] = "\n".join([name, f"EXT-{cid}", *props.values()]).casefold()
     for q in HOSTILE_QUERIES:
         want = {c for c, t in texts.items() if q.casefold() in t}
-        got = world.found(q) & set(HOSTILE_NAMES)
-        assert got == want, (q, got, want)
+        for user in (world.admin, world.worker):  # the walk, and the candidate set
+            got = world.found(q, user) & set(HOSTILE_NAMES)
+            assert got == want, (q, user, got, want)
