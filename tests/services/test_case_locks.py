@@ -192,3 +192,43 @@ def test_s_own_2_a_membership_removed_while_a_form_waits_for_its_case_lock_refus
     finally:
         holder.close()
         store.close()
+
+
+def test_s_tx_8_an_admin_permission_taken_away_while_an_archive_waits_refuses_it(
+    fresh_postgres_url: str,
+) -> None:
+    """S-TX-8 (PostgreSQL): archiving a form waits for the agency's lock and then checks the
+    admin against the context read under it, not one read before the wait."""
+    url = fresh_postgres_url
+    store = open_store(url)
+    holder = open_store(url)
+    try:
+        svc = Caseshare(store)
+        agency = svc.create_agency(f"lk-{uuid.uuid4().hex[:10]}", "Locks")
+        admin = svc.create_user(agency, None, "admin", permissions=["admin"])
+        second = svc.create_user(agency, None, "second", permissions=["admin"])
+        svc.submit(agency, admin, form(block("A", create(name="A")), instance="f-arch"))
+        outcome: list[object] = []
+
+        def archive() -> None:
+            mine = open_store(url)
+            try:
+                outcome.append(Caseshare(mine).archive_submission(agency, second, "f-arch"))
+            except CaseShareError as exc:
+                outcome.append(exc.code)
+            finally:
+                mine.close()
+
+        with holder.transaction():
+            holder.lock_case_transactions(agency)
+            thread = threading.Thread(target=archive)
+            thread.start()
+            time.sleep(1.0)  # the archive waits for the agency's lock
+            assert outcome == []
+            svc.set_permissions(agency, admin, second, [])
+        thread.join(timeout=20)
+        assert outcome == ["insufficient_access"], outcome
+        assert store.current_submission(agency, "f-arch").status == "normal"  # type: ignore[union-attr]
+    finally:
+        holder.close()
+        store.close()
