@@ -232,3 +232,48 @@ def test_s_tx_8_an_admin_permission_taken_away_while_an_archive_waits_refuses_it
     finally:
         holder.close()
         store.close()
+
+
+def test_s_sync_1_a_membership_removed_while_a_restore_waits_is_in_its_owner_ids(
+    fresh_postgres_url: str,
+) -> None:
+    """S-SYNC-1, S-OWN-2 (PostgreSQL): a restore waits for the agency's case writes and then
+    reads who the user is under that lock: a group left meanwhile is neither in the restore's
+    owner ids nor in the sync log the next incremental restore compares with."""
+    url = fresh_postgres_url
+    store = open_store(url)
+    holder = open_store(url)
+    try:
+        svc = Caseshare(store)
+        agency = svc.create_agency(f"lk-{uuid.uuid4().hex[:10]}", "Locks")
+        admin = svc.create_user(agency, None, "admin", permissions=["admin"])
+        member = svc.create_user(agency, None, "member")
+        group = svc.create_group(agency, admin, "Team", case_sharing=True)
+        svc.add_member(agency, admin, group, Principal("user", member))
+        svc.create_case(agency, None, "patient", "A", case_id="A", owner=f"group:{group}")
+        outcome: list[object] = []
+
+        def restore() -> None:
+            mine = open_store(url)
+            try:
+                outcome.append(Caseshare(mine).restore(member))
+            finally:
+                mine.close()
+
+        with holder.transaction():
+            holder.lock_case_transactions(agency)
+            thread = threading.Thread(target=restore)
+            thread.start()
+            time.sleep(1.0)  # the restore waits for the agency's lock
+            assert outcome == []
+            svc.remove_member(agency, admin, group, Principal("user", member))
+        thread.join(timeout=20)
+        assert len(outcome) == 1
+        sent = outcome[0]
+        assert f"group:{group}" not in [p for p, _ in sent.groups]  # type: ignore[attr-defined]
+        assert [c.case_id for c in sent.cases] == []  # type: ignore[attr-defined]
+        log = store.sync_log(sent.token)  # type: ignore[attr-defined]
+        assert log is not None and f"group:{group}" not in log.owner_ids
+    finally:
+        holder.close()
+        store.close()
