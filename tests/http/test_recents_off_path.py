@@ -5,6 +5,7 @@ written by the background flush — and by the clean shutdown, so a clean stop l
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,4 +118,39 @@ def test_a_flush_the_database_refuses_keeps_the_views_for_the_next(sqlite_url: s
         assert svc.flush_recents() == 1
         assert [pk for pk, _ in store.recent_pks(cast.owner)] == [case_pk]
     finally:
+        store.close()
+
+
+def test_a_clean_shutdown_during_a_flush_loses_no_view(database: str) -> None:
+    """Issue 12 item 7: a shutdown that comes while the background flush is writing waits for
+    that write (and flushes the rest) before the app stops; it never abandons the batch in
+    flight, which the buffer no longer counts."""
+    store = open_store(database)
+    cast = build_http_cast(store)
+    case_pk = store.case_row(cast.agency, cast.case).pk
+    writing, gate = threading.Event(), threading.Event()
+
+    def opener(url: str) -> Store:
+        mine = open_store(url, migrate=False)
+        note = mine.note_recents
+
+        def slow(views: Sequence[tuple[int, int, str]]) -> None:
+            writing.set()
+            gate.wait(10)  # a slow database: the flush is in flight when the stop comes
+            note(views)
+
+        mine.note_recents = slow  # type: ignore[method-assign]
+        return mine
+
+    pool = ServicePool(database, 2, opener=opener)
+    app = create_app(database, pool=pool)
+    try:
+        with TestClient(app):
+            pool.recents.note(cast.owner, case_pk, "2030-01-01T00:00:00Z")
+            assert writing.wait(10)  # the background flush has taken the view
+            threading.Timer(0.5, gate.set).start()
+        assert store.recent_pks(cast.owner) == [(case_pk, "2030-01-01T00:00:00Z")]
+    finally:
+        gate.set()
+        pool.close()
         store.close()

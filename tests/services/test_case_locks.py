@@ -9,6 +9,8 @@ import threading
 import time
 import uuid
 
+from caseshare.core.errors import CaseShareError
+from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
 from caseshare.store import Store, open_store
 from tests.services.forms import block, create, form, update
@@ -144,4 +146,134 @@ def test_s_tx_5_an_edit_and_a_re_created_case_still_apply_whole(store_url: str) 
         for case_id in ("A", "C"):
             assert svc.history_snapshot(agency, case_id) == svc.stored_snapshot(agency, case_id)
     finally:
+        store.close()
+
+
+def test_s_own_2_a_membership_removed_while_a_form_waits_for_its_case_lock_refuses_the_form(
+    fresh_postgres_url: str,
+) -> None:
+    """S-OWN-2, S-TX-6 (PostgreSQL): a form that read the agency's context and then waited for
+    its case's lock is checked against the membership as it stands once it holds the lock: a
+    removal committed while it waited is in force, never the grant the form read before."""
+    url = fresh_postgres_url
+    store = open_store(url)
+    holder = open_store(url)
+    try:
+        svc = Caseshare(store)
+        agency = svc.create_agency(f"lk-{uuid.uuid4().hex[:10]}", "Locks")
+        admin = svc.create_user(agency, None, "admin", permissions=["admin"])
+        member = svc.create_user(agency, None, "member")
+        group = svc.create_group(agency, admin, "Team", case_sharing=True)
+        svc.add_member(agency, admin, group, Principal("user", member))
+        svc.create_case(agency, None, "patient", "A", case_id="A", owner=f"group:{group}")
+        outcome: list[object] = []
+
+        def send() -> None:
+            mine = open_store(url)
+            try:
+                sent = Caseshare(mine).submit(agency, member, form(block("A", update(p="1"))))
+                outcome.append(sent.status)
+            except CaseShareError as exc:
+                outcome.append(exc.code)
+            finally:
+                mine.close()
+
+        with holder.transaction():
+            holder.lock_cases(agency, ["case:A"])
+            thread = threading.Thread(target=send)
+            thread.start()
+            time.sleep(1.0)  # the form has read the context and waits for case A
+            assert outcome == []
+            svc.remove_member(agency, admin, group, Principal("user", member))
+        thread.join(timeout=20)
+        assert outcome and outcome[0] != "normal", outcome
+        stored = svc.stored_snapshot(agency, "A")
+        assert stored is not None and "p" not in stored[0]["properties"]
+    finally:
+        holder.close()
+        store.close()
+
+
+def test_s_tx_8_an_admin_permission_taken_away_while_an_archive_waits_refuses_it(
+    fresh_postgres_url: str,
+) -> None:
+    """S-TX-8 (PostgreSQL): archiving a form waits for the agency's lock and then checks the
+    admin against the context read under it, not one read before the wait."""
+    url = fresh_postgres_url
+    store = open_store(url)
+    holder = open_store(url)
+    try:
+        svc = Caseshare(store)
+        agency = svc.create_agency(f"lk-{uuid.uuid4().hex[:10]}", "Locks")
+        admin = svc.create_user(agency, None, "admin", permissions=["admin"])
+        second = svc.create_user(agency, None, "second", permissions=["admin"])
+        svc.submit(agency, admin, form(block("A", create(name="A")), instance="f-arch"))
+        outcome: list[object] = []
+
+        def archive() -> None:
+            mine = open_store(url)
+            try:
+                outcome.append(Caseshare(mine).archive_submission(agency, second, "f-arch"))
+            except CaseShareError as exc:
+                outcome.append(exc.code)
+            finally:
+                mine.close()
+
+        with holder.transaction():
+            holder.lock_case_transactions(agency)
+            thread = threading.Thread(target=archive)
+            thread.start()
+            time.sleep(1.0)  # the archive waits for the agency's lock
+            assert outcome == []
+            svc.set_permissions(agency, admin, second, [])
+        thread.join(timeout=20)
+        assert outcome == ["insufficient_access"], outcome
+        assert store.current_submission(agency, "f-arch").status == "normal"  # type: ignore[union-attr]
+    finally:
+        holder.close()
+        store.close()
+
+
+def test_s_sync_1_a_membership_removed_while_a_restore_waits_is_in_its_owner_ids(
+    fresh_postgres_url: str,
+) -> None:
+    """S-SYNC-1, S-OWN-2 (PostgreSQL): a restore waits for the agency's case writes and then
+    reads who the user is under that lock: a group left meanwhile is neither in the restore's
+    owner ids nor in the sync log the next incremental restore compares with."""
+    url = fresh_postgres_url
+    store = open_store(url)
+    holder = open_store(url)
+    try:
+        svc = Caseshare(store)
+        agency = svc.create_agency(f"lk-{uuid.uuid4().hex[:10]}", "Locks")
+        admin = svc.create_user(agency, None, "admin", permissions=["admin"])
+        member = svc.create_user(agency, None, "member")
+        group = svc.create_group(agency, admin, "Team", case_sharing=True)
+        svc.add_member(agency, admin, group, Principal("user", member))
+        svc.create_case(agency, None, "patient", "A", case_id="A", owner=f"group:{group}")
+        outcome: list[object] = []
+
+        def restore() -> None:
+            mine = open_store(url)
+            try:
+                outcome.append(Caseshare(mine).restore(member))
+            finally:
+                mine.close()
+
+        with holder.transaction():
+            holder.lock_case_transactions(agency)
+            thread = threading.Thread(target=restore)
+            thread.start()
+            time.sleep(1.0)  # the restore waits for the agency's lock
+            assert outcome == []
+            svc.remove_member(agency, admin, group, Principal("user", member))
+        thread.join(timeout=20)
+        assert len(outcome) == 1
+        sent = outcome[0]
+        assert f"group:{group}" not in [p for p, _ in sent.groups]  # type: ignore[attr-defined]
+        assert [c.case_id for c in sent.cases] == []  # type: ignore[attr-defined]
+        log = store.sync_log(sent.token)  # type: ignore[attr-defined]
+        assert log is not None and f"group:{group}" not in log.owner_ids
+    finally:
+        holder.close()
         store.close()

@@ -135,3 +135,72 @@ def test_s_view_1_search_uses_the_stores_trigram_index(world: World, store: Stor
             store.case_pk(world.agency, "a1"),
             store.case_pk(world.agency, "a2"),
         }
+
+
+HOSTILE_NAMES = {
+    "h1": ("O'Brien \\ back", {"p": "100% _sure_"}),
+    "h2": ("İstanbul ﬀ café", {"p": "a\\%b"}),
+    "h3": ("日本語テキスト 😀x", {"p": "tab\there"}),
+    "h4": ("Quote \"double\" ''", {"p": "line one"}),
+}
+
+HOSTILE_QUERIES = [
+    "'",
+    "''",
+    '"',
+    '""',
+    "\\",
+    "\\\\",
+    "\\%",
+    "%",
+    "_",
+    "__",
+    "%%",
+    "a\\%b",
+    "\\ b",
+    "i̇",
+    "İ",
+    "ı",
+    "ﬀ",
+    "FF",
+    "ff c",
+    "é",
+    "e\u0301",
+    "😀",
+    "😀x",
+    "日本",
+    "日本語",
+    "\t",
+    "t\th",
+    " ",
+    "  ",
+    "   ",
+    "o'b",
+    "_su",
+    "% _",
+    "x" * 5000,
+    "é" * 3,
+    "MATCH",
+    "NEAR(a b)",
+    "a OR b",
+    "*",
+    "^o",
+    "-",
+    "(",
+    ")",
+    "{p}:",
+    "p:100",
+]
+
+
+def test_s_view_1_hostile_queries_match_a_plain_substring_on_both_stores(world: World) -> None:
+    """S-VIEW-1: any query is the case-folded substring test, never an error."""
+    texts = {}
+    for cid, (name, props) in HOSTILE_NAMES.items():
+        world.case(cid, name, **props)
+        texts[cid] = "\n".join([name, f"EXT-{cid}", *props.values()]).casefold()
+    for q in HOSTILE_QUERIES:
+        want = {c for c, t in texts.items() if q.casefold() in t}
+        for user in (world.admin, world.worker):  # the walk, and the candidate set
+            got = world.found(q, user) & set(HOSTILE_NAMES)
+            assert got == want, (q, user, got, want)

@@ -68,12 +68,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        flusher = asyncio.create_task(services.keep_flushing())
+        stop = asyncio.Event()
+        flusher = asyncio.create_task(services.keep_flushing(stop=stop))
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            stop.set()  # the flush under way ends first: cancelling it would lose its batch
+            with contextlib.suppress(Exception):  # reason: logged by keep_flushing
                 await flusher
             # a clean shutdown loses no case view (recents.py says what a kill -9 may lose);
             # a database busy at that moment is tried again for a few seconds

@@ -76,11 +76,17 @@ class ServicePool:
             if not written:
                 return  # refused and given back to the buffer: the next round tries again
 
-    async def keep_flushing(self, every: float = FLUSH_EVERY) -> None:
-        """The app's background task: flush the case views every ``every`` seconds; cancelled
-        on shutdown, after which the app flushes once more (``flush_recents``)."""
-        while True:
-            await asyncio.sleep(every)
+    async def keep_flushing(
+        self, every: float = FLUSH_EVERY, stop: asyncio.Event | None = None
+    ) -> None:
+        """The app's background task: flush the case views every ``every`` seconds until
+        ``stop`` is set, then return once the flush under way has ended (the app flushes once
+        more after it). Never cancelled mid-flush: a cancelled wait would leave its worker
+        thread writing a batch the buffer no longer counts, on a connection given back."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
             try:
                 await self.flush_recents()
             except Exception:  # reason: said in the log; the next flush goes on with the rest

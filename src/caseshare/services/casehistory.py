@@ -430,34 +430,37 @@ class HistoryService(ServiceBase):
     def _set_archived(
         self, agency_id: int, actor: int | None, instance_id: str, archive: bool
     ) -> list[str]:
-        with self.store.transaction(), self.pinned_context(agency_id):
+        with self.store.transaction():
+            # the agency's lock first, then the context read under it: a change committed
+            # while this waited (an admin permission taken away) is in force (S-OWN-2)
             self.store.lock_case_transactions(agency_id)
-            self.require_admin(actor, agency_id)
-            sub = self.store.current_submission(agency_id, instance_id)
-            if sub is None:
-                raise CaseShareError("not_found", f"Form {instance_id!r} was not found.")
-            want, new = ("normal", "archived") if archive else ("archived", "normal")
-            if sub.status != want:
-                raise CaseShareError(
-                    "invalid_transition",
-                    f"Form {instance_id!r} is {sub.status}; only a {want} form can be"
-                    f" {'archived' if archive else 'unarchived'}.",
+            with self.pinned_context(agency_id):
+                self.require_admin(actor, agency_id)
+                sub = self.store.current_submission(agency_id, instance_id)
+                if sub is None:
+                    raise CaseShareError("not_found", f"Form {instance_id!r} was not found.")
+                want, new = ("normal", "archived") if archive else ("archived", "normal")
+                if sub.status != want:
+                    raise CaseShareError(
+                        "invalid_transition",
+                        f"Form {instance_id!r} is {sub.status}; only a {want} form can be"
+                        f" {'archived' if archive else 'unarchived'}.",
+                    )
+                self.store.set_submission_status(sub.id, new)
+                verb = "archived" if archive else "unarchived"
+                changed = self.rebuild_cases(
+                    agency_id,
+                    self.store.cases_of_submission(sub.id),
+                    actor_name(actor),
+                    f"submission {instance_id} {verb}",
+                    position=sub.position,
                 )
-            self.store.set_submission_status(sub.id, new)
-            verb = "archived" if archive else "unarchived"
-            changed = self.rebuild_cases(
-                agency_id,
-                self.store.cases_of_submission(sub.id),
-                actor_name(actor),
-                f"submission {instance_id} {verb}",
-                position=sub.position,
-            )
-            self.store.record(
-                agency_id,
-                actor_name(actor),
-                f"submission.{'archive' if archive else 'unarchive'}",
-                f"submission:{instance_id}",
-                before={"status": want},
-                after={"status": new, "cases": changed},
-            )
+                self.store.record(
+                    agency_id,
+                    actor_name(actor),
+                    f"submission.{'archive' if archive else 'unarchive'}",
+                    f"submission:{instance_id}",
+                    before={"status": want},
+                    after={"status": new, "cases": changed},
+                )
         return changed

@@ -24,13 +24,15 @@ class RestoreService(ServiceBase):
         """S-SYNC-1/S-SYNC-2. ``since`` is the device's last restore id and ``device_hash`` its
         ``ccsh:`` case state hash; an unknown token or a mismatch is ``stale_sync_token`` (HTTP
         412): the device restores in full. Every restore records a new token."""
-        ctx, user = self.user(user_id)
-        if not user.active:
-            raise CaseShareError("not_found", f"User {user_id} was not found.")
-        agency_id = ctx.agency_id
-        owners = {str(p) for p in ctx.directory.owner_ids(user.id)}
+        agency_id = self.user(user_id)[0].agency_id
         with self.store.transaction():
             self.store.lock_case_transactions(agency_id)
+            # who the user is, read under the lock: a membership or deactivation committed
+            # while the restore waited is in force (S-OWN-2, S-ACC-4)
+            ctx, user = self.user(user_id)
+            if not user.active:
+                raise CaseShareError("not_found", f"User {user_id} was not found.")
+            owners = {str(p) for p in ctx.directory.owner_ids(user.id)}
             live = self.live_case_ids(user.id)
             send, left = set(live), set[str]()
             known: Mapping[str, DeviceEntry] = {}

@@ -101,6 +101,7 @@ class TransactionService(FormWriter):
             while True:
                 try:
                     with self.store.transaction(), self.pinned_context(agency_id, read):
+                        early = read is not None  # read before the locks: checked under them
                         read = None  # a retry under the agency's whole lock reads it again
                         whole = self._lock(agency_id, instance_id, parsed, sync_token, whole)
                         # S-SYNC-2: only the submitter's own restore counts; another user's (or
@@ -109,7 +110,7 @@ class TransactionService(FormWriter):
                         log = self.store.sync_log(sync_token) if sync_token else None
                         own = log.token if log is not None and log.user_id == user.id else None
                         result = self._submit(
-                            agency_id, user, text, digest, instance_id, parsed, own, whole
+                            agency_id, user, text, digest, instance_id, parsed, own, whole, early
                         )
                         if log is not None and own is not None and result.status == "normal":
                             self._track_device(agency_id, log, parsed.blocks)
@@ -190,11 +191,19 @@ class TransactionService(FormWriter):
         parsed: CaseSubmission,
         sync_token: str | None,
         whole: bool = True,
+        early: bool = False,
     ) -> SubmitResult:
         # the form's first reads, together (one round trip on PostgreSQL)
-        current, found, history = self.store.current_submission_and_states(
-            agency_id, instance_id, list(dict.fromkeys(b.case_id for b in parsed.blocks))
+        current, found, history, version = self.store.form_first_reads(
+            agency_id,
+            instance_id,
+            list(dict.fromkeys(b.case_id for b in parsed.blocks)),
+            version=early,
         )
+        if early and version is not None and version != self.context(agency_id).version:
+            # S-OWN-2: a structural change (a membership removed, a user deactivated) committed
+            # while the form waited for its locks; again, with the context read under them
+            raise _WholeAgency
         if current is not None and current.content_hash == digest:
             sub_id = self.store.insert_submission(
                 agency_id,

@@ -180,15 +180,33 @@ class SubmissionStore(CaseStateStore):
         """``current_submission``, ``case_states`` and (on PostgreSQL) ``with_history`` of the
         cases at once: a form's first reads, one round trip on PostgreSQL (one pipeline). The
         third is None on SQLite, where a form that creates every case it names need not ask."""
+        current, states, history, _ = self.form_first_reads(
+            agency_id, instance_id, case_ids, version=False
+        )
+        return current, states, history
+
+    def form_first_reads(
+        self, agency_id: int, instance_id: str, case_ids: list[str], *, version: bool = True
+    ) -> tuple[SubmissionRow | None, dict[str, Found], set[str] | None, int | None]:
+        """``current_submission_and_states`` and, on PostgreSQL, the agency's version read in
+        the same pipeline (None on SQLite): a form that read the agency's context before it
+        waited for its case locks learns whether a structural change committed meanwhile."""
         extra: list[tuple[str, Sequence[Any]]] = [(_CURRENT, (agency_id, instance_id))]
+        version = version and self.is_postgres
+        if version:
+            extra.append(("SELECT version FROM agencies WHERE id = ?", (agency_id,)))
         if self.is_postgres and case_ids:
             wanted, params = self.dialect.in_list("case_id", case_ids)
             extra.append((_WITH_HISTORY.format(wanted), (agency_id, *params)))
-        states, (rows, *history) = self.case_states_with(agency_id, case_ids, extra)
+        states, (rows, *more) = self.case_states_with(agency_id, case_ids, extra)
         current = SubmissionRow(*rows[0]) if rows else None
         if not self.is_postgres:
-            return current, states, None
-        return current, states, {r[0] for r in history[0]} if history else set()
+            return current, states, None, None
+        found = None
+        if version:
+            read, *more = more
+            found = int(read[0][0]) if read else None
+        return current, states, {r[0] for r in more[0]} if more else set(), found
 
     def submissions(self, agency_id: int, instance_id: str | None = None) -> list[SubmissionRow]:
         """Every stored submission of the agency (or of one instanceID), oldest first."""
