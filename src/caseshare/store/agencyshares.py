@@ -257,26 +257,16 @@ class AgencyShareStore(Connection):
         """Move to ``new`` only from one of ``expected``, in one statement: False when another
         transition got there first."""
         now = utcnow()
-        sets = ["status = ?", "modified_by = ?", "modified_at = ?"]
-        params: list[Any] = [new.value, actor, now]
+        values: dict[str, Any] = {"status": new.value, "modified_by": actor, "modified_at": now}
         if answered:
-            sets += ["answered_by = ?", "answered_at = ?"]
-            params += [actor, now]
+            values |= {"answered_by": actor, "answered_at": now}
         if reason is not None:
-            sets.append("reason = ?")
-            params.append(reason)
+            values["reason"] = reason
         if receiving_user is not None:
-            sets.append("receiving_user_id = ?")
-            params.append(receiving_user)
+            values["receiving_user_id"] = receiving_user
         if local_case_pk is not None:
-            sets.append("local_case_pk = ?")
-            params.append(local_case_pk)
-        marks = ", ".join("?" * len(expected))
-        cur = self.execute(
-            f"UPDATE agency_shares SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
-            [*params, share_id, *(s.value for s in expected)],
-        )
-        return int(cur.rowcount) == 1
+            values["local_case_pk"] = local_case_pk
+        return self.move_status("agency_shares", share_id, [s.value for s in expected], values)
 
     def touch_agency_share(
         self, share_id: int, expected: tuple[Status, ...], actor: str, auto_include: bool | None

@@ -163,26 +163,16 @@ class AgreementStore(Connection):
         """Move to ``new`` only from one of ``expected``, in one statement: False when the status
         was something else by the time the row was locked (another transition won)."""
         now = utcnow()
-        sets = ["status = ?", "modified_by = ?", "modified_at = ?"]
-        params: list[Any] = [new.value, actor, now]
+        values: dict[str, Any] = {"status": new.value, "modified_by": actor, "modified_at": now}
         if answered:
-            sets += ["answered_by = ?", "answered_at = ?"]
-            params += [actor, now]
+            values |= {"answered_by": actor, "answered_at": now}
         if closed:
-            sets += ["closed_by = ?", "closed_at = ?"]
-            params += [actor, now]
+            values |= {"closed_by": actor, "closed_at": now}
         if reason is not None:
-            sets.append("reason = ?")
-            params.append(reason)
+            values["reason"] = reason
         if superseded_by is not None:
-            sets.append("superseded_by = ?")
-            params.append(superseded_by)
-        marks = ", ".join("?" * len(expected))
-        cur = self.execute(
-            f"UPDATE agreements SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
-            [*params, agreement_id, *(s.value for s in expected)],
-        )
-        return int(cur.rowcount) == 1
+            values["superseded_by"] = superseded_by
+        return self.move_status("agreements", agreement_id, [s.value for s in expected], values)
 
     def update_agreement(
         self,

@@ -9,7 +9,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -246,6 +246,20 @@ class Connection:
     def value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         found = self.row(sql, params)
         return None if found is None else found[0]
+
+    def move_status(
+        self, table: str, row_id: int, expected: Sequence[str], values: Mapping[str, Any]
+    ) -> bool:
+        """Set ``values`` (a new ``status`` among them) on row ``row_id`` of ``table`` only while
+        its status is one of ``expected``, in one statement: False when another transition got
+        there first. Every state machine of the store (agreements, agency shares) moves so."""
+        sets = ", ".join(f"{column} = ?" for column in values)
+        marks = ", ".join("?" * len(expected))
+        cur = self.execute(
+            f"UPDATE {table} SET {sets} WHERE id = ? AND status IN ({marks})",
+            [*values.values(), row_id, *expected],
+        )
+        return int(cur.rowcount) == 1
 
     def insert(self, sql: str, params: Sequence[Any] = (), key: str = "id") -> int:
         found = self.row(f"{sql} RETURNING {key}", params)
