@@ -100,12 +100,15 @@ class AccessService:
             direct = self._direct[key] = VisibilityQuery(self.store.dialect, ctx, user).direct("c")
         return direct
 
-    def inbound_from(self, agency_id: int) -> tuple[int, ...]:
+    def inbound_from(self, agency: int | AgencyContext) -> tuple[int, ...]:
         """The agencies whose case data may flow into this one today (S-AG-1): the senders
         whose active agency shares its users read (S-AG-4). Agreement changes bump both
-        agencies' versions, so this is cached by version and day."""
+        agencies' versions, so this is cached by version and day. Given the context a request
+        already holds, no version is read again."""
+        ctx = agency if isinstance(agency, AgencyContext) else self.context(agency)
+        agency_id = ctx.agency_id
         day = dt.datetime.now(dt.UTC).date()
-        key = (agency_id, self.context(agency_id).version, day)
+        key = (agency_id, ctx.version, day)
         found = self._inbound.get(key)
         if found is None:
             if len(self._inbound) > 1000:
@@ -368,7 +371,7 @@ class AccessService:
             after=_decode(cursor) if cursor else None,
             ascending=flt.descending == backwards,  # backwards walks the order the other way
             roots=roots,
-            inbound=self.inbound_from(ctx.agency_id),
+            inbound=self.inbound_from(ctx),
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -393,7 +396,7 @@ class AccessService:
     ) -> set[int]:
         """The keys of every case the listing returns, cases sent here included (S-AG-4)."""
         ctx, user = self.user(user_id)
-        inbound = self.inbound_from(ctx.agency_id)
+        inbound = self.inbound_from(ctx)
         return self.store.visible_pks(ctx, user, flt, rowwise=rowwise, inbound=inbound)
 
     def visible_summaries(self, user_id: int, pks: list[int]) -> dict[int, dict[str, Any]]:
@@ -402,7 +405,7 @@ class AccessService:
         if not pks:
             return {}
         ctx, user = self.user(user_id)
-        inbound = self.inbound_from(ctx.agency_id)
+        inbound = self.inbound_from(ctx)
         return {int(r[0]): summary(r) for r in self.store.visible_rows(ctx, user, pks, inbound)}
 
     def count_cases(
@@ -410,7 +413,7 @@ class AccessService:
     ) -> int:
         """The exact number of cases the user may view (with ``roots``, of tree tops)."""
         ctx, user = self.user(user_id)
-        inbound = self.inbound_from(ctx.agency_id)
+        inbound = self.inbound_from(ctx)
         return self.store.count_visible(ctx, user, flt, roots=roots, inbound=inbound)
 
     def case_count(
@@ -436,7 +439,7 @@ class AccessService:
         flt = flt or CaseFilter()
         flt.validate()
         ctx, user = self.user(user_id)
-        inbound = self.inbound_from(ctx.agency_id)
+        inbound = self.inbound_from(ctx)
         if not exact and not roots:
             span = self.store.pk_range(ctx.agency_id)
             small = span is not None and span[1] - span[0] + 1 <= COUNT_FIRST
