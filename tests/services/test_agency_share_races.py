@@ -54,15 +54,8 @@ def _send(url: str, w: dict[str, Any]) -> int:
         store.close()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_s_ag_3_accept_and_revoke_race_has_exactly_one_winner(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Any
-) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'race.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+def test_s_ag_3_accept_and_revoke_race_has_exactly_one_winner(store_url: str) -> None:
+    url = store_url
     w = _world(url)
     winners = {"accept": 0, "revoke": 0}
     for _ in range(ROUNDS):

@@ -78,15 +78,8 @@ def _status(url: str, agreement_id: int) -> Status:
         store.close()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_s_ag_1_approve_and_withdraw_race_has_exactly_one_winner(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Any
-) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'race.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+def test_s_ag_1_approve_and_withdraw_race_has_exactly_one_winner(store_url: str) -> None:
+    url = store_url
     w = _world(url)
     winners: dict[str, int] = {"approve": 0, "withdraw": 0}
     for _ in range(ROUNDS):
@@ -117,15 +110,8 @@ def test_s_ag_1_approve_and_withdraw_race_has_exactly_one_winner(
     assert sum(winners.values()) == ROUNDS
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_s_ag_1_two_admins_answering_at_once_never_both_succeed(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Any
-) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'race.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+def test_s_ag_1_two_admins_answering_at_once_never_both_succeed(store_url: str) -> None:
+    url = store_url
     w = _world(url)
     for _ in range(ROUNDS):
         agreement_id = _propose(url, w)
@@ -162,15 +148,8 @@ def test_s_ag_1_two_admins_answering_at_once_never_both_succeed(
             store.close()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_s_ag_1_two_proposals_at_once_make_one_pending_agreement(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Any
-) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'race.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+def test_s_ag_1_two_proposals_at_once_make_one_pending_agreement(store_url: str) -> None:
+    url = store_url
     w = _world(url)
     north_slug = w["south_slug"].replace("south", "north")
     outcomes = _race(
