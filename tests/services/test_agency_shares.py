@@ -379,3 +379,22 @@ def test_s_acc_3_the_senders_history_never_names_the_receivers_local_case(cast: 
     accepted = [e for e in receiver if e.action == "agency_share.accept"]
     assert len(accepted) == 1 and accepted[0].after is not None
     assert accepted[0].after["local_case"] == local and accepted[0].case_pk is None
+
+
+def test_s_acc_3_a_share_names_the_local_case_only_to_those_who_may_view_it(cast: Cast) -> None:
+    c = cast
+    w = _south(c)
+    share_id = _send(c, w)
+    local = _accept(c, w, share_id)
+    svc = c.fresh()
+
+    def named_to(user: int) -> str | None:
+        row = svc.agency_share(c.other_agency, user, share_id)  # each of them may read the share
+        return svc.agency_share_json(row, c.other_agency, user)["local_case_id"]  # type: ignore[no-any-return]
+
+    assert svc.access(w.member, local).level is Level.NONE  # the unit reads the sent case only
+    assert named_to(w.member) is None
+    assert named_to(w.receiver) == local  # the receiving user holds the local case
+    assert named_to(c.foreigner) == local  # south's admin sees every case of south
+    sender = svc.agency_share(c.agency, c.owner, share_id)
+    assert svc.agency_share_json(sender, c.agency, c.owner)["local_case_id"] is None

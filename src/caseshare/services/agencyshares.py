@@ -64,8 +64,12 @@ class AgencyShareService(AgreementService):
             "email": user.email,
         }
 
-    def agency_share_json(self, row: AgencyShareRow, viewer_agency: int) -> dict[str, Any]:
-        """A share as one side sees it; the local case is the receiving agency's own."""
+    def agency_share_json(
+        self, row: AgencyShareRow, viewer_agency: int, viewer: int | None
+    ) -> dict[str, Any]:
+        """A share as one side sees it. The local case is the receiving agency's own: it is
+        named only to a viewer there who may view it (S-ACC-3: a case one cannot see is not
+        named to them, not even by its id); ``viewer`` None is the system."""
         directory = self.context(row.to_agency_id).directory
         flow = data_flows(
             self.agreement_between(row.from_agency_id, row.to_agency_id),
@@ -88,7 +92,9 @@ class AgencyShareService(AgreementService):
             "targets": list(row.targets),
             "auto_include_new_targets": row.auto_include,
             "receiving_user": self._user_card(row.to_agency_id, row.receiving_user_id),
-            "local_case_id": row.local_case_id if receiving else None,
+            "local_case_id": row.local_case_id
+            if receiving and self._sees_local(row, viewer)
+            else None,
             "reason": row.reason,
             "agreement": {"allowed": flow.allowed, "condition": flow.condition},
             "created_by": row.created_by,
@@ -98,6 +104,14 @@ class AgencyShareService(AgreementService):
             "modified_by": row.modified_by,
             "modified_at": row.modified_at,
         }
+
+    def _sees_local(self, row: AgencyShareRow, viewer: int | None) -> bool:
+        if row.local_case_id is None or viewer is None:
+            return True
+        try:
+            return self.access(viewer, row.local_case_id).level is not Level.NONE
+        except CaseShareError:  # the local case is gone, or the viewer is
+            return False
 
     def _share_for(
         self, agency_id: int, actor: int | None, share_id: int, *, lock: bool = False

@@ -84,13 +84,13 @@ def list_shares(
 ) -> dict[str, Any]:
     read = svc.agency_shares_received if direction == "received" else svc.agency_shares_sent
     rows = read(actor.agency_id, actor.user_id, status=status, after=after)
-    return {"items": [svc.agency_share_json(r, actor.agency_id) for r in rows]}
+    return {"items": [svc.agency_share_json(r, actor.agency_id, actor.user_id) for r in rows]}
 
 
 @router.get("/cases/{case_id}/agency-shares", summary="The shares sent from a case")
 def case_shares(case_id: CaseId, svc: Service, actor: CurrentActor) -> dict[str, Any]:
     rows = svc.agency_shares_of_case(actor.agency_id, actor.user_id, case_id)
-    return {"items": [svc.agency_share_json(r, actor.agency_id) for r in rows]}
+    return {"items": [svc.agency_share_json(r, actor.agency_id, actor.user_id) for r in rows]}
 
 
 @router.post(
@@ -108,7 +108,7 @@ def send(case_id: CaseId, body: Send, svc: Service, actor: CurrentActor) -> dict
         units=body.units,
         auto_include=body.auto_include_new_targets,
     )
-    return {"items": [svc.agency_share_json(r, actor.agency_id) for r in rows]}
+    return {"items": [svc.agency_share_json(r, actor.agency_id, actor.user_id) for r in rows]}
 
 
 @router.get("/cases/{case_id}/received", summary="Cases sent here, seen from their local case")
@@ -119,7 +119,7 @@ def received_for_case(case_id: CaseId, svc: Service, actor: CurrentActor) -> dic
 @router.get("/agency-shares/{share_id}", summary="One agency share")
 def read(share_id: ShareId, svc: Service, actor: CurrentActor) -> dict[str, Any]:
     row = svc.agency_share(actor.agency_id, actor.user_id, share_id)
-    return svc.agency_share_json(row, actor.agency_id)
+    return svc.agency_share_json(row, actor.agency_id, actor.user_id)
 
 
 @router.get(
@@ -150,7 +150,7 @@ def edit(share_id: ShareId, body: Edit, svc: Service, actor: CurrentActor) -> di
         units=body.units,
         auto_include=body.auto_include_new_targets,
     )
-    return svc.agency_share_json(row, actor.agency_id)
+    return svc.agency_share_json(row, actor.agency_id, actor.user_id)
 
 
 @router.post("/agency-shares/{share_id}/revoke", summary="Revoke a share you sent")
@@ -161,7 +161,7 @@ def revoke(
     row = svc.revoke_agency_share(
         actor.agency_id, actor.user_id, share_id, body.reason, expected=body.status
     )
-    return svc.agency_share_json(row, actor.agency_id)
+    return svc.agency_share_json(row, actor.agency_id, actor.user_id)
 
 
 @router.post("/agency-shares/{share_id}/accept", summary="Finalise a share sent to you (admins)")
@@ -175,10 +175,10 @@ def accept(share_id: ShareId, body: Accept, svc: Service, actor: CurrentActor) -
         new_case_type=body.case_type,
         new_case_name=body.name,
     )
-    return svc.agency_share_json(row, actor.agency_id)
+    return svc.agency_share_json(row, actor.agency_id, actor.user_id)
 
 
 @router.post("/agency-shares/{share_id}/reject", summary="Reject a share, with a reason (admins)")
 def reject(share_id: ShareId, body: Reject, svc: Service, actor: CurrentActor) -> dict[str, Any]:
     row = svc.reject_agency_share(actor.agency_id, actor.user_id, share_id, body.reason)
-    return svc.agency_share_json(row, actor.agency_id)
+    return svc.agency_share_json(row, actor.agency_id, actor.user_id)

@@ -160,7 +160,10 @@ async def send(request: Request, svc: Service, viewer: Posting, case_id: CaseId)
             "auto": {auto},
         }
         return _send_page(request, svc, viewer, case_id, form, chosen=chosen, status=422)
-    names = ", ".join(svc.agency_share_json(r, viewer.agency_id)["to_agency"]["name"] for r in rows)
+    names = ", ".join(
+        svc.agency_share_json(r, viewer.agency_id, viewer.user_id)["to_agency"]["name"]
+        for r in rows
+    )
     said = f"Sent the case to {names}. It stays pending until an admin there finalises it."
     return redirect(case_href(case_id, "/share#send"), said)
 
@@ -169,7 +172,7 @@ def _sent_share(svc: Caseshare, viewer: Viewer, case_id: str, share_id: int) -> 
     row = svc.agency_share(viewer.agency_id, viewer.user_id, share_id)
     if row.case_id != case_id or row.from_agency_id != viewer.agency_id:
         raise CaseShareError("not_found", f"Agency share {share_id} was not found on this case.")
-    return svc.agency_share_json(row, viewer.agency_id)
+    return svc.agency_share_json(row, viewer.agency_id, viewer.user_id)
 
 
 @router.get("/cases/{case_id}/share/send/{share_id}")
@@ -239,7 +242,7 @@ async def revoke(
 @router.get("/agency-shares")
 def received(request: Request, svc: Service, viewer: Viewing) -> Response:
     rows = svc.agency_shares_received(viewer.agency_id, viewer.user_id)
-    shares = [svc.agency_share_json(r, viewer.agency_id) for r in rows]
+    shares = [svc.agency_share_json(r, viewer.agency_id, viewer.user_id) for r in rows]
     shares.sort(key=lambda s: (s["status"] != "pending", -s["id"]))
     context = {"title": "Cases sent to us", "shares": shares, "status_words": STATUS_WORDS}
     return render(request, "agency_shares.html", context)
@@ -256,7 +259,7 @@ def _share_page(
     row = svc.agency_share(viewer.agency_id, viewer.user_id, share_id)
     if row.to_agency_id != viewer.agency_id:
         raise CaseShareError("not_found", f"Agency share {share_id} was not found.")
-    share = svc.agency_share_json(row, viewer.agency_id)
+    share = svc.agency_share_json(row, viewer.agency_id, viewer.user_id)
     admin = "admin" in svc.context(viewer.agency_id).directory.users[viewer.user_id].permissions
     summary = None
     try:

@@ -209,7 +209,7 @@ def show(
         "default": default,
         "team_roles": [(str(r.id), f"{r.name} ({r.level.label})") for r in detail.team_roles],
         "sent": [
-            svc.agency_share_json(r, viewer.agency_id)
+            svc.agency_share_json(r, viewer.agency_id, viewer.user_id)
             for r in svc.agency_shares_of_case(viewer.agency_id, viewer.user_id, case_id)
         ],
         "history": [describe(e, words) for e in events],
