@@ -206,14 +206,13 @@ class AccessService:
         ctx, user = self.user(user_id)
         direct = self._direct_fragment(ctx, user)
         child_filter = (direct.sql, direct.params)
-        if include_deleted or not self.store.is_postgres:
-            # SQLite answers in-process, so separate simple queries plan best; on PostgreSQL
-            # every round trip costs, so facts_by_id fetches the case and neighbours at once.
+        if include_deleted:
             case = self.case(ctx, case_id)
             if include_deleted and case.deleted:
                 case = _undeleted(case)
             facts = self.store.facts(case, child_filter=child_filter, child_limit=CHILD_SAMPLE)
         else:
+            # one statement on both stores: the case, its neighbours and all their grants
             found = self.store.facts_by_id(
                 ctx.agency_id, case_id, child_filter=child_filter, child_limit=CHILD_SAMPLE
             )
