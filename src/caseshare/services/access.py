@@ -219,39 +219,23 @@ class AccessService:
         pipelined = None
         if stamp is None and not include_deleted and store.is_postgres:
             pipelined = self._facts_pipelined(user_id, case_id)
+        entry = None
         if pipelined is not None:
             ctx, user, facts = pipelined
         else:
             ctx, user = self.user(user_id, stamp)
-        entry = key = None
-        if stamp is not None:
-            key = (stamp[0], ctx.agency_id, ctx.version, user.id, case_id)
-            entry = FACTS.get(key, stamp)
-        if pipelined is not None:
-            pass
-        elif entry is not None:
-            if entry.access is not None and not every_grant:
-                return entry.access
-            facts = entry.facts
-        else:
-            direct = self._direct_fragment(ctx, user)
-            child_filter = (direct.sql, direct.params)
-            if include_deleted:
-                case = self.case(ctx, case_id)
-                if case.deleted:
-                    case = _undeleted(case)
-                facts = store.facts(case, child_filter=child_filter, child_limit=CHILD_SAMPLE)
+            key = (stamp[0] if stamp else 0, ctx.agency_id, ctx.version, user.id, case_id)
+            if stamp is not None:
+                entry = FACTS.get(key, stamp)
+            if entry is not None:
+                if entry.access is not None and not every_grant:
+                    return entry.access
+                facts = entry.facts
             else:
-                # one statement: the case, its parents, its children and all their grants
-                found = store.facts_by_id(
-                    ctx.agency_id, case_id, child_filter=child_filter, child_limit=CHILD_SAMPLE
-                )
-                if found is None:
-                    raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
-                facts = found
-            if key is not None and stamp is not None:
-                entry = Entry(stamp, facts)
-                FACTS.put(key, entry)
+                facts = self._read_facts(ctx, user, case_id, include_deleted)
+                if stamp is not None:
+                    entry = Entry(stamp, facts)
+                    FACTS.put(key, entry)
         access = evaluate(ctx, user, facts)
         if (every_grant or access.level is Level.NONE) and access.blocked is None:
             if entry is not None and entry.sync_known:
@@ -270,6 +254,26 @@ class AccessService:
         if entry is not None and not every_grant:
             entry.access = access
         return access
+
+    def _read_facts(
+        self, ctx: AgencyContext, user: User, case_id: str, include_deleted: bool
+    ) -> CaseFacts:
+        """The case, its parents, the children on which the user has a direct grant, and all
+        their grants: one statement (``facts_by_id``), or the case first when a binned case
+        is asked for."""
+        direct = self._direct_fragment(ctx, user)
+        child_filter = (direct.sql, direct.params)
+        if include_deleted:
+            case = self.case(ctx, case_id)
+            if case.deleted:
+                case = _undeleted(case)
+            return self.store.facts(case, child_filter=child_filter, child_limit=CHILD_SAMPLE)
+        found = self.store.facts_by_id(
+            ctx.agency_id, case_id, child_filter=child_filter, child_limit=CHILD_SAMPLE
+        )
+        if found is None:
+            raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
+        return found
 
     def _facts_pipelined(
         self, user_id: int, case_id: str

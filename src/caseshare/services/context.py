@@ -13,10 +13,10 @@ class ContextCache:
     """One ``AgencyContext`` per agency, checked against the store on every use.
 
     Each use reads the agency's version and change count (one indexed read), unless the
-    caller holds a ``read_stamp`` under which the context was found current already. When they moved,
-    the changes logged since the cached context (``context_changes``, written by every
-    structural change of any process in the change's own transaction) are patched in: the
-    rows they name are read again, the rest of the context is shared. Only when the log
+    caller holds a ``read_stamp`` under which the context was found current already (SQLite).
+    When they moved, the changes logged since the cached context (``context_changes``, written
+    by every structural change of any process in the change's own transaction) are patched in:
+    the rows they name are read again, the rest of the context is shared. Only when the log
     cannot say (pruned, a change of everything) is the agency loaded whole.
 
     A context that includes the open transaction's own structural changes is used by that
