@@ -15,6 +15,7 @@ ROWS = [
     "build world",
     "decision (case data in hand)",
     "check incl. store read",
+    "check repeated, nothing written since",
     "list: first page of 50",
     "list: page 20 by keyset",
     "exact count (typical user)",

@@ -17,6 +17,7 @@ from caseshare.core.model import CaseFacts, SyncRoute, User
 from caseshare.core.principals import Principal
 from caseshare.core.sync import SyncNode, live_cases, live_routes
 from caseshare.services.context import ContextCache
+from caseshare.services.factcache import FACTS, Entry, Stamp
 from caseshare.store import Store
 from caseshare.store.caselist import SORTS, CaseFilter, sees_much
 from caseshare.store.listing import Fragment, VisibilityQuery, summary
@@ -75,11 +76,11 @@ class AccessService:
     def context(self, agency_id: int) -> AgencyContext:
         return self.cache.get(self.store, agency_id)
 
-    def user(self, user_id: int) -> tuple[AgencyContext, User]:
+    def user(self, user_id: int, stamp: Stamp | None = None) -> tuple[AgencyContext, User]:
         agency_id = self._agency_of.get(user_id)
         if agency_id is None:
             agency_id = self._agency_of[user_id] = self.store.user(user_id).agency_id
-        ctx = self.context(agency_id)
+        ctx = self.cache.get(self.store, agency_id, stamp)
         found = ctx.directory.users.get(user_id)
         if found is None:
             raise CaseShareError("not_found", f"User {user_id} was not found.")
@@ -202,36 +203,103 @@ class AccessService:
         (row cause ``sync``, read) is walked only when nothing else gives read, or when
         ``every_grant`` asks for every grant (explain): it cannot change a decision otherwise;
         and only when a walk back from the case meets an open case the user owns (``may_sync``).
+
+        Statements (issue 12 item 5): on SQLite a check outside a transaction reads one stamp
+        (``read_stamp``) and, while it holds, nothing else: the context, the facts, the sync
+        answer and a plain check's access are held per user and case (``factcache``); a miss
+        reads the facts in one statement. On PostgreSQL, with the agency's context cached, the
+        agency's state and the facts go in one round trip (``facts_and_state``); a user without
+        read pays one more for ``may_sync``.
         """
-        ctx, user = self.user(user_id)
-        direct = self._direct_fragment(ctx, user)
-        child_filter = (direct.sql, direct.params)
-        if include_deleted or not self.store.is_postgres:
-            # SQLite answers in-process, so separate simple queries plan best; on PostgreSQL
-            # every round trip costs, so facts_by_id fetches the case and neighbours at once.
-            case = self.case(ctx, case_id)
-            if include_deleted and case.deleted:
-                case = _undeleted(case)
-            facts = self.store.facts(case, child_filter=child_filter, child_limit=CHILD_SAMPLE)
+        store = self.store
+        # SQLite: the stamp of everything this connection can read, taken before any read;
+        # what was read under it is used again while it holds (``factcache``). None on
+        # PostgreSQL and inside a transaction: then everything is read.
+        stamp = None if include_deleted else store.read_stamp()
+        pipelined = None
+        if stamp is None and not include_deleted and store.is_postgres:
+            pipelined = self._facts_pipelined(user_id, case_id)
+        entry = None
+        if pipelined is not None:
+            ctx, user, facts = pipelined
         else:
-            found = self.store.facts_by_id(
-                ctx.agency_id, case_id, child_filter=child_filter, child_limit=CHILD_SAMPLE
-            )
-            if found is None:
-                raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
-            facts = found
+            ctx, user = self.user(user_id, stamp)
+            key = (stamp[0] if stamp else 0, ctx.agency_id, ctx.version, user.id, case_id)
+            if stamp is not None:
+                entry = FACTS.get(key, stamp)
+            if entry is not None:
+                if entry.access is not None and not every_grant:
+                    return entry.access
+                facts = entry.facts
+            else:
+                facts = self._read_facts(ctx, user, case_id, include_deleted)
+                if stamp is not None:
+                    entry = Entry(stamp, facts)
+                    FACTS.put(key, entry)
         access = evaluate(ctx, user, facts)
-        if (
-            (every_grant or access.level is Level.NONE)
-            and access.blocked is None
-            and self.store.may_sync(
-                ctx.agency_id, facts.pk, (str(p) for p in ctx.directory.owner_ids(user.id))
-            )
-        ):
-            route = self.sync_routes(ctx, user).get(facts.case_id)
+        if (every_grant or access.level is Level.NONE) and access.blocked is None:
+            if entry is not None and entry.sync_known:
+                route = entry.route
+            else:
+                route = None
+                if store.may_sync(
+                    ctx.agency_id, facts.pk, (str(p) for p in ctx.directory.owner_ids(user.id))
+                ):
+                    route = self.sync_routes(ctx, user).get(facts.case_id)
+                if entry is not None:  # read after the entry's stamp: as current as the facts
+                    entry.route = route
+                    entry.sync_known = True  # last: a reader seeing it sees the route
             if route is not None:
                 access = evaluate(ctx, user, replace(facts, sync=route))
+        if entry is not None and not every_grant:
+            entry.access = access
         return access
+
+    def _read_facts(
+        self, ctx: AgencyContext, user: User, case_id: str, include_deleted: bool
+    ) -> CaseFacts:
+        """The case, its parents, the children on which the user has a direct grant, and all
+        their grants: one statement (``facts_by_id``), or the case first when a binned case
+        is asked for."""
+        direct = self._direct_fragment(ctx, user)
+        child_filter = (direct.sql, direct.params)
+        if include_deleted:
+            case = self.case(ctx, case_id)
+            if case.deleted:
+                case = _undeleted(case)
+            return self.store.facts(case, child_filter=child_filter, child_limit=CHILD_SAMPLE)
+        found = self.store.facts_by_id(
+            ctx.agency_id, case_id, child_filter=child_filter, child_limit=CHILD_SAMPLE
+        )
+        if found is None:
+            raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
+        return found
+
+    def _facts_pipelined(
+        self, user_id: int, case_id: str
+    ) -> tuple[AgencyContext, User, CaseFacts] | None:
+        """PostgreSQL, with the user's agency context cached: the agency's state and the
+        case's facts in one round trip (``facts_and_state``), the facts read with the cached
+        context's child filter. None when there is no cached context to start from, or the
+        state says it moved (the filter may be stale): then the caller reads as usual."""
+        store = self.store
+        agency_id = self._agency_of.get(user_id)
+        held = None if agency_id is None else self.cache.held(store, agency_id)
+        if agency_id is None or held is None or store.in_transaction:
+            return None
+        user = held.directory.users.get(user_id)
+        if user is None:
+            return None
+        direct = self._direct_fragment(held, user)
+        state, found = store.facts_and_state(
+            agency_id, case_id, child_filter=(direct.sql, direct.params), child_limit=CHILD_SAMPLE
+        )
+        ctx = self.cache.at(store, agency_id, state)
+        if ctx is not held:
+            return None
+        if found is None:
+            raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
+        return ctx, user, found
 
     def sync_routes(self, ctx: AgencyContext, user: User) -> dict[str, SyncRoute]:
         """The user's S-SYNC-1 live set, each case with its route from a case they own."""

@@ -5,16 +5,18 @@ from __future__ import annotations
 import threading
 
 from caseshare.core.engine import AgencyContext
+from caseshare.services.factcache import Stamp
 from caseshare.store import Store
 
 
 class ContextCache:
     """One ``AgencyContext`` per agency, checked against the store on every use.
 
-    Each use reads the agency's version and change count (one indexed read). When they moved,
-    the changes logged since the cached context (``context_changes``, written by every
-    structural change of any process in the change's own transaction) are patched in: the
-    rows they name are read again, the rest of the context is shared. Only when the log
+    Each use reads the agency's version and change count (one indexed read), unless the
+    caller holds a ``read_stamp`` under which the context was found current already (SQLite).
+    When they moved, the changes logged since the cached context (``context_changes``, written
+    by every structural change of any process in the change's own transaction) are patched in:
+    the rows they name are read again, the rest of the context is shared. Only when the log
     cannot say (pruned, a change of everything) is the agency loaded whole.
 
     A context that includes the open transaction's own structural changes is used by that
@@ -24,12 +26,44 @@ class ContextCache:
     def __init__(self) -> None:
         self._contexts: dict[int, AgencyContext] = {}
         self._lock = threading.Lock()
+        #: per (agency, connection serial): the stamp under which a context was last found
+        #: current, and that context (``get``)
+        self._stamped: dict[tuple[int, int], tuple[Stamp, AgencyContext]] = {}
         #: how often a context was patched, and loaded whole (read by the tests and the bench)
         self.patches = 0
         self.loads = 0
 
-    def get(self, store: Store, agency_id: int) -> AgencyContext:
-        version, seq = store.agency_state(agency_id)
+    def get(self, store: Store, agency_id: int, stamp: Stamp | None = None) -> AgencyContext:
+        """The agency's current context. With ``stamp`` (``store.read_stamp()``, taken by the
+        caller before this), the version read is skipped when the context was last found
+        current under that very stamp on that connection: nothing was written since."""
+        if stamp is not None:
+            held = self._stamped.get((agency_id, stamp[0]))
+            if held is not None and held[0] == stamp:
+                return held[1]
+        found = self._get(store, agency_id)
+        if stamp is not None and agency_id not in store.changed_agencies:
+            with self._lock:
+                if len(self._stamped) > 10_000:
+                    self._stamped.clear()
+                self._stamped[(agency_id, stamp[0])] = (stamp, found)
+        return found
+
+    def held(self, store: Store, agency_id: int) -> AgencyContext | None:
+        """The context cached for the agency, not checked against the store: a caller that
+        reads the agency's state in the same round trip as something else (``at``)."""
+        if agency_id in store.changed_agencies:
+            return None
+        return self._contexts.get(agency_id)
+
+    def at(self, store: Store, agency_id: int, state: tuple[int, int]) -> AgencyContext:
+        """``get`` with the agency's (version, change count) read already by the caller."""
+        return self._get(store, agency_id, state)
+
+    def _get(
+        self, store: Store, agency_id: int, state: tuple[int, int] | None = None
+    ) -> AgencyContext:
+        version, seq = state if state is not None else store.agency_state(agency_id)
         ctx = self._contexts.get(agency_id)
         own = agency_id in store.changed_agencies
         if own:  # this transaction changed the agency: its own context, patched as it goes
@@ -56,3 +90,4 @@ class ContextCache:
     def clear(self) -> None:
         with self._lock:
             self._contexts.clear()
+            self._stamped.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -57,11 +58,27 @@ def lock_timeout_ms(text: str) -> int:
     return int(float(found[1]) * _UNIT_MS[found[2] or "ms"])
 
 
+#: every connection of this process gets its own serial (``id()`` of a closed one is reused)
+_SERIALS = itertools.count(1)
+#: bumped after every transaction of any connection of this process ends (committed or rolled
+#: back): with each connection's ``total_changes`` and ``PRAGMA data_version`` it makes the
+#: stamp of ``read_stamp``; under a lock, so it only ever grows
+_EPOCH_LOCK = threading.Lock()
+_write_epoch = 0
+
+
+def _bump_epoch() -> None:
+    global _write_epoch
+    with _EPOCH_LOCK:
+        _write_epoch += 1
+
+
 class Connection:
     """One database connection with explicit transactions; nested blocks become savepoints."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.serial = next(_SERIALS)
         scheme = urlparse(url).scheme
         self._depth = 0
         self._lock = threading.RLock()
@@ -111,7 +128,33 @@ class Connection:
         return self.dialect is POSTGRES
 
     def close(self) -> None:
+        _bump_epoch()
         self._raw.close()
+
+    def read_stamp(self) -> tuple[int, int, int, int] | None:
+        """A stamp of everything this connection can read, or None when there is none to
+        trust (PostgreSQL; inside a transaction or snapshot). Taken BEFORE a read, it is equal
+        later on the same connection only if nothing was written in between, by anyone:
+
+        - ``PRAGMA data_version`` moves whenever any OTHER connection, of any process,
+          commits to the database;
+        - ``total_changes`` counts every row this connection's own statements changed
+          (autocommitted or not, through any path: execute, executemany, bulk_insert);
+        - the process-wide write epoch moves when any transaction of this process ends
+          (committed or rolled back) and when a connection closes: for row writes it repeats
+          what the two above say already; it is there for what they may not count (DDL
+          in a transaction changes no row, yet may change what a read returns).
+
+        What is read under a stamp may be kept and used while ``read_stamp`` returns the same
+        stamp (``AccessService``'s fact cache, ``ContextCache``): any write anywhere changes it,
+        so the hit rate falls under writes, never the correctness. PostgreSQL has no cheap
+        synchronous equivalent (LISTEN/NOTIFY arrives late): there, no stamp, no cache."""
+        if self.dialect is not SQLITE or self._depth:
+            return None
+        raw = self._raw
+        epoch, changes = _write_epoch, raw.total_changes
+        version = raw.execute("PRAGMA data_version").fetchone()[0]
+        return (self.serial, epoch, changes, version)
 
     @property
     def healthy(self) -> bool:
@@ -141,7 +184,10 @@ class Connection:
                 if depth == 0:
                     self.changed_agencies.clear()
                     self.pending_contexts.clear()
-                    self._control("ROLLBACK")
+                    try:
+                        self._control("ROLLBACK")
+                    finally:
+                        _bump_epoch()  # what was read of its own writes is gone (read_stamp)
                 else:
                     self._control(f"ROLLBACK TO SAVEPOINT sp{depth}")
                 raise
@@ -156,6 +202,8 @@ class Connection:
                     with contextlib.suppress(Exception):  # reason: the COMMIT's error is the one
                         self._raw.execute("ROLLBACK")
                     raise
+                finally:
+                    _bump_epoch()  # committed or not, every stamp taken before is stale
             else:
                 self._control(f"RELEASE SAVEPOINT sp{depth}")
 

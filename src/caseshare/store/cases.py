@@ -473,52 +473,81 @@ class CaseStore(Connection):
         child_filter: tuple[str, list[Any]] | None = None,
         child_limit: int = 10,
     ) -> CaseFacts | None:
-        """``facts`` in one round trip on PostgreSQL (the case, parents and children at once,
-        each with its grants as JSON), two on SQLite (then the grants)."""
-        where, params = child_filter or ("1 = 1", [])
-        union = (
-            f"WITH me AS (SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND case_id = ?)"
-            f" SELECT 0 AS part, {CASE_COLS} FROM me"
-            f" UNION ALL SELECT 1, {_C_COLS} FROM me"
-            " JOIN case_indices i ON i.case_pk = me.pk AND i.relationship = 'child'"
-            " JOIN cases c ON c.pk = i.ref_pk WHERE c.deleted = 0"
-            # CROSS JOIN keeps SQLite's join order (me → its indices → cases): left free, it
-            # scans every case in pk order to satisfy ORDER BY … LIMIT.
-            f" UNION ALL SELECT * FROM (SELECT DISTINCT 2, {_C_COLS} FROM me"
-            " CROSS JOIN case_indices i CROSS JOIN cases c"
-            " WHERE i.ref_pk = me.pk AND c.pk = i.case_pk AND c.deleted = 0"
-            f" AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}) kids"
+        """``facts`` in one statement on both stores: the case (``part`` 0), its parents (1),
+        its filtered, limited children (2), each with its grants as a JSON array."""
+        sql, params = self._facts_query(agency_id, case_id, child_filter, child_limit)
+        return _facts_found(self.rows(sql, params))
+
+    def facts_and_state(
+        self,
+        agency_id: int,
+        case_id: str,
+        *,
+        child_filter: tuple[str, list[Any]],
+        child_limit: int,
+    ) -> tuple[tuple[int, int], CaseFacts | None]:
+        """The agency's (version, change count), as ``agency_state`` reads it, and
+        ``facts_by_id``: in one round trip on PostgreSQL (a pipeline), so a check whose
+        context is cached already pays one round trip, not two."""
+        sql, params = self._facts_query(agency_id, case_id, child_filter, child_limit)
+        state, rows = self.rows_together(
+            [("SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,)), (sql, params)]
         )
+        if not state:
+            raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
+        return (int(state[0][0]), int(state[0][1])), _facts_found(rows)
+
+    def _facts_query(
+        self,
+        agency_id: int,
+        case_id: str,
+        child_filter: tuple[str, list[Any]] | None,
+        child_limit: int,
+    ) -> tuple[str, tuple[Any, ...]]:
+        where, params = child_filter or ("1 = 1", [])
+        key = (agency_id, case_id)
         if self.is_postgres:
-            rows = self.rows(
+            me = f"me AS (SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND case_id = ?)"
+            union = (
+                f"WITH {me} SELECT 0 AS part, {CASE_COLS} FROM me"
+                f" UNION ALL SELECT 1, {_C_COLS} FROM me"
+                " JOIN case_indices i ON i.case_pk = me.pk AND i.relationship = 'child'"
+                " JOIN cases c ON c.pk = i.ref_pk WHERE c.deleted = 0"
+                f" UNION ALL SELECT * FROM (SELECT DISTINCT 2, {_C_COLS} FROM me"
+                " CROSS JOIN case_indices i CROSS JOIN cases c"
+                " WHERE i.ref_pk = me.pk AND c.pk = i.case_pk AND c.deleted = 0"
+                f" AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}) kids"
+            )
+            return (
                 "SELECT u.*, (SELECT jsonb_agg(jsonb_build_array(g.id, g.cause, g.grantee,"
                 " g.level, g.team_role_id) ORDER BY g.id) FROM grants g WHERE g.case_pk = u.pk)"
                 f" FROM ({union}) u ORDER BY u.part, u.pk",
-                (agency_id, case_id, *params),
+                (*key, *params),
             )
-            grants = {
-                r[1]: tuple(
-                    StoredGrant(g[0], r[1], _CAUSE[g[1]], principal_of(g[2]), _LEVEL[g[3]], g[4])
-                    for g in r[-1] or ()
-                )
-                for r in rows
-            }
-            rows = [r[:-1] for r in rows]
-        else:
-            rows = self.rows(union, (agency_id, case_id, *params))
-        own = [r[1:] for r in rows if r[0] == 0]
-        if not own:
-            return None
-        parents = [r[1:] for r in rows if r[0] == 1]
-        children = [r[1:] for r in rows if r[0] == 2]
-        if not self.is_postgres:
-            grants = self.grants_for(
-                [own[0][0], *(r[0] for r in parents), *(r[0] for r in children)]
-            )
-        return CaseFacts(
-            **{**_fields(_facts(own[0])), "grants": grants.get(own[0][0], ())},
-            parents=tuple(_facts(r, grants.get(r[0], ())) for r in parents),
-            children=tuple(_facts(r, grants.get(r[0], ())) for r in children),
+        # the case's pk as a scalar subquery, not a joined CTE: joined, SQLite cannot tell it
+        # is one row and builds a Bloom filter over every case (milliseconds)
+        pk = "(SELECT pk FROM cases WHERE agency_id = ? AND case_id = ?)"
+        ups = (
+            f"SELECT {_C_COLS} FROM case_indices i CROSS JOIN cases c"
+            f" WHERE i.case_pk = {pk} AND i.relationship = 'child'"
+            " AND c.pk = i.ref_pk AND c.deleted = 0"
+        )
+        # CROSS JOIN keeps SQLite's join order (the case's indices → cases): left free, it
+        # scans every case in pk order to satisfy ORDER BY … LIMIT.
+        kids = (
+            f"SELECT DISTINCT {_C_COLS} FROM case_indices i CROSS JOIN cases c"
+            f" WHERE i.ref_pk = {pk} AND c.pk = i.case_pk AND c.deleted = 0"
+            f" AND ({where}) ORDER BY c.pk LIMIT {int(child_limit)}"
+        )
+        # each case's grants as one JSON array: measured at S, about half the time of typed
+        # grant rows in the same statement, and less than the four statements of ``facts``
+        return (
+            f"WITH ups AS ({ups}), kids AS ({kids})"
+            " SELECT u.*, (SELECT json_group_array(json_array(g.id, g.cause, g.grantee,"
+            " g.level, g.team_role_id)) FROM grants g WHERE g.case_pk = u.pk)"
+            f" FROM (SELECT 0 AS part, {CASE_COLS} FROM cases WHERE agency_id = ? AND case_id = ?"
+            " UNION ALL SELECT 1, * FROM ups UNION ALL SELECT 2, * FROM kids) u",
+            (*key, *key, *params, *key),
         )
 
     # -- stored grants --------------------------------------------------------------------------------
@@ -612,6 +641,29 @@ def _fields(case: CaseFacts) -> dict[str, Any]:
         "deleted": case.deleted,
         "external_id": case.external_id,
     }
+
+
+def _facts_found(rows: Sequence[Any]) -> CaseFacts | None:
+    """``facts_by_id``'s answer from its rows: (part, facts columns…, grants as JSON)."""
+    grants: dict[int, tuple[StoredGrant, ...]] = {}
+    for r in rows:
+        found = loads(r[-1])  # PostgreSQL decodes JSON itself; SQLite hands back text
+        if found:
+            if len(found) > 1:
+                found.sort()  # by grant id, as ``grants_for`` gives them
+            pk = r[1]
+            grants[pk] = tuple(
+                StoredGrant(g[0], pk, _CAUSE[g[1]], principal_of(g[2]), _LEVEL[g[3]], g[4])
+                for g in found
+            )
+    own = next((r for r in rows if r[0] == 0), None)
+    if own is None:
+        return None
+    return CaseFacts(
+        **{**_fields(_facts(own[1:-1])), "grants": grants.get(own[1], ())},
+        parents=tuple(_facts(r[1:-1], grants.get(r[1], ())) for r in rows if r[0] == 1),
+        children=tuple(_facts(r[1:-1], grants.get(r[1], ())) for r in rows if r[0] == 2),
+    )
 
 
 def _assemble(
