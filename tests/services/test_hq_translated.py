@@ -906,3 +906,44 @@ def test_close_extension_chain_closes_the_whole_chain(cast: Cast) -> None:
         assert (
             len([t for t in cast.store.transactions(cast.agency, ext) if "close" in t.kinds]) == 1
         )
+
+
+def test_bugs_case_block_ordering_creates_apply_first(cast: Cast) -> None:
+    """test_bugs.CaseBugTest.test_case_block_ordering: updates written before the creates of
+    their cases, for two cases interleaved, win over the creates' values (HQ applies a case's
+    create block first). The stored case agrees with a replay of its history, and archiving
+    and unarchiving the form gives the same case again."""
+    result = submit(
+        cast,
+        cast.owner,
+        block("ord1", update(p="2")),
+        block("ord2", update(p="2")),
+        block("ord1", create() + update(p="1")),
+        block("ord2", create() + update(p="1")),
+        instance="ordering",
+    )
+    assert set(result.cases) == {"ord1", "ord2"}
+    for case_id in ("ord1", "ord2"):
+        assert stored(cast, case_id)["properties"] == {"p": "2"}
+        assert [t.kinds for t in cast.store.transactions(cast.agency, case_id)] == ["create,update"]
+        assert cast.svc.history_snapshot(cast.agency, case_id) == cast.svc.stored_snapshot(
+            cast.agency, case_id
+        )
+    cast.svc.archive_submission(cast.agency, cast.admin, "ordering")
+    cast.svc.unarchive_submission(cast.agency, cast.admin, "ordering")
+    assert stored(cast, "ord1")["properties"] == {"p": "2"}
+
+
+def test_bugs_multiple_case_blocks_for_one_case(cast: Cast) -> None:
+    """test_bugs.CaseBugTest.test_multiple_case_blocks: two blocks for one case in one form
+    (create with p1, p2; then p2, p3): the later values win and the case's history holds the
+    form once."""
+    result = submit(
+        cast,
+        cast.owner,
+        block("mcb", create() + update(p1="v1", p2="v2")),
+        block("mcb", update(p2="v4", p3="v3")),
+    )
+    assert stored(cast, "mcb")["properties"] == {"p1": "v1", "p2": "v4", "p3": "v3"}
+    txs = cast.store.transactions(cast.agency, "mcb")
+    assert [t.submission_id for t in txs] == [result.submission_id]
