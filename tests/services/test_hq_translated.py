@@ -947,3 +947,403 @@ def test_bugs_multiple_case_blocks_for_one_case(cast: Cast) -> None:
     assert stored(cast, "mcb")["properties"] == {"p1": "v1", "p2": "v4", "p3": "v3"}
     txs = cast.store.transactions(cast.agency, "mcb")
     assert [t.submission_id for t in txs] == [result.submission_id]
+
+
+# -- later HQ sync tests (phone/tests/test_sync_mode.py, MockDevice era) -----------------------
+
+
+def test_sync_closed_case_not_in_next_sync(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_closed_case_not_in_next_sync: a case the device
+    closed is on its log before, not after, and the next syncs do not send it."""
+    first = cast.svc.restore(cast.owner)
+    submit(cast, cast.owner, block("cnn", create()), token=first)
+    second = sync(cast, cast.owner, first, set(first.case_ids) | {"cnn"})
+    assert "cnn" in second.case_ids
+    submit(cast, cast.owner, block("cnn", "<close/>"), token=second)
+    third = sync(cast, cast.owner, second, set(first.case_ids))
+    fourth = sync(cast, cast.owner, third, set(first.case_ids))
+    assert "cnn" not in third.case_ids | fourth.case_ids
+    assert sent(third) | sent(fourth) | removed(third) | removed(fourth) == set()
+
+
+def test_sync_by_user_id_an_empty_owner_on_create(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_sync_by_user_id: a create with an empty owner_id
+    is held by the device. HQ gives the case to the submitting user; we read an empty owner as
+    none given (S-TX-2 → S-CRT-2: the creator's case-sharing group)."""
+    first = cast.svc.restore(cast.owner)
+    empty = "<create><case_type>t</case_type><case_name>n</case_name><owner_id/></create>"
+    submit(cast, cast.owner, block("empty-owner", empty), token=first)
+    assert stored(cast, "empty-owner")["owner"] == group(cast)
+    assert "empty-owner" in cast.svc.restore(cast.owner).case_ids
+    after = sync(cast, cast.owner, first, set(first.case_ids) | {"empty-owner"})
+    assert "empty-owner" in after.case_ids
+
+
+def test_sync_create_irrelevant_owner_and_update_to_relevant_owner_in_same_form(
+    cast: Cast,
+) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_create_irrelevant_owner_and_update_to_relevant_
+    owner_in_same_form (and ..._to_irrelevant_2): the owner the block leaves the case with
+    decides whether the device holds it."""
+    first = cast.svc.restore(cast.admin)
+    mine, rita, otto = user(cast, cast.admin), user(cast, cast.reader), user(cast, cast.outsider)
+    submit(
+        cast,
+        cast.admin,
+        block("edge", create(owner=rita) + update(owner_id=mine)),
+        block("edge2", create(owner=rita) + update(owner_id=otto)),
+        token=first,
+    )
+    assert (stored(cast, "edge")["owner"], stored(cast, "edge2")["owner"]) == (mine, otto)
+    after = sync(cast, cast.admin, first, set(first.case_ids) | {"edge"})
+    assert after.case_ids == set(first.case_ids) | {"edge"} and sent(after) == set()
+
+
+def test_sync_update_to_an_empty_owner_is_refused(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_create_relevant_owner_and_update_to_empty_owner_
+    in_same_form: HQ leaves the case without owner (held by no device); every case has an owner
+    here (S-CRT-1), so an empty owner_id in an update is ``invalid_owner`` and nothing changes.
+    An update without owner_id keeps the owner (test_create_relevant_owner_then_submit_again_
+    with_no_owner)."""
+    first = cast.svc.restore(cast.owner)
+    code = code_of(
+        submit,
+        cast,
+        cast.owner,
+        block("eo", create() + "<update><owner_id/></update>"),
+        token=first,
+    )
+    assert code == "invalid_owner"
+    assert cast.svc.stored_snapshot(cast.agency, "eo") is None
+    submit(cast, cast.owner, block("eo", create()), token=first)
+    submit(cast, cast.owner, block("eo", update(p="1")), token=first)
+    assert stored(cast, "eo")["owner"] == group(cast)
+    assert "eo" in sync(cast, cast.owner, first, set(first.case_ids) | {"eo"}).case_ids
+
+
+def test_sync_create_irrelevant_child_and_close_parent_in_same_form(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_create_irrelevant_child_case_and_close_parent_
+    in_same_form / test_create_closed_child_case_and_close_parent_in_same_form: the device
+    closes its parent and makes a child it does not hold (another owner, or closed at once):
+    both leave its log."""
+    first = cast.svc.restore(cast.admin)
+    mine = user(cast, cast.admin)
+    submit(
+        cast,
+        cast.admin,
+        block("icp", create(owner=mine)),
+        block("icp2", create(owner=mine)),
+        token=first,
+    )
+    submit(
+        cast,
+        cast.admin,
+        block("icc", create(owner=user(cast, cast.reader)) + index("parent", "icp")),
+        block("icp", "<close/>"),
+        block("icp2", "<close/>"),
+        block(
+            "icc2", create(owner=mine) + update(foo="bar") + "<close/>" + index("parent", "icp2")
+        ),
+        token=first,
+    )
+    after = sync(cast, cast.admin, first, set(first.case_ids))
+    assert after.case_ids == first.case_ids and sent(after) == set() and removed(after) == set()
+
+
+def test_sync_reassign_and_close_in_same_form(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_reassign_and_close_in_same_form /
+    test_create_irrelevant_owner_and_close_in_same_form: both are accepted, and the case
+    leaves the device."""
+    first = cast.svc.restore(cast.owner)
+    submit(cast, cast.owner, block("rc", create()), token=first)
+    submit(
+        cast,
+        cast.owner,
+        block("rc", update(owner_id=user(cast, cast.reader)) + "<close/>"),
+        token=first,
+    )
+    case = stored(cast, "rc")
+    assert case["closed"] and case["owner"] == user(cast, cast.reader)
+    after = sync(cast, cast.owner, first, set(first.case_ids))
+    assert sent(after) == set() and removed(after) == set()
+
+
+def test_sync_index_after_close(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_index_after_close: a block that creates, closes
+    and then (after ``<close/>`` in the document) indexes a parent: the case is closed and
+    not held; the parent stays."""
+    first = cast.svc.restore(cast.owner)
+    submit(cast, cast.owner, block("iac_p", create()), token=first)
+    submit(
+        cast,
+        cast.owner,
+        block("iac", create() + "<close/>" + index("parent", "iac_p", case_type="test")),
+        token=first,
+    )
+    assert stored(cast, "iac")["closed"]
+    holds = set(first.case_ids) | {"iac_p"}
+    after = sync(cast, cast.owner, first, holds)
+    assert after.case_ids == holds and sent(after) == set()
+
+
+def test_sync_index_chain_with_closed_parents(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_index_chain_with_closed_parents: a grandparent
+    and a parent made closed, and an open child: the child holds all three on the device."""
+    first = cast.svc.restore(cast.owner)
+    submit(
+        cast,
+        cast.owner,
+        block("icg", create() + "<close/>"),
+        block("icpa", create() + "<close/>" + index("parent", "icg")),
+        block("icch", create() + index("parent", "icpa")),
+        token=first,
+    )
+    holds = set(first.case_ids) | {"icg", "icpa", "icch"}
+    after = sync(cast, cast.owner, first, holds)
+    assert after.case_ids == holds and sent(after) == set()
+    full = cast.svc.restore(cast.owner)
+    assert {"icg", "icpa", "icch"} <= sent(full)
+
+
+def test_sync_reassign_case_and_sync(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_reassign_case_and_sync: a case reassigned on the
+    server (not by the device) is in the next sync (for us the removal), and not in the one
+    after."""
+    first = cast.svc.restore(cast.owner)
+    submit(cast, cast.owner, block("rcs", create()), token=first)
+    cast.svc.change_owner(cast.agency, cast.admin, "rcs", user(cast, cast.reader))
+    second = sync(cast, cast.owner, first, set(first.case_ids) | {"rcs"})
+    assert removed(second) == {"rcs"}
+    third = sync(cast, cast.owner, second, set(second.case_ids))
+    assert sent(third) == set() and removed(third) == set()
+
+
+def test_sync_cousins(cast: Cast) -> None:
+    """test_sync_mode.SyncTokenUpdateTest.test_cousins: a grandparent and two parents owned by
+    someone else, and a child of each parent owned by the device's user: a full restore has
+    all five."""
+    rita, mine = user(cast, cast.reader), user(cast, cast.admin)
+    submit(
+        cast,
+        cast.admin,
+        block("Steffon", create(owner=rita)),
+        block("Stannis", create(owner=rita) + index("parent", "Steffon")),
+        block("Robert", create(owner=rita) + index("parent", "Steffon")),
+        block("Shireen", create(owner=mine) + index("parent", "Stannis")),
+        block("Joffrey", create(owner=mine) + index("parent", "Robert")),
+    )
+    full = cast.svc.restore(cast.admin)
+    assert sent(full) == {"Steffon", "Stannis", "Robert", "Shireen", "Joffrey"}
+
+
+def test_sync_deleted_case_and_deleted_parent_dont_sync(cast: Cast) -> None:
+    """test_sync_mode.SyncDeletedCasesTest: a deleted case is not synced; when a parent is
+    deleted its child still is, without the parent."""
+    submit(
+        cast,
+        cast.owner,
+        block("del", create()),
+        block("del_p", create()),
+        block("del_c", create() + index("parent", "del_p")),
+    )
+    cast.svc.delete_case(cast.agency, cast.owner, "del")
+    cast.svc.delete_case(cast.agency, cast.owner, "del_p")
+    full = cast.svc.restore(cast.owner)
+    assert "del" not in full.case_ids and "del_p" not in full.case_ids
+    assert "del_c" in full.case_ids
+
+
+def test_extension_sync_token_updates_create_delegated_and_close_host(cast: Cast) -> None:
+    """test_sync_mode.ExtensionCasesSyncTokenUpdates (test_create_extension,
+    test_create_delegated_extension, test_create_extension_then_delegate, test_close_host):
+    the device's host and its extension owned by someone else are both held, also after the
+    extension is handed to yet another owner; closing the host lets both go."""
+    first = cast.svc.restore(cast.admin)
+    mine, rita, otto = user(cast, cast.admin), user(cast, cast.reader), user(cast, cast.outsider)
+    submit(
+        cast,
+        cast.admin,
+        block("xhost", create(owner=mine)),
+        block("xext", create(owner=rita) + index("idx", "xhost", "extension", "case")),
+        block("xext2", create(owner=rita) + index("host_2", "xext", "extension", "case")),
+        token=first,
+    )
+    holds = set(first.case_ids) | {"xhost", "xext", "xext2"}
+    second = sync(cast, cast.admin, first, holds)
+    assert second.case_ids == holds and sent(second) == set()
+    submit(cast, cast.admin, block("xext", update(owner_id=otto)), token=second)
+    third = sync(cast, cast.admin, second, holds)
+    assert third.case_ids == holds and sent(third) == set()
+    submit(cast, cast.admin, block("xhost", "<close/>"), token=third)
+    fourth = sync(cast, cast.admin, third, set(first.case_ids))
+    assert fourth.case_ids == first.case_ids and sent(fourth) == set()
+
+
+def test_extension_long_chain_with_children(cast: Cast) -> None:
+    """test_sync_mode.ExtensionCasesSyncTokenUpdates.test_long_chain_with_children: an owned
+    case O is the child of C; C is an extension of E1; E2 is an extension of C; C, E1 and E2
+    belong to someone else. The device holds all four."""
+    first = cast.svc.restore(cast.admin)
+    rita, mine = user(cast, cast.reader), user(cast, cast.admin)
+    submit(
+        cast,
+        cast.admin,
+        block("E1", create(owner=rita)),
+        block("C", create(owner=rita) + index("extension_1", "E1", "extension", "case")),
+        block("O", create(owner=mine) + index("child", "C", "child", "case")),
+        block("E2", create(owner=rita) + index("extension", "C", "extension", "case")),
+        token=first,
+    )
+    holds = set(first.case_ids) | {"E1", "C", "O", "E2"}
+    after = sync(cast, cast.admin, first, holds)
+    assert after.case_ids == holds and sent(after) == set()
+    assert {"E1", "C", "O", "E2"} <= cast.svc.restore(cast.admin).case_ids
+
+
+def test_sync_changing_ownership_group_membership(cast: Cast) -> None:
+    """test_sync_mode.ChangingOwnershipTest (test_remove_user_from_group,
+    test_add_user_to_group): leaving the case-sharing group takes its cases (and the group's
+    owner id) off the device; joining brings them."""
+    from caseshare.core.principals import Principal
+
+    submit(cast, cast.owner, block("chameleon", create(owner=group(cast))))
+    first = cast.svc.restore(cast.owner)
+    assert "chameleon" in first.case_ids and (group(cast), "Case team") in first.groups
+    cast.svc.remove_member(cast.agency, None, cast.group, Principal("user", cast.owner))
+    second = sync(cast, cast.owner, first, set(first.case_ids))
+    assert "chameleon" in removed(second) and "chameleon" not in second.case_ids
+    assert group(cast) not in {g for g, _ in second.groups}
+    cast.svc.add_member(cast.agency, None, cast.group, Principal("user", cast.owner))
+    third = sync(cast, cast.owner, second, set(second.case_ids))
+    assert "chameleon" in sent(third) and group(cast) in {g for g, _ in third.groups}
+
+
+def test_sync_two_devices_of_one_user_with_an_extension(cast: Cast) -> None:
+    """test_sync_mode.SteadyStateExtensionSyncTest.test_two_device_extension_sync_bug /
+    test_multiple_syncs: device A makes a host and its extension (owned by someone else); A's
+    sync sends nothing, device B's sends both, then steady syncs send nothing."""
+    mine, rita = user(cast, cast.admin), user(cast, cast.reader)
+    device_a, device_b = cast.svc.restore(cast.admin), cast.svc.restore(cast.admin)
+    submit(
+        cast,
+        cast.admin,
+        block("2host", create(owner=mine)),
+        block("2ext", create(owner=rita) + index("idx", "2host", "extension", "case_type")),
+        token=device_a,
+    )
+    both = {"2host", "2ext"}
+    sync_a = sync(cast, cast.admin, device_a, set(device_a.case_ids) | both)
+    assert sent(sync_a) == set() and both <= sync_a.case_ids
+    sync_b = sync(cast, cast.admin, device_b, set(device_b.case_ids))
+    assert sent(sync_b) == both
+    for _ in range(2):
+        sync_b = sync(cast, cast.admin, sync_b, set(sync_b.case_ids))
+        assert sent(sync_b) == set() and both <= sync_b.case_ids
+
+
+def test_sync_delegating_extensions(cast: Cast) -> None:
+    """test_sync_mode.SteadyStateExtensionSyncTest.test_delegating_extensions: an extension of
+    the device's host is handed to another user (who then gets the host too), and back; each
+    device gets the extension when it changes, and the host only when it needs it."""
+    mine, rita, otto = user(cast, cast.admin), user(cast, cast.reader), user(cast, cast.outsider)
+    device = cast.svc.restore(cast.admin)
+    submit(
+        cast,
+        cast.admin,
+        block("dhost", create(owner=mine)),
+        block("dext", create(owner=otto) + index("idx", "dhost", "extension", "case_type")),
+        token=device,
+    )
+    guy = cast.svc.restore(cast.admin)
+    assert {"dhost", "dext"} <= sent(guy)
+    ferrel = cast.svc.restore(cast.reader)
+    assert "dhost" not in ferrel.case_ids
+    submit(cast, cast.admin, block("dext", update(owner_id=rita)), token=device)
+    ferrel = sync(cast, cast.reader, ferrel, set(ferrel.case_ids))
+    assert {"dhost", "dext"} <= sent(ferrel)
+    guy = sync(cast, cast.admin, guy, set(guy.case_ids))
+    assert sent(guy) == {"dext"}
+    guy = sync(cast, cast.admin, guy, set(guy.case_ids))
+    assert sent(guy) == set()
+    submit(cast, cast.admin, block("dext", update(owner_id=otto)), token=device)
+    ferrel = sync(cast, cast.reader, ferrel, set(ferrel.case_ids))
+    assert {"dhost", "dext"} <= removed(ferrel)  # HQ sends the extension; it leaves Rita
+    guy = sync(cast, cast.admin, guy, set(guy.case_ids))
+    assert sent(guy) == {"dext"}
+    ferrel = sync(cast, cast.reader, ferrel, set(ferrel.case_ids))
+    assert "dext" not in sent(ferrel) | removed(ferrel)
+
+
+def test_sync_incremental_with_close_and_create(cast: Cast) -> None:
+    """test_sync_mode.MultiUserSyncTest.test_incremental_sync_with_close_and_create: person ←
+    occurrence ← episode extension chains of the shared group; Bob closes episode 1 and makes
+    episode 3 on occurrence 1; Alice makes an adherence extension of episode 2. Alice's next
+    sync brings episode 3 and drops episode 1 (HQ sends it closed); the one after is empty."""
+    g = group(cast)
+    for n in (1, 2):
+        submit(
+            cast,
+            cast.owner,
+            block(f"person-{n}", create("person", owner=g)),
+            block(
+                f"occurrence-{n}",
+                create("occurrence", owner=g)
+                + index("person-index", f"person-{n}", "extension", "person"),
+            ),
+            block(
+                f"episode-{n}",
+                create("episode", owner=g)
+                + index("occurrence-index", f"occurrence-{n}", "extension", "occurrence"),
+            ),
+        )
+    alice, bob = cast.svc.restore(cast.owner), cast.svc.restore(cast.colleague)
+    graph = {f"{k}-{n}" for k in ("person", "occurrence", "episode") for n in (1, 2)}
+    assert graph <= alice.case_ids and graph <= bob.case_ids
+    submit(
+        cast,
+        cast.colleague,
+        block("episode-1", "<close/>"),
+        block(
+            "episode-3",
+            create("episode", owner=g)
+            + index("occurrence-index", "occurrence-1", "extension", "occurrence"),
+        ),
+        token=bob,
+    )
+    submit(
+        cast,
+        cast.owner,
+        block(
+            "adherence-1",
+            create("adherence") + index("episode-index", "episode-2", "extension", "episode"),
+        ),
+        token=alice,
+    )
+    mine = set(alice.case_ids) | {"adherence-1"}
+    sync2 = sync(cast, cast.owner, alice, mine)
+    expected = (mine - {"episode-1"}) | {"episode-3"}
+    assert sync2.case_ids == expected
+    assert sent(sync2) == {"episode-3"} and removed(sync2) == {"episode-1"}
+    sync3 = sync(cast, cast.owner, sync2, expected)
+    assert sync3.case_ids == expected and sent(sync3) == set() and removed(sync3) == set()
+
+
+def test_index_sync_between_open_owned_cases(cast: Cast) -> None:
+    """test_sync_mode.IndexSyncTest.test_sync_index_between_open_owned_cases: a leaf indexing
+    its own branch and someone else's sky: a full restore has all three, and the leaf carries
+    both indices."""
+    mine, rita = user(cast, cast.admin), user(cast, cast.reader)
+    submit(
+        cast,
+        cast.admin,
+        block("branch", create(owner=mine)),
+        block("sky", create(owner=rita)),
+        block(
+            "leaf",
+            create(owner=mine) + '<index><stem_index case_type="mother">branch</stem_index>'
+            '<wave_index case_type="mother">sky</wave_index></index>',
+        ),
+    )
+    full = cast.svc.restore(cast.admin)
+    assert sent(full) == {"leaf", "branch", "sky"}
+    assert {i[0] for i in indices(full, "leaf")} == {"stem_index", "wave_index"}
