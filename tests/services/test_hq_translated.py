@@ -1347,3 +1347,95 @@ def test_index_sync_between_open_owned_cases(cast: Cast) -> None:
     full = cast.svc.restore(cast.admin)
     assert sent(full) == {"leaf", "branch", "sky"}
     assert {i[0] for i in indices(full, "leaf")} == {"stem_index", "wave_index"}
+
+
+# -- archive and rebuild (case/tests/test_rebuild.py) -----------------------------------------
+
+
+def test_rebuild_form_archiving(cast: Cast) -> None:
+    """test_rebuild.CaseRebuildTest.testFormArchiving: three forms (create p1 p2; update p2 p3
+    p4; update p4 p5 and close). Archiving each in turn replays the others: without the first
+    p1 goes (the case stays, closed); without the second p2 is back to its first value and p3
+    goes; without the closing one the case reopens (closed_by and closed_on cleared) and p4 is
+    back. Unarchiving gives the first state again each time."""
+    submit(
+        cast,
+        cast.owner,
+        block("fa", create() + update(p1="p1-1", p2="p2-1"), "2024-01-01T00:00:00Z"),
+        instance="fa-1",
+    )
+    submit(
+        cast,
+        cast.owner,
+        block("fa", update(p2="p2-2", p3="p3-2", p4="p4-2"), "2024-01-02T00:00:00Z"),
+        instance="fa-2",
+    )
+    submit(
+        cast,
+        cast.colleague,
+        block("fa", update(p4="p4-3", p5="p5-3") + "<close/>", "2024-01-03T00:00:00Z"),
+        instance="fa-3",
+    )
+    initial = stored(cast, "fa")
+    assert initial["closed"] and initial["closed_by"] == cast.colleague
+    assert initial["properties"] == {
+        "p1": "p1-1",
+        "p2": "p2-2",
+        "p3": "p3-2",
+        "p4": "p4-3",
+        "p5": "p5-3",
+    }
+    expected = {
+        "fa-1": {"p2": "p2-2", "p3": "p3-2", "p4": "p4-3", "p5": "p5-3"},
+        "fa-2": {"p1": "p1-1", "p2": "p2-1", "p4": "p4-3", "p5": "p5-3"},
+        "fa-3": {"p1": "p1-1", "p2": "p2-2", "p3": "p3-2", "p4": "p4-2"},
+    }
+    for instance, props in expected.items():
+        cast.svc.archive_submission(cast.agency, cast.admin, instance)
+        case = stored(cast, "fa")
+        assert case["properties"] == props, instance
+        if instance == "fa-3":
+            assert not case["closed"] and case["closed_by"] is None and case["closed_on"] is None
+            assert str(case["modified_on"]).startswith("2024-01-02")
+        else:
+            assert case["closed"] and case["closed_on"] == initial["closed_on"], instance
+        cast.svc.unarchive_submission(cast.agency, cast.admin, instance)
+        assert stored(cast, "fa") == initial, instance
+
+
+def test_rebuild_archiving_only_form(cast: Cast) -> None:
+    """test_rebuild.CaseRebuildTest.testArchivingOnlyForm: archiving the only form of a case
+    deletes the case (S-TX-8); unarchiving brings it back as it was."""
+    submit(
+        cast, cast.owner, block("only", create() + update(p1="p1-1", p2="p2-1")), instance="only"
+    )
+    before = stored(cast, "only")
+    cast.svc.archive_submission(cast.agency, cast.admin, "only")
+    assert "only" not in cast.svc.live_case_ids(cast.owner)
+    cast.svc.unarchive_submission(cast.agency, cast.admin, "only")
+    assert stored(cast, "only") == before
+    assert "only" in cast.svc.live_case_ids(cast.owner)
+
+
+def test_rebuild_archive_modified_on(cast: Cast) -> None:
+    """test_rebuild.CaseRebuildTest.testArchiveModifiedOn: archiving the later form sets
+    modified_on back to the earlier form's device time."""
+    submit(cast, cast.owner, block("amo", create(), "2024-01-01T00:00:00Z"))
+    submit(
+        cast, cast.owner, block("amo", update(foo="bar"), "2024-01-02T11:00:00Z"), instance="amo-2"
+    )
+    assert str(stored(cast, "amo")["modified_on"]).startswith("2024-01-02T11:00:00")
+    cast.svc.archive_submission(cast.agency, cast.admin, "amo-2")
+    assert str(stored(cast, "amo")["modified_on"]).startswith("2024-01-01T00:00:00")
+
+
+def test_rebuild_archive_against_deleted_cases(cast: Cast) -> None:
+    """test_rebuild.CaseRebuildTest.testArchiveAgainstDeletedCases: archiving a form of a
+    deleted case leaves it deleted."""
+    for n in (1, 2, 3):
+        body = (create() if n == 1 else "") + update(**{f"p{n}": f"p{n}"})
+        submit(cast, cast.owner, block("aadc", body), instance=f"aadc-{n}")
+    cast.svc.delete_case(cast.agency, cast.owner, "aadc")
+    cast.svc.archive_submission(cast.agency, cast.admin, "aadc-2")
+    assert "aadc" not in cast.svc.live_case_ids(cast.owner)
+    assert "aadc" not in cast.svc.restore(cast.owner).case_ids
