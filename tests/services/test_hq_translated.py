@@ -1439,3 +1439,53 @@ def test_rebuild_archive_against_deleted_cases(cast: Cast) -> None:
     cast.svc.archive_submission(cast.agency, cast.admin, "aadc-2")
     assert "aadc" not in cast.svc.live_case_ids(cast.owner)
     assert "aadc" not in cast.svc.restore(cast.owner).case_ids
+
+
+def test_v2_parsing_with_indices_and_the_restore_block(cast: Cast) -> None:
+    """test_v2_parsing.Version2CaseParsingTest.testParseWithIndices: one block sets two
+    indices; the restore's case block carries create (type, name, owner), then the indices in
+    identifier order, with the device time as ``date_modified`` in HQ's format."""
+    submit(
+        cast,
+        cast.owner,
+        block("some_referenced_id", create()),
+        block("some_other_referenced_id", create()),
+    )
+    refs = (
+        '<index><foo_ref case_type="bar">some_referenced_id</foo_ref>'
+        '<baz_ref case_type="bop">some_other_referenced_id</baz_ref></index>'
+    )
+    submit(
+        cast,
+        cast.owner,
+        block(
+            "foo-case-id", create("v2_case_type", "test case name") + refs, "2011-12-07T13:42:50Z"
+        ),
+    )
+    full = cast.svc.restore(cast.owner)
+    assert indices(full, "foo-case-id") == {
+        ("foo_ref", "some_referenced_id", "bar", "child"),
+        ("baz_ref", "some_other_referenced_id", "bop", "child"),
+    }
+    xml = to_xml(full)
+    start = xml.index('case_id="foo-case-id"')
+    mine = xml[start : xml.index("</case>", start)]
+    assert 'date_modified="2011-12-07T13:42:50.000000Z"' in mine
+    assert mine.index("<create>") < mine.index("<index>")
+    assert mine.index("<baz_ref") < mine.index("<foo_ref")
+
+
+def test_ota_restore_attributes_of_properties_are_not_kept(cast: Cast) -> None:
+    """test_ota_restore.OtaRestoreTest.testRestoreAttributes: HQ keeps XML attributes of a
+    property element (``<adate someattr="…">``) and restores them; a property here is a string
+    (SPEC §1), so the text is kept and the attributes are dropped. Documented."""
+    body = (
+        '<update><adate someattr="i am an attribute">2012-02-01</adate>'
+        '<stringattr somestring="i am a string">neither should this</stringattr></update>'
+    )
+    submit(cast, cast.owner, block("attrs", create() + body))
+    assert stored(cast, "attrs")["properties"] == {
+        "adate": "2012-02-01",
+        "stringattr": "neither should this",
+    }
+    assert "<adate>2012-02-01</adate>" in to_xml(cast.svc.restore(cast.owner))
