@@ -1489,3 +1489,75 @@ def test_ota_restore_attributes_of_properties_are_not_kept(cast: Cast) -> None:
         "stringattr": "neither should this",
     }
     assert "<adate>2012-02-01</adate>" in to_xml(cast.svc.restore(cast.owner))
+
+
+# -- the device's log after its own forms (phone/tests/test_index_tree.py, PurgingTest) --------
+
+
+def test_purge_circular_loops(cast: Cast) -> None:
+    """test_index_tree.PurgingTest.test_purge_circular_loops: two cases index each other; the
+    device closing one keeps both (the other, open, needs it); closing the second lets both
+    go."""
+    first = cast.svc.restore(cast.owner)
+    submit(
+        cast,
+        cast.owner,
+        block("jaime", create() + index("peer", "cersei")),
+        block("cersei", create() + index("peer", "jaime")),
+        token=first,
+    )
+    both = set(first.case_ids) | {"jaime", "cersei"}
+    submit(cast, cast.owner, block("jaime", "<close/>"), token=first)
+    second = sync(cast, cast.owner, first, both)
+    assert second.case_ids == both and sent(second) == set()
+    submit(cast, cast.owner, block("cersei", "<close/>"), token=second)
+    third = sync(cast, cast.owner, second, set(first.case_ids))
+    assert third.case_ids == first.case_ids and sent(third) == set()
+
+
+def test_purge_multiple_parents(cast: Cast) -> None:
+    """test_index_tree.PurgingTest.test_purge_multiple_parents: a child of a mother and a
+    father, both children of one grandparent; the device closes the three elders and holds all
+    four for the child; closing the child lets all four go."""
+    first = cast.svc.restore(cast.owner)
+    submit(
+        cast,
+        cast.owner,
+        block("heart-tree", create()),
+        block("catelyn", create() + index("parent", "heart-tree")),
+        block("ned", create() + index("parent", "heart-tree")),
+        block(
+            "arya",
+            create() + '<index><mother case_type="patient">catelyn</mother>'
+            '<father case_type="patient">ned</father></index>',
+        ),
+        token=first,
+    )
+    family = {"heart-tree", "catelyn", "ned", "arya"}
+    log = first
+    for elder in ("heart-tree", "catelyn", "ned"):
+        submit(cast, cast.owner, block(elder, "<close/>"), token=log)
+        log = sync(cast, cast.owner, log, set(first.case_ids) | family)
+        assert family <= log.case_ids, elder
+    submit(cast, cast.owner, block("arya", "<close/>"), token=log)
+    last = sync(cast, cast.owner, log, set(first.case_ids))
+    assert last.case_ids == first.case_ids and sent(last) == set()
+
+
+def test_purge_extension_purges_its_host(cast: Cast) -> None:
+    """test_index_tree.ExtensionCasesPurgingTest.test_purge_extension: a host held only for
+    its extension (the device's own) leaves with it when the device closes the extension."""
+    first = cast.svc.restore(cast.admin)
+    submit(
+        cast,
+        cast.admin,
+        block("phost", create(owner=user(cast, cast.reader))),
+        block("pext", create(owner=user(cast, cast.admin)) + index("host", "phost", "extension")),
+        token=first,
+    )
+    assert {"phost", "pext"} <= sync(
+        cast, cast.admin, first, set(first.case_ids) | {"phost", "pext"}
+    ).case_ids
+    submit(cast, cast.admin, block("pext", "<close/>"), token=first)
+    after = sync(cast, cast.admin, first, set(first.case_ids))
+    assert after.case_ids == first.case_ids and sent(after) == set()
