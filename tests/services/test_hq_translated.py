@@ -1561,3 +1561,28 @@ def test_purge_extension_purges_its_host(cast: Cast) -> None:
     submit(cast, cast.admin, block("pext", "<close/>"), token=first)
     after = sync(cast, cast.admin, first, set(first.case_ids))
     assert after.case_ids == first.case_ids and sent(after) == set()
+
+
+def test_domains_a_form_of_another_agency_never_touches_this_agencys_case(cast: Cast) -> None:
+    """test_domains.DomainTest.test_cant_own_case: Eve's form in another domain names Alice's
+    case id. HQ's case ids are global, so Eve's form is an ``IllegalCaseId`` error; ours are per
+    agency (SPEC §1) and another agency's cases are never seen, not even their existence
+    (S-ACC-3), so Eve's form works on her own agency's case of that id (creating it). Either
+    way Alice's case is untouched, and Alice's own later update applies. Documented."""
+    submit(
+        cast,
+        cast.owner,
+        block("domain-test", create("member", "Dinkle") + update(join_date="2010-08-28")),
+    )
+    eve = form(block("domain-test", update(plan_to_buy_gun="no")))
+    result = cast.svc.submit(cast.other_agency, cast.foreigner, eve)
+    assert result.status == "normal"
+    alice = stored(cast, "domain-test")
+    assert "plan_to_buy_gun" not in dict(alice["properties"])  # type: ignore[call-overload]
+    theirs = cast.svc.stored_snapshot(cast.other_agency, "domain-test")
+    assert theirs is not None and theirs[0]["properties"] == {"plan_to_buy_gun": "no"}  # type: ignore[index]
+    submit(cast, cast.owner, block("domain-test", update(plan_to_buy_gun="no")))
+    assert stored(cast, "domain-test")["properties"] == {
+        "join_date": "2010-08-28",
+        "plan_to_buy_gun": "no",
+    }
