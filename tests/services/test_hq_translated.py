@@ -62,7 +62,7 @@ def indices(restore: Restore, case_id: str) -> set[tuple[str, str, str, str]]:
 def stored(cast: Cast, case_id: str) -> dict[str, object]:
     snap = cast.svc.stored_snapshot(cast.agency, case_id)
     assert snap is not None, case_id
-    return dict(snap[0])  # type: ignore[arg-type]
+    return dict(snap[0])
 
 
 def user(cast: Cast, uid: int) -> str:
@@ -1580,7 +1580,7 @@ def test_domains_a_form_of_another_agency_never_touches_this_agencys_case(cast: 
     alice = stored(cast, "domain-test")
     assert "plan_to_buy_gun" not in dict(alice["properties"])  # type: ignore[call-overload]
     theirs = cast.svc.stored_snapshot(cast.other_agency, "domain-test")
-    assert theirs is not None and theirs[0]["properties"] == {"plan_to_buy_gun": "no"}  # type: ignore[index]
+    assert theirs is not None and theirs[0]["properties"] == {"plan_to_buy_gun": "no"}
     submit(cast, cast.owner, block("domain-test", update(plan_to_buy_gun="no")))
     assert stored(cast, "domain-test")["properties"] == {
         "join_date": "2010-08-28",
