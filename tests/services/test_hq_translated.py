@@ -793,14 +793,24 @@ def test_state_hash_matches_hq_and_a_mismatch_is_stale(cast: Cast) -> None:
 
 
 def test_state_hash_empty(cast: Cast) -> None:
-    """test_state_hash.StateHashTest.testEmpty: a device holding nothing restores with the
-    empty hash; a wrong hash is ``stale_sync_token``."""
+    """test_state_hash.StateHashTest.testEmpty: a device holding nothing sends HQ's empty hash,
+    ``ccsh:`` with an empty digest (``EMPTY_HASH = ""``), and restores; a wrong hash is
+    ``stale_sync_token`` (HTTP 412). The 32 zeros our restores sent for no cases before still
+    match, so devices that stored them are not forced into a full restore."""
     first = cast.svc.restore(cast.admin)
-    ok = cast.svc.restore(cast.admin, since=first.token, device_hash=state_hash([]))
+    assert to_json(first)["state_hash"] == "ccsh:"
+    ok = cast.svc.restore(cast.admin, since=first.token, device_hash="ccsh:")
     assert ok.incremental and sent(ok) == set()
+    zeros = cast.svc.restore(cast.admin, since=ok.token, device_hash="ccsh:" + "0" * 32)
+    assert zeros.incremental
     assert (
         code_of(cast.svc.restore, cast.admin, since=first.token, device_hash="ccsh:thisisntright")
         == "stale_sync_token"
+    )
+    mine = user(cast, cast.admin)
+    submit(cast, cast.admin, block("abc123", create(owner=mine)), token=zeros)
+    assert code_of(cast.svc.restore, cast.admin, since=zeros.token, device_hash="ccsh:") == (
+        "stale_sync_token"
     )
 
 
