@@ -1596,3 +1596,18 @@ def test_domains_a_form_of_another_agency_never_touches_this_agencys_case(cast: 
         "join_date": "2010-08-28",
         "plan_to_buy_gun": "no",
     }
+
+
+def test_bugs_duplicate_case_properties(cast: Cast) -> None:
+    """test_bugs.CaseBugTest.test_duplicate_case_properties (duplicate_case_properties.xml and
+    _2.xml): the same property twice in one update, the last wins — two empty ``<foo/>`` leave
+    ``foo`` empty, ``<bar>1</bar><bar>2</bar>`` leaves ``2``; a device time with a +05:30
+    offset is read as that instant."""
+    submit(cast, cast.owner, block("dup", create(), "2012-04-01T00:00:00Z"))
+    when = "2012-04-25T14:05:45.250+05:30"
+    submit(cast, cast.owner, block("dup", "<update><foo /><foo /><x>1</x></update>", when))
+    assert stored(cast, "dup")["properties"] == {"foo": "", "x": "1"}
+    submit(cast, cast.owner, block("dup", "<update><bar>1</bar><bar>2</bar></update>", when))
+    case = stored(cast, "dup")
+    assert dict(case["properties"])["bar"] == "2"  # type: ignore[call-overload]
+    assert str(case["modified_on"]).startswith("2012-04-25T08:35:45.250")
