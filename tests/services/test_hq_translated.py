@@ -1611,3 +1611,15 @@ def test_bugs_duplicate_case_properties(cast: Cast) -> None:
     case = stored(cast, "dup")
     assert dict(case["properties"])["bar"] == "2"  # type: ignore[call-overload]
     assert str(case["modified_on"]).startswith("2012-04-25T08:35:45.250")
+
+
+def test_strict_datetimes_a_malformed_offset_is_refused(cast: Cast) -> None:
+    """test_strict_datetimes.StrictDatetimesTest: ``2015-08-06T14:33:12.077 05:30`` (a space
+    where the offset's sign should be) is refused (HQ: ``PhoneDateValueError``; here
+    ``invalid_case_block``, the form stored as an error); ``-04`` alone is an offset in hours
+    (test_domains' forms) and is read as that instant."""
+    bad = block("strict", create(), "2015-08-06T14:33:12.077 05:30")
+    assert code_of(submit, cast, cast.owner, bad) == "invalid_case_block"
+    assert cast.svc.stored_snapshot(cast.agency, "strict") is None
+    submit(cast, cast.owner, block("strict", create(), "2013-04-19T16:52:04.304-04"))
+    assert stored(cast, "strict")["modified_on"] == "2013-04-19T20:52:04.304000Z"
