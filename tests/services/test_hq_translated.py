@@ -1623,3 +1623,52 @@ def test_strict_datetimes_a_malformed_offset_is_refused(cast: Cast) -> None:
     assert cast.svc.stored_snapshot(cast.agency, "strict") is None
     submit(cast, cast.owner, block("strict", create(), "2013-04-19T16:52:04.304-04"))
     assert stored(cast, "strict")["modified_on"] == "2013-04-19T20:52:04.304000Z"
+
+
+# -- form_processor/tests/test_basic_cases.py (FundamentalCaseTests) ---------------------------
+
+
+def test_fundamental_create_update_close(cast: Cast) -> None:
+    """test_basic_cases.FundamentalCaseTests (test_create_case, test_create_case_unicode_name,
+    test_update_case, test_close_case, test_empty_update): a create sets type, name, owner,
+    opened on/by (the device time, or ``date_opened``) and modified on/by; another user's
+    update changes owner, name and a property and leaves the opening alone; a close sets
+    closed on/by to that block's time and user; an empty update changes no property."""
+    mine = user(cast, cast.owner)
+    submit(
+        cast,
+        cast.owner,
+        block(
+            "fund",
+            create("demo", "प्रसव", owner=group(cast))
+            + update(date_opened="2024-01-01", dynamic="123"),
+            "2024-01-02T08:00:00Z",
+        ),
+    )
+    case = stored(cast, "fund")
+    assert (case["case_type"], case["name"], case["owner"]) == ("demo", "प्रसव", group(cast))
+    assert str(case["opened_on"]).startswith("2024-01-01") and case["opened_by"] == cast.owner
+    assert case["modified_on"] == "2024-01-02T08:00:00.000000Z"
+    assert case["modified_by"] == cast.owner and not case["closed"]
+    assert case["closed_on"] is None and case["closed_by"] is None
+    assert case["properties"] == {"dynamic": "123"}
+    submit(
+        cast,
+        cast.colleague,
+        block(
+            "fund",
+            update(owner_id=mine, case_name="update_case", dynamic="1234"),
+            "2024-01-03T08:00:00Z",
+        ),
+    )
+    case = stored(cast, "fund")
+    assert (case["owner"], case["name"]) == (mine, "update_case")
+    assert str(case["opened_on"]).startswith("2024-01-01") and case["opened_by"] == cast.owner
+    assert case["modified_by"] == cast.colleague and case["properties"] == {"dynamic": "1234"}
+    submit(cast, cast.owner, block("fund", "<update/>", "2024-01-04T08:00:00Z"))
+    assert stored(cast, "fund")["properties"] == {"dynamic": "1234"}
+    submit(cast, cast.owner, block("fund", "<close/>", "2024-01-05T08:00:00Z"))
+    case = stored(cast, "fund")
+    assert case["closed"] and case["closed_by"] == cast.owner
+    assert case["closed_on"] == case["modified_on"] == "2024-01-05T08:00:00.000000Z"
+    assert case["owner"] == mine
