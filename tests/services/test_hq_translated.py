@@ -1672,3 +1672,42 @@ def test_fundamental_create_update_close(cast: Cast) -> None:
     assert case["closed"] and case["closed_by"] == cast.owner
     assert case["closed_on"] == case["modified_on"] == "2024-01-05T08:00:00.000000Z"
     assert case["owner"] == mine
+
+
+# -- form edits (form_processor/tests/test_edits.py) -------------------------------------------
+
+
+def test_edits_case_management(cast: Cast) -> None:
+    """test_edits.EditFormTest.test_case_management: the same instanceID with other content
+    replaces the form (S-TX-5): the case takes the edited type and value, and its history holds
+    the one (new) version of that form."""
+    body = lambda t, v: block("edited", create(t) + update(property=v))  # noqa: E731
+    submit(cast, cast.owner, body("person", "original value"), instance="edit-me")
+    assert stored(cast, "edited")["properties"] == {"property": "original value"}
+    result = submit(cast, cast.owner, body("newtype", "edited value"), instance="edit-me")
+    assert result.edited
+    case = stored(cast, "edited")
+    assert case["case_type"] == "newtype" and case["properties"] == {"property": "edited value"}
+    # the old version's transaction is revoked; the rebuild the edit caused is recorded too
+    txs = cast.store.transactions(cast.agency, "edited")
+    forms = [t.submission_id for t in txs if not t.revoked and t.submission_id is not None]
+    assert forms == [result.submission_id]
+
+
+def test_edits_case_management_ordering(cast: Cast) -> None:
+    """test_edits.EditFormTest.test_case_management_ordering: editing the middle of three forms
+    keeps it in its place in received order: the last form's value still wins, and the edit's
+    new property is added."""
+    submit(cast, cast.owner, block("ord", create("person")))
+    submit(cast, cast.owner, block("ord", update(property="first value")), instance="middle")
+    submit(cast, cast.owner, block("ord", update(property="final value")))
+    assert stored(cast, "ord")["properties"] == {"property": "final value"}
+    edit = block("ord", update(property="edited value", added_property="added value"))
+    assert submit(cast, cast.owner, edit, instance="middle").edited
+    assert stored(cast, "ord")["properties"] == {
+        "property": "final value",
+        "added_property": "added value",
+    }
+    assert cast.svc.history_snapshot(cast.agency, "ord") == cast.svc.stored_snapshot(
+        cast.agency, "ord"
+    )
