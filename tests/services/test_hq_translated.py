@@ -1681,7 +1681,10 @@ def test_edits_case_management(cast: Cast) -> None:
     """test_edits.EditFormTest.test_case_management: the same instanceID with other content
     replaces the form (S-TX-5): the case takes the edited type and value, and its history holds
     the one (new) version of that form."""
-    body = lambda t, v: block("edited", create(t) + update(property=v))  # noqa: E731
+
+    def body(case_type: str, value: str) -> str:
+        return block("edited", create(case_type) + update(property=value))
+
     submit(cast, cast.owner, body("person", "original value"), instance="edit-me")
     assert stored(cast, "edited")["properties"] == {"property": "original value"}
     result = submit(cast, cast.owner, body("newtype", "edited value"), instance="edit-me")
