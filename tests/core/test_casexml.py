@@ -351,6 +351,59 @@ def test_duplicate_blocks_for_one_case_apply_in_order() -> None:
     assert apply_blocks(blocks)["c1"].case_name == "b"
 
 
+def test_hq_a_cases_blocks_apply_create_first_whatever_their_place() -> None:
+    """CommCare HQ test_bugs.CaseBugTest.test_case_block_ordering: updates written above the
+    creates of their cases, interleaved with another case's, are not undone by the creates."""
+    create = "<create><case_type>t</case_type><case_name>a</case_name></create>"
+    blocks = parse_case_blocks(
+        form(
+            block("<update><p>2</p><case_name>upd</case_name></update>", 'case_id="c1"'),
+            block("<update><p>2</p></update>", 'case_id="c2"'),
+            block(create + "<update><p>1</p></update>", 'case_id="c1"'),
+            block(create + "<update><p>1</p></update>", 'case_id="c2"'),
+        )
+    )
+    # each case's positions are kept; only which of its blocks fills them changes
+    assert [(b.case_id, b.create is not None) for b in blocks] == [
+        ("c1", True),
+        ("c2", True),
+        ("c1", False),
+        ("c2", False),
+    ]
+    states = apply_blocks(blocks)
+    assert states["c1"].properties == {"p": "2"} and states["c1"].case_name == "upd"
+    assert states["c2"].properties == {"p": "2"} and states["c2"].case_name == "a"
+
+
+def test_hq_a_cases_blocks_rank_by_their_first_action_in_hqs_order() -> None:
+    """HQ's ``order_updates`` ranks a block by its first action: create, update, index, close,
+    attachment (a block without actions ranks as an update); equal ranks keep document order."""
+    bodies = [
+        "<close/>",
+        '<attachment><a src="x" from="local"/></attachment>',
+        '<index><parent case_type="t">p</parent></index>',
+        "",
+        "<update><p>1</p></update>",
+        "<create><case_type>t</case_type><case_name>a</case_name></create><close/>",
+    ]
+    blocks = parse_case_blocks(form(*(block(b) for b in bodies)))
+    kinds = [
+        "create"
+        if b.create
+        else "update"
+        if b.update is not None
+        else "index"
+        if b.indices
+        else "close"
+        if b.close
+        else "attachment"
+        if b.attachments
+        else "none"
+        for b in blocks
+    ]
+    assert kinds == ["create", "none", "update", "index", "close", "attachment"]
+
+
 def test_values_are_trimmed() -> None:
     parsed = only("<update><p>\n   spaced  \n</p></update>", 'case_id=" c1 "')
     assert parsed.case_id == "c1"
@@ -528,7 +581,10 @@ def test_offsets_keep_the_instant() -> None:
 
 
 def fold(*blocks: tuple[str, str]) -> dict[str, CaseState]:
-    return apply_blocks(parse_case_blocks(form(*(block(body, attrs) for body, attrs in blocks))))
+    """Each block as its own form, folded in turn: a case's history (one form's blocks of one
+    case would apply create first, ``order_case_blocks``)."""
+    parsed = [b for body, attrs in blocks for b in parse_case_blocks(form(block(body, attrs)))]
+    return apply_blocks(parsed)
 
 
 CREATE = "<create><case_type>t</case_type><case_name>n</case_name><owner_id>o1</owner_id></create>"

@@ -6,15 +6,37 @@ import hashlib
 
 from caseshare.core.casestate import apply_blocks
 from caseshare.core.casexml import parse_submission
-from caseshare.core.restore import Restore, RestoreCase, state_hash, to_json, to_xml
+from caseshare.core.restore import (
+    Restore,
+    RestoreCase,
+    state_hash,
+    state_hash_matches,
+    to_json,
+    to_xml,
+)
 
 
 def test_state_hash_is_the_xor_of_md5s() -> None:
-    assert state_hash([]) == "ccsh:" + "0" * 32
+    assert state_hash([]) == "ccsh:"  # CommCare HQ's EMPTY_HASH
     assert state_hash(["a"]) == "ccsh:" + hashlib.md5(b"a").hexdigest()
     assert state_hash(["a", "b"]) == state_hash(["b", "a", "a"])
     both = int(state_hash(["a", "b"])[5:], 16)
     assert both == int(state_hash(["a"])[5:], 16) ^ int(state_hash(["b"])[5:], 16)
+
+
+def test_hq_state_hash_vectors_and_how_a_device_hash_is_read() -> None:
+    """CommCare HQ's ``Checksum`` doctests: ``abc123`` and ``123abc`` hash to 409c5c59…, no
+    cases to the empty digest. A device's hash is read as HQ's ``CaseStateHash.parse`` reads
+    it; for no cases the 32 zeros we sent before still match."""
+    assert state_hash(["abc123", "123abc"]) == "ccsh:409c5c597fa2c2a693b769f0d2ad432b"
+    assert state_hash_matches("ccsh:409c5c597fa2c2a693b769f0d2ad432b", ["123abc", "abc123"])
+    assert state_hash_matches("CCSH:409C5C597FA2C2A693B769F0D2AD432B", ["123abc", "abc123"])
+    assert not state_hash_matches("409c5c597fa2c2a693b769f0d2ad432b", ["123abc", "abc123"])
+    assert not state_hash_matches("ccsh:thisisntright", ["abc123"])
+    assert state_hash_matches("ccsh:", []) and state_hash_matches("ccsh:" + "0" * 32, [])
+    assert not state_hash_matches("ccsh:", ["abc123"])
+    assert not state_hash_matches("ccsh:" + "0" * 32, ["abc123"])
+    assert not state_hash_matches("ccsh:" + hashlib.md5(b"x").hexdigest(), [])
 
 
 def test_restore_xml_parses_back_into_the_same_cases() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
@@ -117,7 +118,8 @@ class CaseSubmission:
 def parse_submission(
     data: bytes | str, *, max_bytes: int = MAX_BYTES, max_blocks: int | None = MAX_CASE_BLOCKS
 ) -> CaseSubmission:
-    """Parse a submission (or restore payload): its meta and every case block, in document order.
+    """Parse a submission (or restore payload): its meta and every case block, in document order
+    except that one case's blocks apply create first (``order_case_blocks``, CommCare HQ's order).
 
     Raises ``CaseShareError`` with code ``invalid_case_block`` (``invalid_index`` for a bad index)
     and a sentence naming the case and the field; nothing is returned for a partly bad document.
@@ -141,7 +143,51 @@ def parse_submission(
         if meta.instance_id is not None:
             exc.details.setdefault("instance_id", meta.instance_id)
         raise
-    return CaseSubmission(meta=meta, blocks=blocks)
+    return CaseSubmission(meta=meta, blocks=order_case_blocks(blocks))
+
+
+#: CommCare HQ's ranks of case actions (``casexml.apps.case.const.CASE_ACTIONS``); a block
+#: without actions ranks as an update (it only touches the case)
+_ACTION_RANK: Final = {"create": 0, "update": 1, "index": 2, "close": 3, "attachment": 4}
+
+
+def _block_rank(block: CaseBlock) -> int:
+    """The rank of a block's first action in CommCare HQ's order (create, update, index,
+    close, attachment)."""
+    if block.create is not None:
+        return _ACTION_RANK["create"]
+    if block.update is not None:
+        return _ACTION_RANK["update"]
+    if block.indices:
+        return _ACTION_RANK["index"]
+    if block.close:
+        return _ACTION_RANK["close"]
+    if block.attachments:
+        return _ACTION_RANK["attachment"]
+    return _ACTION_RANK["update"]
+
+
+def order_case_blocks(blocks: Sequence[CaseBlock]) -> tuple[CaseBlock, ...]:
+    """A form's blocks in the order they apply (S-TX-1): document order, except that the blocks
+    of one case are stably sorted by their first action, as CommCare HQ does (``order_updates``,
+    its test ``test_case_block_ordering``): a block that creates a case applies before the
+    form's other blocks of that case, wherever it stands, so an update written above the create
+    is not undone by the create's own values.
+
+    Each case keeps the positions its blocks hold in the document; only which of its blocks
+    fills each position changes, so blocks of different cases keep their relative order (a
+    replay of a stored form orders it the same way, so a rebuild agrees with the first apply).
+    """
+    by_case: dict[str, list[int]] = {}
+    for position, block in enumerate(blocks):
+        by_case.setdefault(block.case_id, []).append(position)
+    ordered = list(blocks)
+    for positions in by_case.values():
+        if len(positions) > 1:
+            ranked = sorted((blocks[p] for p in positions), key=_block_rank)  # stable
+            for position, block in zip(positions, ranked, strict=True):
+                ordered[position] = block
+    return tuple(ordered)
 
 
 def parse_stored(text: str) -> CaseSubmission:
@@ -181,7 +227,7 @@ def decode_submission(raw: bytes) -> str:
 def parse_case_blocks(
     data: bytes | str, *, max_bytes: int = MAX_BYTES, max_blocks: int | None = MAX_CASE_BLOCKS
 ) -> tuple[CaseBlock, ...]:
-    """The case blocks of a document, in document order (see ``parse_submission``)."""
+    """The case blocks of a document, in the order they apply (see ``parse_submission``)."""
     return parse_submission(data, max_bytes=max_bytes, max_blocks=max_blocks).blocks
 
 

@@ -77,7 +77,8 @@ def block_kinds(blocks: Iterable[CaseBlock]) -> list[str]:
 def fold_transaction(
     state: CaseState | None, blocks: Sequence[CaseBlock], owner: str | None = None
 ) -> CaseState | None:
-    """One case transaction (every block of a submission for that case, in document order).
+    """One case transaction (every block of a submission for that case, in the order
+    ``parse_submission`` gives them: document order, create first, ``order_case_blocks``).
 
     ``owner`` is the owner the case had right after the transaction when it was received: it
     fills in when a replay leaves the case without one (S-CRT-2 chose it, or the transaction that

@@ -56,11 +56,34 @@ def _xml_text(text: str) -> str:
 
 
 def state_hash(case_ids: Iterable[str]) -> str:
-    """CommCare's case state hash: ``ccsh:`` and the XOR of the MD5 digests of the case ids."""
+    """CommCare's case state hash: ``ccsh:`` and the XOR of the MD5 digests of the case ids.
+
+    No cases hash to the empty digest, ``ccsh:`` alone, as CommCare HQ's ``Checksum`` gives
+    (``EMPTY_HASH = ""``) and so as a device holding nothing sends it.
+    """
+    ids = set(case_ids)
+    if not ids:
+        return HASH_PREFIX
     acc = 0
-    for case_id in set(case_ids):
+    for case_id in ids:
         acc ^= int.from_bytes(hashlib.md5(case_id.encode("utf-8")).digest(), "big")
     return HASH_PREFIX + acc.to_bytes(16, "big").hex()
+
+
+def state_hash_matches(device_hash: str, case_ids: Iterable[str]) -> bool:
+    """Whether a device's ``ccsh:`` hash is the hash of ``case_ids`` (S-SYNC-2).
+
+    Read as CommCare HQ reads it (``CaseStateHash.parse``): the prefix in any case, then the
+    digest, here in lower case. For no cases both the empty digest (CommCare's) and 32 zeros
+    (the XOR of nothing, which restores of ours sent before) match.
+    """
+    if device_hash[: len(HASH_PREFIX)].lower() != HASH_PREFIX:
+        return False
+    digest = device_hash[len(HASH_PREFIX) :].strip().lower()
+    expected = state_hash(case_ids)[len(HASH_PREFIX) :]
+    if not expected:
+        return digest in ("", "0" * 32)
+    return digest == expected
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.principals import Principal
-from caseshare.core.restore import Restore, RestoreCase, state_hash
+from caseshare.core.restore import Restore, RestoreCase, state_hash_matches
 from caseshare.services.base import ServiceBase
 from caseshare.store.base import utcnow
 from caseshare.store.synclogs import DeviceEntry
@@ -44,7 +44,7 @@ class RestoreService(ServiceBase):
                         f"Sync token {since!r} is not known for this user; restore in full"
                         " (without a token).",
                     )
-                if device_hash is not None and device_hash != state_hash(log.case_ids):
+                if device_hash is not None and not state_hash_matches(device_hash, log.case_ids):
                     raise CaseShareError(
                         "stale_sync_token",
                         "The device's cases do not match what the server sent it (state hash"
