@@ -125,13 +125,19 @@ class CaseListQuery:
     """The WHERE clause of one user's case list: visibility, then each filter."""
 
     def __init__(
-        self, store: Connection, ctx: AgencyContext, user: User, inbound: Sequence[int] = ()
+        self,
+        store: Connection,
+        ctx: AgencyContext,
+        user: User,
+        inbound: Sequence[int] = (),
+        *,
+        whole: bool = False,
     ) -> None:
         self.d = store.dialect
         self.ctx = ctx
         self.user = user
         #: agencies whose shares reach this one today (S-AG-4): their cases sent here list too
-        self.visibility = VisibilityQuery(self.d, ctx, user, inbound=inbound)
+        self.visibility = VisibilityQuery(self.d, ctx, user, inbound=inbound, whole=whole)
 
     def search(self, q: str, *, rowwise: bool = False) -> Fragment:
         """S-VIEW-1 text search: the store's trigram index finds candidates, LIKE confirms.
@@ -226,10 +232,12 @@ class CaseListStore(Connection):
         roots: bool = False,
         rowwise: bool = False,
         inbound: Sequence[int] = (),
+        whole: bool = False,
     ) -> Fragment:
         """The condition on ``cases c`` of the user's list with these filters; ``inbound``:
-        the agencies whose cases sent here the list holds too (S-AG-4)."""
-        return CaseListQuery(self, ctx, user, inbound).where(
+        the agencies whose cases sent here the list holds too (S-AG-4); ``whole``: the query
+        reads the whole set (a count), not a page (a plan choice, never an answer)."""
+        return CaseListQuery(self, ctx, user, inbound, whole=whole).where(
             flt or CaseFilter(), roots=roots, rowwise=rowwise
         )
 
@@ -363,7 +371,7 @@ class CaseListStore(Connection):
         """The exact number of cases the list holds; with ``upto``, counting stops there (the
         answer is then ``min(count, upto)``), so a user who sees more costs less than the whole
         count and one who sees fewer costs the same."""
-        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
+        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound, whole=True)
         if upto is None:
             return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
         return int(
@@ -435,7 +443,7 @@ class CaseListStore(Connection):
         rowwise: bool = False,
     ) -> set[str]:
         """The ids of the user's own agency's cases the list holds."""
-        where = self.visible_where(ctx, user, flt, rowwise=rowwise)
+        where = self.visible_where(ctx, user, flt, rowwise=rowwise, whole=True)
         return {
             r[0]
             for r in self.rows(f"SELECT c.case_id FROM cases c WHERE {where.sql}", where.params)
@@ -451,7 +459,7 @@ class CaseListStore(Connection):
         inbound: Sequence[int] = (),
     ) -> set[int]:
         """The keys of every case the list holds, cases sent here included (S-AG-4)."""
-        where = self.visible_where(ctx, user, flt, rowwise=rowwise, inbound=inbound)
+        where = self.visible_where(ctx, user, flt, rowwise=rowwise, inbound=inbound, whole=True)
         return {
             int(r[0])
             for r in self.rows(f"SELECT c.pk FROM cases c WHERE {where.sql}", where.params)
