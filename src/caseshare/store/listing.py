@@ -109,7 +109,7 @@ class VisibilityQuery:
             parts.append(
                 Fragment(
                     f"EXISTS (SELECT 1 FROM users hu WHERE hu.id = {alias}.owner_user_id"
-                    f" AND hu.agency_id = ? AND {managed.sql})",
+                    f" AND hu.agency_id = ? AND {managed.sql}{self.fence})",
                     [self.ctx.agency_id, *managed.params],
                 )
             )
@@ -122,7 +122,7 @@ class VisibilityQuery:
                     [
                         Fragment(
                             "EXISTS (SELECT 1 FROM users hg WHERE hg.id = g.grantee_user_id"
-                            f" AND hg.agency_id = ? AND {managed.sql})",
+                            f" AND hg.agency_id = ? AND {managed.sql}{self.fence})",
                             [self.ctx.agency_id, *managed.params],
                         ),
                         team_ok,
@@ -133,7 +133,7 @@ class VisibilityQuery:
         parts.append(
             Fragment(
                 f"EXISTS (SELECT 1 FROM grants g WHERE g.case_pk = {alias}.pk"
-                f" AND g.is_deleted = 0 AND {any_stored.sql})",
+                f" AND g.is_deleted = 0 AND {any_stored.sql}{self.fence})",
                 any_stored.params,
             )
         )
@@ -474,7 +474,7 @@ class VisibilityQuery:
                     f"EXISTS (SELECT 1 FROM case_indices i{parent} JOIN cases {parent}"
                     f" ON {parent}.pk = i{parent}.ref_pk WHERE i{parent}.case_pk = {alias}.pk"
                     f" AND i{parent}.relationship = 'child' AND {parent}.deleted = 0"
-                    f" AND {up.sql})",
+                    f" AND {up.sql}{self.fence})",
                     up.params,
                 )
             )
@@ -483,7 +483,7 @@ class VisibilityQuery:
             Fragment(
                 f"EXISTS (SELECT 1 FROM case_indices i{child} JOIN cases {child}"
                 f" ON {child}.pk = i{child}.case_pk WHERE i{child}.ref_pk = {alias}.pk"
-                f" AND {child}.deleted = 0 AND {down.sql})",
+                f" AND {child}.deleted = 0 AND {down.sql}{self.fence})",
                 down.params,
             )
         )
