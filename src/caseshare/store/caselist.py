@@ -91,8 +91,8 @@ def fts_phrase(q: str) -> str:
 _WALK_MISSES: set[tuple[Any, ...]] = set()
 
 
-#: walk only for users who see much of the agency by their role or permissions (tests turn
-#: this off to walk for everyone)
+#: take users who see much of the agency by their role or permissions apart (tests turn
+#: this off to treat everyone so: a search walks, a count samples first)
 CHOOSE = True
 _REACH: dict[tuple[int, int, int], bool] = {}
 
@@ -100,8 +100,10 @@ _REACH: dict[tuple[int, int, int], bool] = {}
 def sees_much(ctx: AgencyContext, user: User) -> bool:
     """Whether the user sees a large share of the agency whatever the cases hold: every case
     (a permission, or a default access for every type), or the cases of a quarter or more of
-    the agency's users through the role tree (S-HIER-1). Others skip the walk: it would test
-    its window in vain before the candidate set."""
+    the agency's users through the role tree (S-HIER-1). A plan choice from the context
+    alone: a count samples first for such users, and only they walk for a text search (for
+    which a walk reads rows to match the text, where the trigram index finds them for others).
+    Plain pages walk for every user (``case_page``)."""
     if not CHOOSE:
         return True
     key = (ctx.agency_id, ctx.version, user.id)
