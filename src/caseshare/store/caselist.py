@@ -44,9 +44,11 @@ TRIGRAM = 3
 SAMPLE = 2_000
 
 #: how many cases a page walks in sort order, testing each, before it builds the user's
-#: candidate set instead (twice the page when that is more): a user who sees half the agency or
-#: more fills a page of 50 here; a user who sees less pays this much before the other plan
-WALK = 100
+#: candidate set instead (twice the page when that is more): a user who sees an eighth of the
+#: agency or more fills a page of 50 here (testing only the rows up to the page's last); a user
+#: who sees less pays this window once before the other plan, which this process then
+#: remembers for the user until the agency's version changes
+WALK = 400
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,8 @@ def fts_phrase(q: str) -> str:
 _WALK_MISSES: set[tuple[Any, ...]] = set()
 
 
-#: walk only for users who see much of the agency by their role or permissions (tests turn
-#: this off to walk for everyone)
+#: take users who see much of the agency by their role or permissions apart (tests turn
+#: this off to treat everyone so: a search walks, a count samples first)
 CHOOSE = True
 _REACH: dict[tuple[int, int, int], bool] = {}
 
@@ -98,8 +100,10 @@ _REACH: dict[tuple[int, int, int], bool] = {}
 def sees_much(ctx: AgencyContext, user: User) -> bool:
     """Whether the user sees a large share of the agency whatever the cases hold: every case
     (a permission, or a default access for every type), or the cases of a quarter or more of
-    the agency's users through the role tree (S-HIER-1). Others skip the walk: it would test
-    its window in vain before the candidate set."""
+    the agency's users through the role tree (S-HIER-1). A plan choice from the context
+    alone: a count samples first for such users, and only they walk for a text search (for
+    which a walk reads rows to match the text, where the trigram index finds them for others).
+    Plain pages walk for every user (``case_page``)."""
     if not CHOOSE:
         return True
     key = (ctx.agency_id, ctx.version, user.id)
@@ -125,13 +129,19 @@ class CaseListQuery:
     """The WHERE clause of one user's case list: visibility, then each filter."""
 
     def __init__(
-        self, store: Connection, ctx: AgencyContext, user: User, inbound: Sequence[int] = ()
+        self,
+        store: Connection,
+        ctx: AgencyContext,
+        user: User,
+        inbound: Sequence[int] = (),
+        *,
+        whole: bool = False,
     ) -> None:
         self.d = store.dialect
         self.ctx = ctx
         self.user = user
         #: agencies whose shares reach this one today (S-AG-4): their cases sent here list too
-        self.visibility = VisibilityQuery(self.d, ctx, user, inbound=inbound)
+        self.visibility = VisibilityQuery(self.d, ctx, user, inbound=inbound, whole=whole)
 
     def search(self, q: str, *, rowwise: bool = False) -> Fragment:
         """S-VIEW-1 text search: the store's trigram index finds candidates, LIKE confirms.
@@ -226,10 +236,12 @@ class CaseListStore(Connection):
         roots: bool = False,
         rowwise: bool = False,
         inbound: Sequence[int] = (),
+        whole: bool = False,
     ) -> Fragment:
         """The condition on ``cases c`` of the user's list with these filters; ``inbound``:
-        the agencies whose cases sent here the list holds too (S-AG-4)."""
-        return CaseListQuery(self, ctx, user, inbound).where(
+        the agencies whose cases sent here the list holds too (S-AG-4); ``whole``: the query
+        reads the whole set (a count), not a page (a plan choice, never an answer)."""
+        return CaseListQuery(self, ctx, user, inbound, whole=whole).where(
             flt or CaseFilter(), roots=roots, rowwise=rowwise
         )
 
@@ -250,13 +262,19 @@ class CaseListStore(Connection):
         (sort column, pk), starting after the ``(value, pk)`` key ``after``.
 
         Two plans, chosen by what they find: first walk the sort index (``_walk``), which
-        costs the page when the user sees much of the agency; when the walk's window holds
-        too few of the user's cases, build the user's candidate set from its indexed sources
-        (``VisibilityQuery.visible``), which costs what the user sees."""
+        costs the page when the user sees an eighth of the agency or more (a typical user of
+        an agency whose default access shares a case type, or who holds criteria rules: the
+        candidate set would cost what they see, thousands of cases, the sync walk and every
+        implicit child among them); when the walk's window holds too few of the user's cases,
+        build the user's candidate set from its indexed sources (``VisibilityQuery.visible``),
+        which costs what the user sees."""
         # a walk that found too few of this user's cases will again on the next page: this
         # process remembers it until the agency's version changes (a plan choice, never an answer)
         missed = (ctx.agency_id, ctx.version, user.id, flt, ascending)
-        if not roots and WALK > 0 and missed not in _WALK_MISSES and sees_much(ctx, user):
+        # a text search finds its candidates through the store's trigram index: its walk (which
+        # reads rows to match the text) pays off only for a user who sees much of the agency
+        walk = not flt.q or sees_much(ctx, user)
+        if not roots and WALK > 0 and walk and missed not in _WALK_MISSES:
             walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
             if walked is not None:
                 if not inbound:
@@ -322,10 +340,15 @@ class CaseListStore(Connection):
         after: tuple[Any, int] | None,
         ascending: bool,
     ) -> list[Row] | None:
-        """The page from the first ``WALK`` (or twice ``limit``) cases in sort order (the
-        agency's sort index, with the filters), each tested row by row; None when they hold
-        fewer than ``limit`` of the user's cases and more cases follow (the page is then not
-        known from them)."""
+        """The page from the first ``WALK`` (or twice ``limit``) cases in sort order
+        (the agency's sort index, with the filters), each tested row by row and the walk
+        stopping at the page's last row; None when they hold fewer than ``limit`` of the
+        user's cases and more cases follow (the page is then not known from them).
+
+        The window's end is found first, by the sort index alone (``bound``); the page is
+        then the first ``limit`` visible cases up to it, so a user who sees 40% of the agency
+        tests some 2.5 rows per row of the page, never the whole window. Every sort column
+        is NOT NULL, so the row-value bound orders exactly as the index does."""
         query = CaseListQuery(self, ctx, user)
         flt.validate()
         window = max(WALK, 2 * int(limit))
@@ -336,18 +359,26 @@ class CaseListStore(Connection):
         if after is not None:
             parts.append(Fragment(f"(c.{column}, c.pk) {op} (?, ?)", list(after)))
         scan = Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
-        visible = query.visibility.visible_row_own("c")  # the scan holds own cases only
         order = f"c.{column} {direction}, c.pk {direction}"
-        rows = self.rows(
-            f"WITH w AS (SELECT c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
-            f" LIMIT {window})"
-            f" SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id, (SELECT count(*) FROM w)"
-            f" FROM w JOIN cases c ON c.pk = w.pk WHERE {visible.sql}"
-            f" ORDER BY {order} LIMIT {int(limit)}",
-            [*scan.params, *visible.params],
+        bound = self.row(
+            f"SELECT c.{column}, c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
+            f" LIMIT 1 OFFSET {window - 1}",
+            scan.params,
         )
-        if len(rows) >= limit or (rows and rows[0][-1] < window):
-            return [r[:-1] for r in rows]
+        within = scan
+        if bound is not None:
+            within = Fragment(
+                f"{scan.sql} AND (c.{column}, c.pk) {'<=' if ascending else '>='} (?, ?)",
+                [*scan.params, *bound],
+            )
+        visible = query.visibility.visible_row_own("c")  # the scan holds own cases only
+        rows = self.rows(
+            f"SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id FROM cases c"
+            f" WHERE {within.sql} AND {visible.sql} ORDER BY {order} LIMIT {int(limit)}",
+            [*within.params, *visible.params],
+        )
+        if len(rows) >= limit or bound is None:
+            return rows
         return None
 
     def count_visible(
@@ -363,7 +394,7 @@ class CaseListStore(Connection):
         """The exact number of cases the list holds; with ``upto``, counting stops there (the
         answer is then ``min(count, upto)``), so a user who sees more costs less than the whole
         count and one who sees fewer costs the same."""
-        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
+        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound, whole=True)
         if upto is None:
             return int(self.value(f"SELECT count(*) FROM cases c WHERE {where.sql}", where.params))
         return int(
@@ -435,7 +466,7 @@ class CaseListStore(Connection):
         rowwise: bool = False,
     ) -> set[str]:
         """The ids of the user's own agency's cases the list holds."""
-        where = self.visible_where(ctx, user, flt, rowwise=rowwise)
+        where = self.visible_where(ctx, user, flt, rowwise=rowwise, whole=True)
         return {
             r[0]
             for r in self.rows(f"SELECT c.case_id FROM cases c WHERE {where.sql}", where.params)
@@ -451,7 +482,7 @@ class CaseListStore(Connection):
         inbound: Sequence[int] = (),
     ) -> set[int]:
         """The keys of every case the list holds, cases sent here included (S-AG-4)."""
-        where = self.visible_where(ctx, user, flt, rowwise=rowwise, inbound=inbound)
+        where = self.visible_where(ctx, user, flt, rowwise=rowwise, inbound=inbound, whole=True)
         return {
             int(r[0])
             for r in self.rows(f"SELECT c.pk FROM cases c WHERE {where.sql}", where.params)

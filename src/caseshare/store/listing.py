@@ -50,9 +50,19 @@ class VisibilityQuery:
     """Builds the SQL condition "user may view case ``alias``" for one user and agency context."""
 
     def __init__(
-        self, d: Dialect, ctx: AgencyContext, user: User, *, inbound: Sequence[int] = ()
+        self,
+        d: Dialect,
+        ctx: AgencyContext,
+        user: User,
+        *,
+        inbound: Sequence[int] = (),
+        whole: bool = False,
     ) -> None:
         self.d = d
+        #: the query reads the user's whole set (a count): a criteria rule's neighbour test may
+        #: then be one pass over the agency (PostgreSQL's hashed subplan) rather than a probe
+        #: per row; a page, which tests the few rows it walks, always probes
+        self.fence = "" if whole else d.per_row
         #: agencies whose data flows into this one today (S-AG-1), for ``agency_share``
         self.inbound = list(inbound)
         self.ctx = ctx
@@ -99,7 +109,7 @@ class VisibilityQuery:
             parts.append(
                 Fragment(
                     f"EXISTS (SELECT 1 FROM users hu WHERE hu.id = {alias}.owner_user_id"
-                    f" AND hu.agency_id = ? AND {managed.sql})",
+                    f" AND hu.agency_id = ? AND {managed.sql}{self.fence})",
                     [self.ctx.agency_id, *managed.params],
                 )
             )
@@ -112,7 +122,7 @@ class VisibilityQuery:
                     [
                         Fragment(
                             "EXISTS (SELECT 1 FROM users hg WHERE hg.id = g.grantee_user_id"
-                            f" AND hg.agency_id = ? AND {managed.sql})",
+                            f" AND hg.agency_id = ? AND {managed.sql}{self.fence})",
                             [self.ctx.agency_id, *managed.params],
                         ),
                         team_ok,
@@ -123,7 +133,7 @@ class VisibilityQuery:
         parts.append(
             Fragment(
                 f"EXISTS (SELECT 1 FROM grants g WHERE g.case_pk = {alias}.pk"
-                f" AND g.is_deleted = 0 AND {any_stored.sql})",
+                f" AND g.is_deleted = 0 AND {any_stored.sql}{self.fence})",
                 any_stored.params,
             )
         )
@@ -287,12 +297,26 @@ class VisibilityQuery:
             parts.append(_in(self.d, f"{alias}.case_type", shared_types))
         direct = self.direct_pks()
         hops = ["SELECT pk FROM direct"]
-        if settings.child_level > Level.NONE:
+        if self.d.per_row:
+            # PostgreSQL: one index probe per direct case (LATERAL, fenced), where its planner
+            # would otherwise hash the whole of case_indices for a few hundred direct cases
+            fence = self.d.per_row
+            if settings.child_level > Level.NONE:
+                hops.append(
+                    "SELECT i.case_pk FROM direct, LATERAL (SELECT i.case_pk FROM case_indices i"
+                    f" WHERE i.ref_pk = direct.pk AND i.relationship = 'child'{fence}) i"
+                )
             hops.append(
-                "SELECT i.case_pk FROM case_indices i JOIN direct ON i.ref_pk = direct.pk"
-                " WHERE i.relationship = 'child'"
+                "SELECT i.ref_pk FROM direct, LATERAL (SELECT i.ref_pk FROM case_indices i"
+                f" WHERE i.case_pk = direct.pk{fence}) i"
             )
-        hops.append("SELECT i.ref_pk FROM case_indices i JOIN direct ON i.case_pk = direct.pk")
+        else:
+            if settings.child_level > Level.NONE:
+                hops.append(
+                    "SELECT i.case_pk FROM case_indices i JOIN direct ON i.ref_pk = direct.pk"
+                    " WHERE i.relationship = 'child'"
+                )
+            hops.append("SELECT i.ref_pk FROM case_indices i JOIN direct ON i.case_pk = direct.pk")
         parts.append(
             Fragment(
                 f"{alias}.pk IN (WITH direct(pk) AS ({direct.sql}) {' UNION '.join(hops)})",
@@ -309,7 +333,7 @@ class VisibilityQuery:
                     Fragment(
                         "EXISTS (SELECT 1 FROM case_indices pi JOIN cases p ON p.pk = pi.ref_pk"
                         f" WHERE pi.case_pk = {alias}.pk AND pi.relationship = 'child'"
-                        f" AND p.deleted = 0 AND {parent.sql})",
+                        f" AND p.deleted = 0 AND {parent.sql}{self.fence})",
                         parent.params,
                     )
                 )
@@ -317,7 +341,8 @@ class VisibilityQuery:
             parts.append(
                 Fragment(
                     "EXISTS (SELECT 1 FROM case_indices ki JOIN cases k ON k.pk = ki.case_pk"
-                    f" WHERE ki.ref_pk = {alias}.pk AND k.deleted = 0 AND {child.sql})",
+                    f" WHERE ki.ref_pk = {alias}.pk AND k.deleted = 0 AND {child.sql}"
+                    f"{self.fence})",
                     child.params,
                 )
             )
@@ -339,41 +364,67 @@ class VisibilityQuery:
             return Fragment("1 = 0")
         owned = _in(self.d, "c.owner", self.owner_ids)
 
+        fence = self.d.per_row  # a few owned cases: probe each, never hash every extension
+
         def ext(x: str) -> str:
             return (
                 f"(EXISTS (SELECT 1 FROM case_indices xe JOIN cases xt ON xt.pk = xe.ref_pk"
                 f" WHERE xe.case_pk = {x}.pk AND xe.relationship = 'extension'"
-                f" AND xt.deleted = 0 AND xt.pk <> {x}.pk)"
+                f" AND xt.deleted = 0 AND xt.pk <> {x}.pk{fence})"
                 f" AND NOT EXISTS (SELECT 1 FROM case_indices xc JOIN cases xt ON xt.pk = xc.ref_pk"
                 f" WHERE xc.case_pk = {x}.pk AND xc.relationship = 'child'"
-                f" AND xt.deleted = 0 AND xt.pk <> {x}.pk))"
+                f" AND xt.deleted = 0 AND xt.pk <> {x}.pk{fence}))"
             )
 
         mine = f"c.agency_id = ? AND c.deleted = 0 AND c.closed = 0 AND {owned.sql}"
         # no join to ``cases`` inside the recursive steps (EXISTS on the index row's ends
         # instead): on SQLite such a join builds a Bloom filter over every case at each step
         open_case = "NOT EXISTS (SELECT 1 FROM cases h WHERE h.pk = {} AND (h.deleted <> 0 OR h.closed <> 0))"
-        live_ends = (
-            "i.case_pk <> i.ref_pk AND NOT EXISTS (SELECT 1 FROM cases d"
-            " WHERE d.pk IN (i.case_pk, i.ref_pk) AND d.deleted <> 0)"
+        not_deleted = "NOT EXISTS (SELECT 1 FROM cases d WHERE d.pk = {} AND d.deleted <> 0)"
+        # every case in ``live`` is live (undeleted): a step tests only the end it reaches,
+        # the indexed case going up (deleted or not), an open one going down to an extension
+        up_step = f"i.ref_pk <> live.pk AND {not_deleted.format('i.ref_pk')}"
+        down_step = (
+            f"i.case_pk <> live.pk AND {open_case.format('i.case_pk')}"
+            " AND NOT EXISTS (SELECT 1 FROM case_indices j WHERE j.case_pk = i.case_pk"
+            " AND j.ref_pk = i.ref_pk AND j.relationship = 'child')"
         )
+        if fence:
+            # PostgreSQL plans a recursive step once, for a guessed work table: LATERAL probes
+            # keep it to index lookups from each live case instead of a hash of case_indices
+            up_hosts = (
+                " UNION SELECT up.seed, i.ref_pk FROM up, LATERAL (SELECT i.ref_pk FROM"
+                " case_indices i WHERE i.case_pk = up.pk AND i.relationship = 'extension'"
+                f" AND i.ref_pk <> up.pk AND {open_case.format('i.ref_pk')}{fence}) i"
+            )
+            step = (
+                " UNION SELECT n.pk FROM live, LATERAL (SELECT i.ref_pk AS pk FROM case_indices i"
+                f" WHERE i.case_pk = live.pk AND {up_step}"
+                " UNION ALL SELECT i.case_pk FROM case_indices i WHERE i.ref_pk = live.pk"
+                f" AND i.relationship = 'extension' AND {down_step}{fence}) n"
+            )
+        else:
+            up_hosts = (
+                " UNION SELECT up.seed, i.ref_pk FROM up"
+                " JOIN case_indices i ON i.case_pk = up.pk AND i.relationship = 'extension'"
+                f" WHERE i.ref_pk <> up.pk AND {open_case.format('i.ref_pk')}"
+            )
+            step = (
+                " UNION SELECT CASE WHEN i.case_pk = live.pk THEN i.ref_pk ELSE i.case_pk END"
+                " FROM live JOIN case_indices i ON i.case_pk = live.pk"
+                " OR (i.ref_pk = live.pk AND i.relationship = 'extension')"
+                f" WHERE (i.case_pk = live.pk AND {up_step}) OR (i.case_pk <> live.pk AND"
+                f" {down_step})"
+            )
         sql = (
             "WITH RECURSIVE"
             # owned open extensions, and the open hosts above them
             f" up(seed, pk) AS (SELECT c.pk, c.pk FROM cases c WHERE {mine} AND {ext('c')}"
-            " UNION SELECT up.seed, i.ref_pk FROM up"
-            " JOIN case_indices i ON i.case_pk = up.pk AND i.relationship = 'extension'"
-            f" WHERE i.ref_pk <> up.pk AND {open_case.format('i.ref_pk')}),"
+            f"{up_hosts}),"
             # owned and available
             f" seed(pk) AS (SELECT c.pk FROM cases c WHERE {mine} AND NOT {ext('c')}"
             f" UNION SELECT up.seed FROM up WHERE NOT {ext('up')}),"
-            " live(pk) AS (SELECT pk FROM seed UNION SELECT"
-            " CASE WHEN i.case_pk = live.pk THEN i.ref_pk ELSE i.case_pk END FROM live"
-            " JOIN case_indices i ON i.case_pk = live.pk"
-            " OR (i.ref_pk = live.pk AND i.relationship = 'extension')"
-            f" WHERE {live_ends} AND (i.case_pk = live.pk OR ({open_case.format('i.case_pk')}"
-            " AND NOT EXISTS (SELECT 1 FROM case_indices j WHERE j.case_pk = i.case_pk"
-            " AND j.ref_pk = i.ref_pk AND j.relationship = 'child'))))"
+            f" live(pk) AS (SELECT pk FROM seed{step})"
             " SELECT pk FROM live"
         )
         agency = self.ctx.agency_id
@@ -423,7 +474,7 @@ class VisibilityQuery:
                     f"EXISTS (SELECT 1 FROM case_indices i{parent} JOIN cases {parent}"
                     f" ON {parent}.pk = i{parent}.ref_pk WHERE i{parent}.case_pk = {alias}.pk"
                     f" AND i{parent}.relationship = 'child' AND {parent}.deleted = 0"
-                    f" AND {up.sql})",
+                    f" AND {up.sql}{self.fence})",
                     up.params,
                 )
             )
@@ -432,7 +483,7 @@ class VisibilityQuery:
             Fragment(
                 f"EXISTS (SELECT 1 FROM case_indices i{child} JOIN cases {child}"
                 f" ON {child}.pk = i{child}.case_pk WHERE i{child}.ref_pk = {alias}.pk"
-                f" AND {child}.deleted = 0 AND {down.sql})",
+                f" AND {child}.deleted = 0 AND {down.sql}{self.fence})",
                 down.params,
             )
         )
