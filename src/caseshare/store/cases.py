@@ -316,7 +316,8 @@ class CaseStore(Connection):
         return {
             r[1]: int(r[0])
             for r in self.rows(
-                f"SELECT pk, case_id FROM cases WHERE agency_id = ? AND {sql}",
+                f"SELECT pk, case_id FROM cases WHERE {self.dialect.agency_is('agency_id')}"
+                f" AND {sql}",
                 [agency_id, *params],
             )
         }
@@ -430,7 +431,8 @@ class CaseStore(Connection):
         rather than by the pks the first one finds, so all four go in one pipeline (one round
         trip instead of four: issue 12 item 4)."""
         wanted, params = self.dialect.in_list("case_id", case_ids)
-        own_pks = f"SELECT pk FROM cases WHERE agency_id = ? AND {wanted}"
+        agency = self.dialect.agency_is("agency_id")
+        own_pks = f"SELECT pk FROM cases WHERE {agency} AND {wanted}"
         where, filter_params = child_filter
         parents_sql = (
             f"FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk IN ({own_pks})"
@@ -443,16 +445,18 @@ class CaseStore(Connection):
         key = (agency_id, *params)
         own, parents, children, grant_rows = self.rows_together(
             [
-                (f"SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND {wanted}", key),
+                (f"SELECT {CASE_COLS} FROM cases WHERE {agency} AND {wanted}", key),
                 (f"SELECT i.case_pk, {_C_COLS} {parents_sql}", key),
                 (
                     f"SELECT DISTINCT i.ref_pk, {_C_COLS} {children_sql} ORDER BY i.ref_pk, c.pk",
                     (*key, *filter_params),
                 ),
                 (
+                    # one array of pks the index on grants.case_pk is probed with: three
+                    # ORed IN-subqueries filtered every grant row instead
                     "SELECT id, case_pk, cause, grantee, level, team_role_id FROM grants"
-                    f" WHERE case_pk IN ({own_pks}) OR case_pk IN (SELECT c.pk {parents_sql})"
-                    f" OR case_pk IN (SELECT c.pk {children_sql}) ORDER BY id",
+                    f" WHERE case_pk = ANY(ARRAY({own_pks} UNION SELECT c.pk {parents_sql}"
+                    f" UNION SELECT c.pk {children_sql})) ORDER BY id",
                     (*key, *key, *key, *filter_params),
                 ),
             ]

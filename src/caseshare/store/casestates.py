@@ -167,7 +167,10 @@ class CaseStateStore(Connection):
         wanted, params = self.dialect.in_list("case_id", case_ids)
         out: dict[str, tuple[int, dict[str, Any], list[IndexRow]]] = {}
         by_pk: dict[int, str] = {}
-        cases_sql = f"SELECT pk, case_id, {', '.join(STATE_COLS)} FROM cases WHERE agency_id = ? AND {wanted}"
+        agency = self.dialect.agency_is("agency_id")
+        cases_sql = (
+            f"SELECT pk, case_id, {', '.join(STATE_COLS)} FROM cases WHERE {agency} AND {wanted}"
+        )
         index_sql = (
             "SELECT i.case_pk, i.identifier, c.case_id, i.ref_type, i.relationship"
             " FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE {}"
@@ -181,7 +184,7 @@ class CaseStateStore(Connection):
                     (cases_sql, key),
                     (
                         index_sql.format(
-                            f"i.case_pk IN (SELECT pk FROM cases WHERE agency_id = ? AND {wanted})"
+                            f"i.case_pk IN (SELECT pk FROM cases WHERE {agency} AND {wanted})"
                         ),
                         key,
                     ),

@@ -27,6 +27,16 @@ _WITH_HISTORY: Final = (
     "SELECT DISTINCT case_id FROM case_transactions WHERE agency_id = ?"
     " AND revoked = 0 AND kinds <> 'rebuild' AND {}"
 )
+#: ``_WITH_HISTORY`` on PostgreSQL: each case probes (agency_id, case_id, position) for its first
+#: live transaction. The IN-list form let the planner, misled by statistics older than the
+#: agency's transactions, walk every transaction of the agency by (agency_id, id) and filter
+#: (issue 12 item 4); the agency is a parameter for the same reason (``Dialect.agency_is``).
+_WITH_HISTORY_PG: Final = (
+    "SELECT w.id FROM unnest(CAST(? AS text[])) AS w(id) CROSS JOIN LATERAL (SELECT 1 FROM"
+    " case_transactions t WHERE t.agency_id = (SELECT CAST(? AS integer)) AND t.case_id = w.id"
+    " AND t.revoked = 0 AND t.kinds <> 'rebuild'"
+    " ORDER BY t.agency_id, t.case_id, t.position LIMIT 1) AS h"
+)
 TRANSACTION_COLS: Final = (
     "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
     " snapshot"
@@ -196,8 +206,7 @@ class SubmissionStore(CaseStateStore):
         if version:
             extra.append(("SELECT version FROM agencies WHERE id = ?", (agency_id,)))
         if self.is_postgres and case_ids:
-            wanted, params = self.dialect.in_list("case_id", case_ids)
-            extra.append((_WITH_HISTORY.format(wanted), (agency_id, *params)))
+            extra.append((_WITH_HISTORY_PG, (list(case_ids), agency_id)))
         states, (rows, *more) = self.case_states_with(agency_id, case_ids, extra)
         current = SubmissionRow(*rows[0]) if rows else None
         if not self.is_postgres:
@@ -311,6 +320,8 @@ class SubmissionStore(CaseStateStore):
         """Those of ``case_ids`` that have a live history (``has_transactions``), in one query."""
         if not case_ids:
             return set()
+        if self.is_postgres:
+            return {r[0] for r in self.rows(_WITH_HISTORY_PG, (list(case_ids), agency_id))}
         wanted, params = self.dialect.in_list("case_id", list(case_ids))
         rows = self.rows(_WITH_HISTORY.format(wanted), (agency_id, *params))
         return {r[0] for r in rows}
