@@ -249,6 +249,11 @@ class TransactionService(FormWriter):
         baseline = set(existing) - history
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated")
+        # a new form's states (and owners) follow from what it read, unless a case it names
+        # must be replayed because a case it re-creates is indexed by that case's history
+        known = None
+        if current is None and not (referrers - set(created)) & set(by_case):
+            known = self._new_states(agency_id, user, by_case, before)
         sub_id = self.store.insert_submission(
             agency_id,
             instance_id,
@@ -267,6 +272,7 @@ class TransactionService(FormWriter):
             position,
             by_case,
             {cid: f for cid, f in before.items() if f is not None and cid in baseline},
+            None if known is None else {c: str(st.owner_id) for c, st in known.items()},
         )
         reason = f"submission {instance_id}"
         ctx = self.context(agency_id)
@@ -281,14 +287,18 @@ class TransactionService(FormWriter):
             )
         else:
             pre = dict(before)
-            states = self._decide_owners(
-                agency_id,
-                user,
-                tx_ids,
-                replay=False,
-                by_case=by_case,
-                before=before,
-                referrers=referrers,
+            states = (
+                known
+                if known is not None
+                else self._decide_owners(
+                    agency_id,
+                    user,
+                    tx_ids,
+                    replay=False,
+                    by_case=by_case,
+                    before=before,
+                    referrers=referrers,
+                )
             )
             if ctx.settings.ordering == "reconcile":
                 changed = self.rebuild_cases(

@@ -14,7 +14,7 @@ __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "Transa
 
 #: the advisory-lock class that serialises one agency's case transactions on PostgreSQL
 _LOCK_CLASS: Final = 0x4353  # "CS"
-#: rows of one multi-row INSERT (7 parameters each: under SQLite's 32,766 and PostgreSQL's 65,535)
+#: rows of one multi-row INSERT (8 parameters each: under SQLite's 32,766 and PostgreSQL's 65,535)
 _ROWS_PER_INSERT: Final = 1000
 SUBMISSION_COLS: Final = (
     "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
@@ -436,20 +436,33 @@ class SubmissionStore(CaseStateStore):
         submission_id: int,
         position: int,
         rows: Sequence[tuple[str, Sequence[str], str | None, Sequence[str]]],
+        owners: Mapping[str, str] | None = None,
     ) -> dict[str, int]:
         """One transaction per case of a form, in two statements: (case id, kinds, client
-        date, refs) each. Returns each case's transaction id."""
+        date, refs) each, and the owner each case has after it when the caller knows it
+        already (else ``set_transaction_owners`` writes it). Returns each case's transaction
+        id."""
         now = utcnow()
         ids: dict[str, int] = {}
+        owners = owners or {}
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
             params: list[Any] = []
             for case_id, kinds, date, _ in chunk:
-                params += [agency_id, case_id, submission_id, position, now, date, ",".join(kinds)]
+                params += [
+                    agency_id,
+                    case_id,
+                    submission_id,
+                    position,
+                    now,
+                    date,
+                    ",".join(kinds),
+                    owners.get(case_id),
+                ]
             found = self.rows(
                 "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
-                " server_date, client_date, kinds) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                " server_date, client_date, kinds, owner) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
                 + " RETURNING case_id, id",
                 params,
             )
