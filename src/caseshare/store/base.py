@@ -267,6 +267,8 @@ class Connection:
         return int(found[0])
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:  # psycopg still syncs a pipeline for none: a round trip for nothing
+            return
         try:
             if self.dialect is SQLITE:
                 self._raw.executemany(sql, rows)
@@ -278,6 +280,47 @@ class Connection:
             if refusal is None:
                 raise
             raise refusal from exc
+
+    def insert_many(
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        returning: str = "",
+    ) -> list[Row]:
+        """Many rows in one statement, with the rows ``returning`` names.
+
+        PostgreSQL: ``INSERT … SELECT * FROM unnest(?, ?, …)``, one array per column (cast to
+        ``types``, PostgreSQL type names): the same short text whatever the number of rows,
+        so psycopg caches its conversion and prepares it, and the server plans it once, where
+        ``executemany`` sends a statement per row and a multi-row VALUES list (over 50
+        parameters) is parsed again by psycopg each time (0.5 ms for a form's 10 rows).
+        SQLite: one multi-row VALUES list per 30,000 parameters (its limit is 32,766)."""
+        out: list[Row] = []
+        if not rows:
+            return out
+        head = f"INSERT INTO {table} ({', '.join(columns)})"
+        tail = f" RETURNING {returning}" if returning else ""
+        if self.dialect is POSTGRES:
+            arrays = ", ".join(f"CAST(? AS {t}[])" for t in types)
+            params = [[row[i] for row in rows] for i in range(len(columns))]
+            sql = f"{head} SELECT * FROM unnest({arrays}){tail}"
+            if not returning:
+                self.execute(sql, params)
+                return out
+            return self.rows(sql, params)
+        per = 30_000 // len(columns)
+        template = f"({', '.join('?' * len(columns))})"
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            cursor = self.execute(
+                f"{head} VALUES {', '.join([template] * len(chunk))}{tail}",
+                [value for row in chunk for value in row],
+            )
+            if returning:
+                out += cursor.fetchall()
+        return out
 
     def bulk_insert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

@@ -14,8 +14,17 @@ __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "Transa
 
 #: the advisory-lock class that serialises one agency's case transactions on PostgreSQL
 _LOCK_CLASS: Final = 0x4353  # "CS"
-#: rows of one multi-row INSERT (8 parameters each: under SQLite's 32,766 and PostgreSQL's 65,535)
-_ROWS_PER_INSERT: Final = 1000
+#: the columns of the case transactions a form writes (``add_form_transactions``)
+_FORM_TX_COLS: Final = (
+    "agency_id",
+    "case_id",
+    "submission_id",
+    "position",
+    "server_date",
+    "client_date",
+    "kinds",
+    "owner",
+)
 SUBMISSION_COLS: Final = (
     "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
 )
@@ -443,13 +452,13 @@ class SubmissionStore(CaseStateStore):
         already (else ``set_transaction_owners`` writes it). Returns each case's transaction
         id."""
         now = utcnow()
-        ids: dict[str, int] = {}
         owners = owners or {}
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            params: list[Any] = []
-            for case_id, kinds, date, _ in chunk:
-                params += [
+        found = self.insert_many(
+            "case_transactions",
+            _FORM_TX_COLS,
+            ("bigint", "text", "bigint", "bigint", "text", "text", "text", "text"),
+            [
+                (
                     agency_id,
                     case_id,
                     submission_id,
@@ -458,18 +467,16 @@ class SubmissionStore(CaseStateStore):
                     date,
                     ",".join(kinds),
                     owners.get(case_id),
-                ]
-            found = self.rows(
-                "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
-                " server_date, client_date, kinds, owner) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-                + " RETURNING case_id, id",
-                params,
-            )
-            ids.update((r[0], int(r[1])) for r in found)
-        self.executemany(
-            "INSERT INTO transaction_refs (transaction_id, agency_id, ref_case_id)"
-            " VALUES (?, ?, ?)",
+                )
+                for case_id, kinds, date, _ in rows
+            ],
+            returning="case_id, id",
+        )
+        ids = {r[0]: int(r[1]) for r in found}
+        self.insert_many(
+            "transaction_refs",
+            ("transaction_id", "agency_id", "ref_case_id"),
+            ("bigint", "bigint", "text"),
             [
                 (ids[case_id], agency_id, ref)
                 for case_id, _, _, refs in rows
