@@ -18,7 +18,7 @@ from caseshare.core.casexml import (
 from caseshare.core.engine import AgencyContext, evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
-from caseshare.core.model import User
+from caseshare.core.model import CaseFacts, User
 from caseshare.core.principals import Principal
 from caseshare.core.replay import prepare_block
 from caseshare.core.sync import after_own_form
@@ -193,13 +193,20 @@ class TransactionService(FormWriter):
         whole: bool = True,
         early: bool = False,
     ) -> SubmitResult:
-        # the form's first reads, together (one round trip on PostgreSQL)
-        current, found, history, version = self.store.form_first_reads(
-            agency_id,
-            instance_id,
-            list(dict.fromkeys(b.case_id for b in parsed.blocks)),
-            version=early,
+        # the form's first reads, together (one round trip on PostgreSQL), the facts of its
+        # cases for the S-TX-7 check among them: read for each case it names, whether it turns
+        # out to exist or not, as the check reads them under the same locks
+        case_ids = list(dict.fromkeys(b.case_id for b in parsed.blocks))
+        direct = self._direct_fragment(self.context(agency_id), user)
+        also = (
+            self.store.facts_statements(agency_id, case_ids, (direct.sql, direct.params))
+            if self.store.is_postgres and case_ids
+            else []
         )
+        current, found, history, version, also_rows = self.store.form_first_reads(
+            agency_id, instance_id, case_ids, version=early, also=also
+        )
+        facts = self.store.facts_from_rows(also_rows, CHILD_SAMPLE) if also and also_rows else None
         if early and version is not None and version != self.context(agency_id).version:
             # S-OWN-2: a structural change (a membership removed, a user deactivated) committed
             # while the form waited for its locks; again, with the context read under them
@@ -237,7 +244,7 @@ class TransactionService(FormWriter):
         referrers = self.store.referrers_of(agency_id, created)
         if not whole and referrers - set(by_case):
             raise _WholeAgency
-        self._check(agency_id, user, by_case, before)
+        self._check(agency_id, user, by_case, before, facts)
         if current is not None:
             self._check_edit(agency_id, user, current, by_case)
 
@@ -334,8 +341,10 @@ class TransactionService(FormWriter):
         user: User,
         by_case: Mapping[str, Sequence[CaseBlock]],
         before: Mapping[str, Found | None],
+        facts: Mapping[str, CaseFacts] | None = None,
     ) -> None:
-        """Indices (§8.4), owners (S-CRT-1) and access (S-TX-7), before anything is written."""
+        """Indices (§8.4), owners (S-CRT-1) and access (S-TX-7), before anything is written;
+        ``facts``: those of the form's cases, when its first reads brought them."""
         ctx = self.context(agency_id)
         actions: dict[str, Action] = {}  # what each existing case needs (S-TX-7)
         viewable: set[str] = set()  # each referenced case is checked once
@@ -377,20 +386,25 @@ class TransactionService(FormWriter):
                     choose_owner(ctx, None, Principal.parse(owner), check_creator=False)
                     action = Action.TRANSFER
             actions[case_id] = action
-        self._require_device_many(ctx, user, actions)
+        self._require_device_many(ctx, user, actions, facts)
 
     def _require_device_many(
-        self, ctx: AgencyContext, user: User, actions: Mapping[str, Action]
+        self,
+        ctx: AgencyContext,
+        user: User,
+        actions: Mapping[str, Action],
+        facts: Mapping[str, CaseFacts] | None = None,
     ) -> None:
         """S-TX-7 for every existing case of a form at once: the cases' facts are read in a
-        few queries and each decided by the engine, as ``access`` decides one."""
-        direct = self._direct_fragment(ctx, user)
-        facts = self.store.facts_many(
-            ctx.agency_id,
-            list(actions),
-            child_filter=(direct.sql, direct.params),
-            child_limit=CHILD_SAMPLE,
-        )
+        few queries (unless given) and each decided by the engine, as ``access`` decides one."""
+        if facts is None:
+            direct = self._direct_fragment(ctx, user)
+            facts = self.store.facts_many(
+                ctx.agency_id,
+                list(actions),
+                child_filter=(direct.sql, direct.params),
+                child_limit=CHILD_SAMPLE,
+            )
         for case_id, action in actions.items():
             access = evaluate(ctx, user, facts[case_id])
             if not access.allows(action):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from caseshare.store.base import dumps, loads, utcnow
+from caseshare.store.base import Row, dumps, loads, utcnow
 from caseshare.store.casestates import STATE_COLS, CaseStateStore, Found, IndexRow
 
 __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "TransactionRow"]
@@ -199,32 +199,49 @@ class SubmissionStore(CaseStateStore):
         """``current_submission``, ``case_states`` and (on PostgreSQL) ``with_history`` of the
         cases at once: a form's first reads, one round trip on PostgreSQL (one pipeline). The
         third is None on SQLite, where a form that creates every case it names need not ask."""
-        current, states, history, _ = self.form_first_reads(
+        current, states, history, _, _ = self.form_first_reads(
             agency_id, instance_id, case_ids, version=False
         )
         return current, states, history
 
     def form_first_reads(
-        self, agency_id: int, instance_id: str, case_ids: list[str], *, version: bool = True
-    ) -> tuple[SubmissionRow | None, dict[str, Found], set[str] | None, int | None]:
+        self,
+        agency_id: int,
+        instance_id: str,
+        case_ids: list[str],
+        *,
+        version: bool = True,
+        also: Sequence[tuple[str, Sequence[Any]]] = (),
+    ) -> tuple[
+        SubmissionRow | None, dict[str, Found], set[str] | None, int | None, list[list[Row]] | None
+    ]:
         """``current_submission_and_states`` and, on PostgreSQL, the agency's version read in
         the same pipeline (None on SQLite): a form that read the agency's context before it
-        waited for its case locks learns whether a structural change committed meanwhile."""
+        waited for its case locks learns whether a structural change committed meanwhile.
+
+        ``also``: more independent queries for the same pipeline on PostgreSQL (the facts of
+        the form's cases, so the S-TX-7 check costs no round trip of its own); their rows come
+        last. On SQLite they are not run (None), and the caller asks them itself."""
         extra: list[tuple[str, Sequence[Any]]] = [(_CURRENT, (agency_id, instance_id))]
         version = version and self.is_postgres
         if version:
             extra.append(("SELECT version FROM agencies WHERE id = ?", (agency_id,)))
         if self.is_postgres and case_ids:
             extra.append((_WITH_HISTORY_PG, (list(case_ids), agency_id)))
+        if self.is_postgres:
+            extra += also
         states, (rows, *more) = self.case_states_with(agency_id, case_ids, extra)
         current = SubmissionRow(*rows[0]) if rows else None
         if not self.is_postgres:
-            return current, states, None, None
+            return current, states, None, None, None
+        also_rows = more[len(more) - len(also) :]
+        more = more[: len(more) - len(also)]
         found = None
         if version:
             read, *more = more
             found = int(read[0][0]) if read else None
-        return current, states, {r[0] for r in more[0]} if more else set(), found
+        history = {r[0] for r in more[0]} if more else set()
+        return current, states, history, found, also_rows
 
     def submissions(self, agency_id: int, instance_id: str | None = None) -> list[SubmissionRow]:
         """Every stored submission of the agency (or of one instanceID), oldest first."""
