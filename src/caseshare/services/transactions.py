@@ -194,19 +194,26 @@ class TransactionService(FormWriter):
         early: bool = False,
     ) -> SubmitResult:
         # the form's first reads, together (one round trip on PostgreSQL), the facts of its
-        # cases for the S-TX-7 check among them: read for each case it names, whether it turns
-        # out to exist or not, as the check reads them under the same locks
+        # cases for the S-TX-7 check among them, as the check reads them under the same locks:
+        # of the cases it only updates, which are expected to exist (those it creates seldom
+        # do, and a 1,000-block form of creates would look up 1,000 missing cases for nothing)
         case_ids = list(dict.fromkeys(b.case_id for b in parsed.blocks))
+        creates = {b.case_id for b in parsed.blocks if b.create is not None}
+        asked = [c for c in case_ids if c not in creates] if self.store.is_postgres else []
         direct = self._direct_fragment(self.context(agency_id), user)
         also = (
-            self.store.facts_statements(agency_id, case_ids, (direct.sql, direct.params))
-            if self.store.is_postgres and case_ids
+            self.store.facts_statements(agency_id, asked, (direct.sql, direct.params))
+            if asked
             else []
         )
         current, found, history, version, also_rows = self.store.form_first_reads(
             agency_id, instance_id, case_ids, version=early, also=also
         )
-        facts = self.store.facts_from_rows(also_rows, CHILD_SAMPLE) if also and also_rows else None
+        facts = (
+            (set(asked), self.store.facts_from_rows(also_rows, CHILD_SAMPLE))
+            if also and also_rows
+            else None
+        )
         if early and version is not None and version != self.context(agency_id).version:
             # S-OWN-2: a structural change (a membership removed, a user deactivated) committed
             # while the form waited for its locks; again, with the context read under them
@@ -341,10 +348,10 @@ class TransactionService(FormWriter):
         user: User,
         by_case: Mapping[str, Sequence[CaseBlock]],
         before: Mapping[str, Found | None],
-        facts: Mapping[str, CaseFacts] | None = None,
+        facts: tuple[set[str], Mapping[str, CaseFacts]] | None = None,
     ) -> None:
         """Indices (§8.4), owners (S-CRT-1) and access (S-TX-7), before anything is written;
-        ``facts``: those of the form's cases, when its first reads brought them."""
+        ``facts``: the cases whose facts the form's first reads asked for, and those facts."""
         ctx = self.context(agency_id)
         actions: dict[str, Action] = {}  # what each existing case needs (S-TX-7)
         viewable: set[str] = set()  # each referenced case is checked once
@@ -393,20 +400,25 @@ class TransactionService(FormWriter):
         ctx: AgencyContext,
         user: User,
         actions: Mapping[str, Action],
-        facts: Mapping[str, CaseFacts] | None = None,
+        facts: tuple[set[str], Mapping[str, CaseFacts]] | None = None,
     ) -> None:
         """S-TX-7 for every existing case of a form at once: the cases' facts are read in a
-        few queries (unless given) and each decided by the engine, as ``access`` decides one."""
-        if facts is None:
+        few queries (those of the cases ``facts`` did not ask for) and each decided by the
+        engine, as ``access`` decides one."""
+        asked, known = facts if facts is not None else (set(), {})
+        missing = [c for c in actions if c not in asked]
+        read: Mapping[str, CaseFacts] = {}
+        if missing:
             direct = self._direct_fragment(ctx, user)
-            facts = self.store.facts_many(
+            read = self.store.facts_many(
                 ctx.agency_id,
-                list(actions),
+                missing,
                 child_filter=(direct.sql, direct.params),
                 child_limit=CHILD_SAMPLE,
             )
+        found = {**known, **read}
         for case_id, action in actions.items():
-            access = evaluate(ctx, user, facts[case_id])
+            access = evaluate(ctx, user, found[case_id])
             if not access.allows(action):
                 raise _refusal(case_id, access.level.label, action)
 
