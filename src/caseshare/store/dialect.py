@@ -95,7 +95,7 @@ class PostgresDialect(Dialect):
         # the planner walked all its rows by (agency_id, pk) and filtered the case ids (seen:
         # every form read scanning its agency's 2,000 cases, 20 ms per update form: issue 12
         # item 4) instead of probing (agency_id, case_id) once per id.
-        return f"{column} = (SELECT CAST(? AS integer))"
+        return f"{column} = (SELECT CAST(? AS bigint))"
 
     def json_param(self) -> str:
         return "CAST(? AS jsonb)"

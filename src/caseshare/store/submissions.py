@@ -42,7 +42,7 @@ _WITH_HISTORY: Final = (
 #: (issue 12 item 4); the agency is a parameter for the same reason (``Dialect.agency_is``).
 _WITH_HISTORY_PG: Final = (
     "SELECT w.id FROM unnest(CAST(? AS text[])) AS w(id) CROSS JOIN LATERAL (SELECT 1 FROM"
-    " case_transactions t WHERE t.agency_id = (SELECT CAST(? AS integer)) AND t.case_id = w.id"
+    " case_transactions t WHERE t.agency_id = (SELECT CAST(? AS bigint)) AND t.case_id = w.id"
     " AND t.revoked = 0 AND t.kinds <> 'rebuild'"
     " ORDER BY t.agency_id, t.case_id, t.position LIMIT 1) AS h"
 )
