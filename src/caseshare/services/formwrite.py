@@ -36,9 +36,11 @@ class FormWriter(HistoryService):
         position: int,
         by_case: Mapping[str, Sequence[CaseBlock]],
         baselines: Mapping[str, Found],
+        owners: Mapping[str, str] | None = None,
     ) -> dict[str, int]:
         """The case transactions of one submission, one per case (after a baseline of the
-        state of each case made outside forms). Returns each case's transaction id."""
+        state of each case made outside forms), with the owner each case has after it when
+        ``owners`` (``_new_states``) knows it. Returns each case's transaction id."""
         for case_id, found in baselines.items():
             self._baseline(agency_id, case_id, position, found)
         rows = []
@@ -48,7 +50,7 @@ class FormWriter(HistoryService):
             rows.append(
                 (case_id, block_kinds(blocks), fmt_time(max(dates)) if dates else None, refs)
             )
-        return self.store.add_form_transactions(agency_id, sub_id, position, rows)
+        return self.store.add_form_transactions(agency_id, sub_id, position, rows, owners)
 
     def _ensure_baseline(self, agency_id: int, case_id: str, position: int, found: Found) -> None:
         """A case made outside submissions gets its current state as the start of its history."""
@@ -66,6 +68,29 @@ class FormWriter(HistoryService):
             refs=[i[1] for i in found[2]],
             snapshot=[found[1], found[2]],
         )
+
+    def _new_states(
+        self,
+        agency_id: int,
+        user: User,
+        by_case: Mapping[str, Sequence[CaseBlock]],
+        before: Mapping[str, Found | None],
+    ) -> dict[str, CaseState]:
+        """The states a new form leaves its cases in, S-CRT-2 owners included, folded from
+        what the form read: decided before its transactions are written, so each is written
+        with its owner at once (no UPDATE after). ``_decide_owners`` gives the same states;
+        only a case whose history must be replayed (``refer_back``) needs it instead."""
+        ctx = self.context(agency_id)
+        states: dict[str, CaseState] = {}
+        for case_id, blocks in by_case.items():
+            found = before[case_id]
+            start = None if found is None else state_of(case_id, found[1], found[2])
+            state = fold_transaction(start, blocks)
+            assert state is not None  # a form's blocks always leave their case existing
+            if state.owner_id is None:
+                state = replace(state, owner_id=str(choose_owner(ctx, user, None)))
+            states[case_id] = state
+        return states
 
     def _decide_owners(
         self,

@@ -18,7 +18,7 @@ from caseshare.core.casexml import (
 from caseshare.core.engine import AgencyContext, evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
-from caseshare.core.model import User
+from caseshare.core.model import CaseFacts, User
 from caseshare.core.principals import Principal
 from caseshare.core.replay import prepare_block
 from caseshare.core.sync import after_own_form
@@ -193,12 +193,26 @@ class TransactionService(FormWriter):
         whole: bool = True,
         early: bool = False,
     ) -> SubmitResult:
-        # the form's first reads, together (one round trip on PostgreSQL)
-        current, found, history, version = self.store.form_first_reads(
-            agency_id,
-            instance_id,
-            list(dict.fromkeys(b.case_id for b in parsed.blocks)),
-            version=early,
+        # the form's first reads, together (one round trip on PostgreSQL), the facts of its
+        # cases for the S-TX-7 check among them, as the check reads them under the same locks:
+        # of the cases it only updates, which are expected to exist (those it creates seldom
+        # do, and a 1,000-block form of creates would look up 1,000 missing cases for nothing)
+        case_ids = list(dict.fromkeys(b.case_id for b in parsed.blocks))
+        creates = {b.case_id for b in parsed.blocks if b.create is not None}
+        asked = [c for c in case_ids if c not in creates] if self.store.is_postgres else []
+        direct = self._direct_fragment(self.context(agency_id), user)
+        also = (
+            self.store.facts_statements(agency_id, asked, (direct.sql, direct.params))
+            if asked
+            else []
+        )
+        current, found, history, version, also_rows = self.store.form_first_reads(
+            agency_id, instance_id, case_ids, version=early, also=also
+        )
+        facts = (
+            (set(asked), self.store.facts_from_rows(also_rows, CHILD_SAMPLE))
+            if also and also_rows
+            else None
         )
         if early and version is not None and version != self.context(agency_id).version:
             # S-OWN-2: a structural change (a membership removed, a user deactivated) committed
@@ -237,7 +251,7 @@ class TransactionService(FormWriter):
         referrers = self.store.referrers_of(agency_id, created)
         if not whole and referrers - set(by_case):
             raise _WholeAgency
-        self._check(agency_id, user, by_case, before)
+        self._check(agency_id, user, by_case, before, facts)
         if current is not None:
             self._check_edit(agency_id, user, current, by_case)
 
@@ -249,6 +263,11 @@ class TransactionService(FormWriter):
         baseline = set(existing) - history
         if current is not None:
             self.store.set_submission_status(current.id, "deprecated")
+        # a new form's states (and owners) follow from what it read, unless a case it names
+        # must be replayed because a case it re-creates is indexed by that case's history
+        known = None
+        if current is None and not (referrers - set(created)) & set(by_case):
+            known = self._new_states(agency_id, user, by_case, before)
         sub_id = self.store.insert_submission(
             agency_id,
             instance_id,
@@ -267,6 +286,7 @@ class TransactionService(FormWriter):
             position,
             by_case,
             {cid: f for cid, f in before.items() if f is not None and cid in baseline},
+            None if known is None else {c: str(st.owner_id) for c, st in known.items()},
         )
         reason = f"submission {instance_id}"
         ctx = self.context(agency_id)
@@ -281,14 +301,18 @@ class TransactionService(FormWriter):
             )
         else:
             pre = dict(before)
-            states = self._decide_owners(
-                agency_id,
-                user,
-                tx_ids,
-                replay=False,
-                by_case=by_case,
-                before=before,
-                referrers=referrers,
+            states = (
+                known
+                if known is not None
+                else self._decide_owners(
+                    agency_id,
+                    user,
+                    tx_ids,
+                    replay=False,
+                    by_case=by_case,
+                    before=before,
+                    referrers=referrers,
+                )
             )
             if ctx.settings.ordering == "reconcile":
                 changed = self.rebuild_cases(
@@ -324,8 +348,10 @@ class TransactionService(FormWriter):
         user: User,
         by_case: Mapping[str, Sequence[CaseBlock]],
         before: Mapping[str, Found | None],
+        facts: tuple[set[str], Mapping[str, CaseFacts]] | None = None,
     ) -> None:
-        """Indices (§8.4), owners (S-CRT-1) and access (S-TX-7), before anything is written."""
+        """Indices (§8.4), owners (S-CRT-1) and access (S-TX-7), before anything is written;
+        ``facts``: the cases whose facts the form's first reads asked for, and those facts."""
         ctx = self.context(agency_id)
         actions: dict[str, Action] = {}  # what each existing case needs (S-TX-7)
         viewable: set[str] = set()  # each referenced case is checked once
@@ -367,22 +393,32 @@ class TransactionService(FormWriter):
                     choose_owner(ctx, None, Principal.parse(owner), check_creator=False)
                     action = Action.TRANSFER
             actions[case_id] = action
-        self._require_device_many(ctx, user, actions)
+        self._require_device_many(ctx, user, actions, facts)
 
     def _require_device_many(
-        self, ctx: AgencyContext, user: User, actions: Mapping[str, Action]
+        self,
+        ctx: AgencyContext,
+        user: User,
+        actions: Mapping[str, Action],
+        facts: tuple[set[str], Mapping[str, CaseFacts]] | None = None,
     ) -> None:
         """S-TX-7 for every existing case of a form at once: the cases' facts are read in a
-        few queries and each decided by the engine, as ``access`` decides one."""
-        direct = self._direct_fragment(ctx, user)
-        facts = self.store.facts_many(
-            ctx.agency_id,
-            list(actions),
-            child_filter=(direct.sql, direct.params),
-            child_limit=CHILD_SAMPLE,
-        )
+        few queries (those of the cases ``facts`` did not ask for) and each decided by the
+        engine, as ``access`` decides one."""
+        asked, known = facts if facts is not None else (set(), {})
+        missing = [c for c in actions if c not in asked]
+        read: Mapping[str, CaseFacts] = {}
+        if missing:
+            direct = self._direct_fragment(ctx, user)
+            read = self.store.facts_many(
+                ctx.agency_id,
+                missing,
+                child_filter=(direct.sql, direct.params),
+                child_limit=CHILD_SAMPLE,
+            )
+        found = {**known, **read}
         for case_id, action in actions.items():
-            access = evaluate(ctx, user, facts[case_id])
+            access = evaluate(ctx, user, found[case_id])
             if not access.allows(action):
                 raise _refusal(case_id, access.level.label, action)
 

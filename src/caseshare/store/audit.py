@@ -63,11 +63,21 @@ class AuditStore(Connection):
         reason: str = "",
     ) -> None:
         """Many events of one actor at once: (action, subject, case_pk, before, after) each."""
-        j = self.dialect.json_param()
         now = utcnow()
-        self.executemany(
-            "INSERT INTO audit_events (agency_id, actor, at, action, subject, case_pk, before,"
-            f" after, reason) VALUES (?, ?, ?, ?, ?, ?, {j}, {j}, ?)",
+        self.insert_many(
+            "audit_events",
+            (
+                "agency_id",
+                "actor",
+                "at",
+                "action",
+                "subject",
+                "case_pk",
+                "before",
+                "after",
+                "reason",
+            ),
+            ("bigint", "text", "text", "text", "text", "bigint", "jsonb", "jsonb", "text"),
             [
                 (
                     agency_id,

@@ -315,6 +315,8 @@ class Connection:
         return int(found[0])
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:  # psycopg still syncs a pipeline for none: a round trip for nothing
+            return
         try:
             if self.dialect is SQLITE:
                 self._raw.executemany(sql, rows)
@@ -326,6 +328,49 @@ class Connection:
             if refusal is None:
                 raise
             raise refusal from exc
+
+    def insert_many(
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        returning: str = "",
+    ) -> list[Row]:
+        """Many rows at once, with the rows ``returning`` names.
+
+        PostgreSQL with ``returning``: ``INSERT … SELECT * FROM unnest(?, ?, …)``, one array
+        per column (cast to ``types``, PostgreSQL type names): the same short text whatever
+        the number of rows, so psycopg caches its conversion and prepares it, where a
+        multi-row VALUES list (over 50 parameters) is parsed again by psycopg each time
+        (0.5 ms for a form's 10 rows). Without: psycopg's ``executemany``, which sends the
+        rows in one pipeline of one prepared statement (measured as fast as the arrays at 10
+        rows, and faster at 1,000). SQLite: one multi-row VALUES list per 30,000 parameters
+        (its limit is 32,766)."""
+        out: list[Row] = []
+        if not rows:
+            return out
+        head = f"INSERT INTO {table} ({', '.join(columns)})"
+        tail = f" RETURNING {returning}" if returning else ""
+        if self.dialect is POSTGRES and not returning:
+            marks = ", ".join(f"CAST(? AS {t})" for t in types)
+            self.executemany(f"{head} VALUES ({marks})", rows)
+            return out
+        if self.dialect is POSTGRES:
+            arrays = ", ".join(f"CAST(? AS {t}[])" for t in types)
+            params = [[row[i] for row in rows] for i in range(len(columns))]
+            return self.rows(f"{head} SELECT * FROM unnest({arrays}){tail}", params)
+        per = 30_000 // len(columns)
+        template = f"({', '.join('?' * len(columns))})"
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            cursor = self.execute(
+                f"{head} VALUES {', '.join([template] * len(chunk))}{tail}",
+                [value for row in chunk for value in row],
+            )
+            if returning:
+                out += cursor.fetchall()
+        return out
 
     def bulk_insert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

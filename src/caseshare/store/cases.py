@@ -10,7 +10,7 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Cause, Level
 from caseshare.core.model import CaseFacts, StoredGrant
 from caseshare.core.principals import Principal, principal_of
-from caseshare.store.base import Connection, dumps, loads, utcnow
+from caseshare.store.base import Connection, Row, dumps, loads, utcnow
 
 _CAUSE = {c.value: c for c in Cause}
 _LEVEL = tuple(Level)
@@ -316,7 +316,8 @@ class CaseStore(Connection):
         return {
             r[1]: int(r[0])
             for r in self.rows(
-                f"SELECT pk, case_id FROM cases WHERE agency_id = ? AND {sql}",
+                f"SELECT pk, case_id FROM cases WHERE {self.dialect.agency_is('agency_id')}"
+                f" AND {sql}",
                 [agency_id, *params],
             )
         }
@@ -429,8 +430,17 @@ class CaseStore(Connection):
         """``facts_many`` on PostgreSQL: the same four queries, each naming the cases by id
         rather than by the pks the first one finds, so all four go in one pipeline (one round
         trip instead of four: issue 12 item 4)."""
+        rows = self.rows_together(self.facts_statements(agency_id, case_ids, child_filter))
+        return self.facts_from_rows(rows, child_limit)
+
+    def facts_statements(
+        self, agency_id: int, case_ids: list[str], child_filter: tuple[str, list[Any]]
+    ) -> list[tuple[str, Sequence[Any]]]:
+        """The four queries of ``facts_many`` on PostgreSQL, none reading another's answer:
+        a caller may send them in a pipeline of its own (``facts_from_rows`` reads them)."""
         wanted, params = self.dialect.in_list("case_id", case_ids)
-        own_pks = f"SELECT pk FROM cases WHERE agency_id = ? AND {wanted}"
+        agency = self.dialect.agency_is("agency_id")
+        own_pks = f"SELECT pk FROM cases WHERE {agency} AND {wanted}"
         where, filter_params = child_filter
         parents_sql = (
             f"FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE i.case_pk IN ({own_pks})"
@@ -441,22 +451,26 @@ class CaseStore(Connection):
             f" AND c.deleted = 0 AND ({where})"
         )
         key = (agency_id, *params)
-        own, parents, children, grant_rows = self.rows_together(
-            [
-                (f"SELECT {CASE_COLS} FROM cases WHERE agency_id = ? AND {wanted}", key),
-                (f"SELECT i.case_pk, {_C_COLS} {parents_sql}", key),
-                (
-                    f"SELECT DISTINCT i.ref_pk, {_C_COLS} {children_sql} ORDER BY i.ref_pk, c.pk",
-                    (*key, *filter_params),
-                ),
-                (
-                    "SELECT id, case_pk, cause, grantee, level, team_role_id FROM grants"
-                    f" WHERE case_pk IN ({own_pks}) OR case_pk IN (SELECT c.pk {parents_sql})"
-                    f" OR case_pk IN (SELECT c.pk {children_sql}) ORDER BY id",
-                    (*key, *key, *key, *filter_params),
-                ),
-            ]
-        )
+        return [
+            (f"SELECT {CASE_COLS} FROM cases WHERE {agency} AND {wanted}", key),
+            (f"SELECT i.case_pk, {_C_COLS} {parents_sql}", key),
+            (
+                f"SELECT DISTINCT i.ref_pk, {_C_COLS} {children_sql} ORDER BY i.ref_pk, c.pk",
+                (*key, *filter_params),
+            ),
+            (
+                # one array of pks the index on grants.case_pk is probed with: three
+                # ORed IN-subqueries filtered every grant row instead
+                "SELECT id, case_pk, cause, grantee, level, team_role_id FROM grants"
+                f" WHERE case_pk = ANY(ARRAY({own_pks} UNION SELECT c.pk {parents_sql}"
+                f" UNION SELECT c.pk {children_sql})) ORDER BY id",
+                (*key, *key, *key, *filter_params),
+            ),
+        ]
+
+    def facts_from_rows(self, rows: Sequence[list[Row]], child_limit: int) -> dict[str, CaseFacts]:
+        """``facts_many``'s answer from the rows of ``facts_statements``."""
+        own, parents, children, grant_rows = rows
         found: dict[int, list[StoredGrant]] = {}
         for r in grant_rows:
             found.setdefault(r[1], []).append(

@@ -28,6 +28,19 @@ STATE_COLS: Final = (
 #: (identifier, referenced case id, referenced case type, relationship)
 IndexRow = tuple[str, str, str, str]
 _COLS: Final = [c for c in STATE_COLS if c != "properties"]
+#: the columns of ``cases`` a form writes, in the order ``write_case_states`` gives them
+_WRITTEN: Final = (*_COLS, "owner_user_id", "server_modified_on", "search", "properties")
+#: the PostgreSQL types of those that are not text (``insert_many`` casts each column's array)
+_PG_TYPES: Final = {
+    "agency_id": "bigint",
+    "opened_by": "bigint",
+    "modified_by": "bigint",
+    "closed": "integer",
+    "closed_by": "bigint",
+    "owner_user_id": "bigint",
+    "properties": "jsonb",
+    "pk": "bigint",
+}
 #: a case as ``case_state_columns`` gives it: (pk, state columns, indices)
 Found = tuple[int, dict[str, Any], list[IndexRow]]
 
@@ -92,23 +105,29 @@ class CaseStateStore(Connection):
                 updates.append((*values, *extra, pks[case_id]))
             else:
                 inserts.append((agency_id, case_id, *values, *extra))
+        # only a case that existed before can have index rows to replace (pks are never reused)
+        replaced = list(pks.values())
         if inserts:
-            self.executemany(
-                f"INSERT INTO cases (agency_id, case_id, {', '.join(_COLS)}, owner_user_id,"
-                f" server_modified_on, search, properties)"
-                f" VALUES (?, ?, {', '.join('?' * len(_COLS))}, ?, ?, ?, {j})",
+            made = self.insert_many(
+                "cases",
+                ("agency_id", "case_id", *_WRITTEN),
+                [_PG_TYPES.get(c, "text") for c in ("agency_id", "case_id", *_WRITTEN)],
                 inserts,
+                returning="case_id, pk",
             )
-            pks = self.case_pks(agency_id, ids)
-        if updates:
+            pks.update((r[0], int(r[1])) for r in made)
+        if updates and self.is_postgres:
+            self._update_cases_pg(updates)
+        elif updates:
             sets = ", ".join(f"{c} = ?" for c in _COLS)
             self.executemany(
                 f"UPDATE cases SET {sets}, owner_user_id = ?, server_modified_on = ?, search = ?,"
                 f" properties = {j} WHERE pk = ?",
                 updates,
             )
-        mine, params = self.dialect.in_list("case_pk", list(pks.values()))
-        self.execute(f"DELETE FROM case_indices WHERE {mine}", params)
+        if replaced:
+            mine, params = self.dialect.in_list("case_pk", replaced)
+            self.execute(f"DELETE FROM case_indices WHERE {mine}", params)
         refs = self.case_pks(agency_id, sorted({i[1] for _, idx in states.values() for i in idx}))
         rows = [
             (pks[case_id], identifier, refs[ref], ref_type, relationship)
@@ -116,13 +135,25 @@ class CaseStateStore(Connection):
             for identifier, ref, ref_type, relationship in indices
             if ref in refs
         ]
-        if rows:
-            self.executemany(
-                "INSERT INTO case_indices (case_pk, identifier, ref_pk, ref_type, relationship)"
-                " VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+        self.insert_many(
+            "case_indices",
+            ("case_pk", "identifier", "ref_pk", "ref_type", "relationship"),
+            ("bigint", "text", "bigint", "text", "text"),
+            rows,
+        )
         return pks
+
+    def _update_cases_pg(self, updates: Sequence[Sequence[Any]]) -> None:
+        """The ``UPDATE cases`` of ``write_case_states`` as one statement on PostgreSQL, the
+        rows as one array per column (``insert_many`` says why): one plan and run for a
+        form's cases, not a statement per case."""
+        names = [*_WRITTEN, "pk"]
+        arrays = ", ".join(f"CAST(? AS {_PG_TYPES.get(n, 'text')}[])" for n in names)
+        self.execute(
+            f"UPDATE cases AS c SET {', '.join(f'{n} = v.{n}' for n in _WRITTEN)}"
+            f" FROM unnest({arrays}) AS v({', '.join(names)}) WHERE c.pk = v.pk",
+            [[row[i] for row in updates] for i in range(len(names))],
+        )
 
     def case_state_columns(
         self, agency_id: int, case_id: str
@@ -167,7 +198,10 @@ class CaseStateStore(Connection):
         wanted, params = self.dialect.in_list("case_id", case_ids)
         out: dict[str, tuple[int, dict[str, Any], list[IndexRow]]] = {}
         by_pk: dict[int, str] = {}
-        cases_sql = f"SELECT pk, case_id, {', '.join(STATE_COLS)} FROM cases WHERE agency_id = ? AND {wanted}"
+        agency = self.dialect.agency_is("agency_id")
+        cases_sql = (
+            f"SELECT pk, case_id, {', '.join(STATE_COLS)} FROM cases WHERE {agency} AND {wanted}"
+        )
         index_sql = (
             "SELECT i.case_pk, i.identifier, c.case_id, i.ref_type, i.relationship"
             " FROM case_indices i JOIN cases c ON c.pk = i.ref_pk WHERE {}"
@@ -181,7 +215,7 @@ class CaseStateStore(Connection):
                     (cases_sql, key),
                     (
                         index_sql.format(
-                            f"i.case_pk IN (SELECT pk FROM cases WHERE agency_id = ? AND {wanted})"
+                            f"i.case_pk IN (SELECT pk FROM cases WHERE {agency} AND {wanted})"
                         ),
                         key,
                     ),

@@ -7,15 +7,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from caseshare.store.base import dumps, loads, utcnow
+from caseshare.store.base import Row, dumps, loads, utcnow
 from caseshare.store.casestates import STATE_COLS, CaseStateStore, Found, IndexRow
 
 __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "TransactionRow"]
 
 #: the advisory-lock class that serialises one agency's case transactions on PostgreSQL
 _LOCK_CLASS: Final = 0x4353  # "CS"
-#: rows of one multi-row INSERT (7 parameters each: under SQLite's 32,766 and PostgreSQL's 65,535)
-_ROWS_PER_INSERT: Final = 1000
+#: the columns of the case transactions a form writes (``add_form_transactions``)
+_FORM_TX_COLS: Final = (
+    "agency_id",
+    "case_id",
+    "submission_id",
+    "position",
+    "server_date",
+    "client_date",
+    "kinds",
+    "owner",
+)
 SUBMISSION_COLS: Final = (
     "id, agency_id, instance_id, user_id, received_on, position, xml, content_hash, status, problem"
 )
@@ -26,6 +35,16 @@ _CURRENT: Final = (
 _WITH_HISTORY: Final = (
     "SELECT DISTINCT case_id FROM case_transactions WHERE agency_id = ?"
     " AND revoked = 0 AND kinds <> 'rebuild' AND {}"
+)
+#: ``_WITH_HISTORY`` on PostgreSQL: each case probes (agency_id, case_id, position) for its first
+#: live transaction. The IN-list form let the planner, misled by statistics older than the
+#: agency's transactions, walk every transaction of the agency by (agency_id, id) and filter
+#: (issue 12 item 4); the agency is a parameter for the same reason (``Dialect.agency_is``).
+_WITH_HISTORY_PG: Final = (
+    "SELECT w.id FROM unnest(CAST(? AS text[])) AS w(id) CROSS JOIN LATERAL (SELECT 1 FROM"
+    " case_transactions t WHERE t.agency_id = (SELECT CAST(? AS bigint)) AND t.case_id = w.id"
+    " AND t.revoked = 0 AND t.kinds <> 'rebuild'"
+    " ORDER BY t.agency_id, t.case_id, t.position LIMIT 1) AS h"
 )
 TRANSACTION_COLS: Final = (
     "id, case_id, submission_id, position, server_date, client_date, kinds, owner, revoked,"
@@ -180,33 +199,49 @@ class SubmissionStore(CaseStateStore):
         """``current_submission``, ``case_states`` and (on PostgreSQL) ``with_history`` of the
         cases at once: a form's first reads, one round trip on PostgreSQL (one pipeline). The
         third is None on SQLite, where a form that creates every case it names need not ask."""
-        current, states, history, _ = self.form_first_reads(
+        current, states, history, _, _ = self.form_first_reads(
             agency_id, instance_id, case_ids, version=False
         )
         return current, states, history
 
     def form_first_reads(
-        self, agency_id: int, instance_id: str, case_ids: list[str], *, version: bool = True
-    ) -> tuple[SubmissionRow | None, dict[str, Found], set[str] | None, int | None]:
+        self,
+        agency_id: int,
+        instance_id: str,
+        case_ids: list[str],
+        *,
+        version: bool = True,
+        also: Sequence[tuple[str, Sequence[Any]]] = (),
+    ) -> tuple[
+        SubmissionRow | None, dict[str, Found], set[str] | None, int | None, list[list[Row]] | None
+    ]:
         """``current_submission_and_states`` and, on PostgreSQL, the agency's version read in
         the same pipeline (None on SQLite): a form that read the agency's context before it
-        waited for its case locks learns whether a structural change committed meanwhile."""
+        waited for its case locks learns whether a structural change committed meanwhile.
+
+        ``also``: more independent queries for the same pipeline on PostgreSQL (the facts of
+        the form's cases, so the S-TX-7 check costs no round trip of its own); their rows come
+        last. On SQLite they are not run (None), and the caller asks them itself."""
         extra: list[tuple[str, Sequence[Any]]] = [(_CURRENT, (agency_id, instance_id))]
         version = version and self.is_postgres
         if version:
             extra.append(("SELECT version FROM agencies WHERE id = ?", (agency_id,)))
         if self.is_postgres and case_ids:
-            wanted, params = self.dialect.in_list("case_id", case_ids)
-            extra.append((_WITH_HISTORY.format(wanted), (agency_id, *params)))
+            extra.append((_WITH_HISTORY_PG, (list(case_ids), agency_id)))
+        if self.is_postgres:
+            extra += also
         states, (rows, *more) = self.case_states_with(agency_id, case_ids, extra)
         current = SubmissionRow(*rows[0]) if rows else None
         if not self.is_postgres:
-            return current, states, None, None
+            return current, states, None, None, None
+        also_rows = more[len(more) - len(also) :]
+        more = more[: len(more) - len(also)]
         found = None
         if version:
             read, *more = more
             found = int(read[0][0]) if read else None
-        return current, states, {r[0] for r in more[0]} if more else set(), found
+        history = {r[0] for r in more[0]} if more else set()
+        return current, states, history, found, also_rows
 
     def submissions(self, agency_id: int, instance_id: str | None = None) -> list[SubmissionRow]:
         """Every stored submission of the agency (or of one instanceID), oldest first."""
@@ -311,6 +346,8 @@ class SubmissionStore(CaseStateStore):
         """Those of ``case_ids`` that have a live history (``has_transactions``), in one query."""
         if not case_ids:
             return set()
+        if self.is_postgres:
+            return {r[0] for r in self.rows(_WITH_HISTORY_PG, (list(case_ids), agency_id))}
         wanted, params = self.dialect.in_list("case_id", list(case_ids))
         rows = self.rows(_WITH_HISTORY.format(wanted), (agency_id, *params))
         return {r[0] for r in rows}
@@ -425,27 +462,38 @@ class SubmissionStore(CaseStateStore):
         submission_id: int,
         position: int,
         rows: Sequence[tuple[str, Sequence[str], str | None, Sequence[str]]],
+        owners: Mapping[str, str] | None = None,
     ) -> dict[str, int]:
         """One transaction per case of a form, in two statements: (case id, kinds, client
-        date, refs) each. Returns each case's transaction id."""
+        date, refs) each, and the owner each case has after it when the caller knows it
+        already (else ``set_transaction_owners`` writes it). Returns each case's transaction
+        id."""
         now = utcnow()
-        ids: dict[str, int] = {}
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            params: list[Any] = []
-            for case_id, kinds, date, _ in chunk:
-                params += [agency_id, case_id, submission_id, position, now, date, ",".join(kinds)]
-            found = self.rows(
-                "INSERT INTO case_transactions (agency_id, case_id, submission_id, position,"
-                " server_date, client_date, kinds) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-                + " RETURNING case_id, id",
-                params,
-            )
-            ids.update((r[0], int(r[1])) for r in found)
-        self.executemany(
-            "INSERT INTO transaction_refs (transaction_id, agency_id, ref_case_id)"
-            " VALUES (?, ?, ?)",
+        owners = owners or {}
+        found = self.insert_many(
+            "case_transactions",
+            _FORM_TX_COLS,
+            ("bigint", "text", "bigint", "bigint", "text", "text", "text", "text"),
+            [
+                (
+                    agency_id,
+                    case_id,
+                    submission_id,
+                    position,
+                    now,
+                    date,
+                    ",".join(kinds),
+                    owners.get(case_id),
+                )
+                for case_id, kinds, date, _ in rows
+            ],
+            returning="case_id, id",
+        )
+        ids = {r[0]: int(r[1]) for r in found}
+        self.insert_many(
+            "transaction_refs",
+            ("transaction_id", "agency_id", "ref_case_id"),
+            ("bigint", "bigint", "text"),
             [
                 (ids[case_id], agency_id, ref)
                 for case_id, _, _, refs in rows
