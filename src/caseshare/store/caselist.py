@@ -28,7 +28,7 @@ from caseshare.core.principals import Principal
 from caseshare.store.base import Connection, Row
 from caseshare.store.dialect import SQLITE
 from caseshare.store.listing import SUMMARY_COLUMNS, Fragment, VisibilityQuery
-from caseshare.store.livesets import LIVE, Stamp
+from caseshare.store.livesets import LIVE, SEEN, Stamp
 
 #: the sorts a list offers, by name: the column each one walks (then ``pk``)
 SORTS = {
@@ -290,16 +290,19 @@ class CaseListStore(Connection):
 
     def live_set(self, ctx: AgencyContext, user: User, stamp: Stamp) -> tuple[int, ...] | None:
         """The pks of the user's S-SYNC-1 live set from ``LIVE`` when read under ``stamp``
-        (taken by the caller before any read), else read now with the walk itself
-        (``VisibilityQuery.live_walk``) and kept under that stamp. None when row cause
-        ``sync`` gives nothing whatever the cases hold (a blocked user, one who owns as no
-        one): the page's own SQL says so already."""
+        (taken by the caller before any read); on the second page under the same stamp, read
+        now with the walk itself (``VisibilityQuery.live_walk``) and kept under that stamp.
+        None (the page walks in its own SQL): the first page under a stamp, which marks the
+        user only (``store.livesets`` says why), and a user to whom row cause ``sync`` gives
+        nothing whatever the cases hold (blocked, or owning as no one)."""
         query = VisibilityQuery(self.dialect, ctx, user)
         if query.blocked or not query.owner_ids:
             return None
         key = (stamp[0], ctx.agency_id, ctx.version, user.id)
         pks = LIVE.get(key, stamp)
         if pks is None:
+            LIVE.put(key, stamp, None)
+        elif pks is SEEN:
             walk = query.live_walk()
             pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params))
             LIVE.put(key, stamp, pks)
