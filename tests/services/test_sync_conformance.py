@@ -55,6 +55,17 @@ def test_s_sync_1_live_set_on_the_store(module_store: Store, graph: dict[str, An
     synced = VisibilityQuery(store.dialect, ctx, user).synced("c")
     rows = store.rows(f"SELECT c.case_id FROM cases c WHERE {synced.sql}", synced.params)
     assert {r[0] for r in rows} == set(graph["outcome"]), graph["name"]
+    # … and the list pages, which on SQLite hold that set under the store's read stamp
+    # (``store.livesets``), list what the walk lists, the second time from the held set too
+    for _ in range(2):
+        listed: set[str] = set()
+        cursor = None
+        while True:
+            page = svc.list_cases(device_user, limit=3, cursor=cursor)
+            listed.update(item["case_id"] for item in page.items)
+            if (cursor := page.next_cursor) is None:
+                break
+        assert listed == svc.visible_case_ids(device_user) >= set(graph["outcome"]), graph["name"]
     # … and explain and who-has-access name sync on each of them that the user does not own
     # (an owned case has its owner grant), with a route from an owned case
     for name in set(graph["outcome"]) - owned:

@@ -28,6 +28,7 @@ from caseshare.core.principals import Principal
 from caseshare.store.base import Connection, Row
 from caseshare.store.dialect import SQLITE
 from caseshare.store.listing import SUMMARY_COLUMNS, Fragment, VisibilityQuery
+from caseshare.store.livesets import LIVE, SEEN, Stamp
 
 #: the sorts a list offers, by name: the column each one walks (then ``pk``)
 SORTS = {
@@ -136,12 +137,16 @@ class CaseListQuery:
         inbound: Sequence[int] = (),
         *,
         whole: bool = False,
+        live: Sequence[int] | None = None,
     ) -> None:
         self.d = store.dialect
         self.ctx = ctx
         self.user = user
-        #: agencies whose shares reach this one today (S-AG-4): their cases sent here list too
-        self.visibility = VisibilityQuery(self.d, ctx, user, inbound=inbound, whole=whole)
+        #: agencies whose shares reach this one today (S-AG-4): their cases sent here list too;
+        #: ``live``: the user's live set read under a stamp that still holds (``case_page``)
+        self.visibility = VisibilityQuery(
+            self.d, ctx, user, inbound=inbound, whole=whole, live=live
+        )
 
     def search(self, q: str, *, rowwise: bool = False) -> Fragment:
         """S-VIEW-1 text search: the store's trigram index finds candidates, LIKE confirms.
@@ -237,11 +242,13 @@ class CaseListStore(Connection):
         rowwise: bool = False,
         inbound: Sequence[int] = (),
         whole: bool = False,
+        live: Sequence[int] | None = None,
     ) -> Fragment:
         """The condition on ``cases c`` of the user's list with these filters; ``inbound``:
         the agencies whose cases sent here the list holds too (S-AG-4); ``whole``: the query
-        reads the whole set (a count), not a page (a plan choice, never an answer)."""
-        return CaseListQuery(self, ctx, user, inbound, whole=whole).where(
+        reads the whole set (a count), not a page (a plan choice, never an answer); ``live``:
+        the user's live set, read under a stamp that still holds (``live_set``)."""
+        return CaseListQuery(self, ctx, user, inbound, whole=whole, live=live).where(
             flt or CaseFilter(), roots=roots, rowwise=rowwise
         )
 
@@ -267,7 +274,53 @@ class CaseListStore(Connection):
         candidate set would cost what they see, thousands of cases, the sync walk and every
         implicit child among them); when the walk's window holds too few of the user's cases,
         build the user's candidate set from its indexed sources (``VisibilityQuery.visible``),
-        which costs what the user sees."""
+        which costs what the user sees.
+
+        On SQLite outside a transaction the user's live set (row cause ``sync``) is read once
+        per ``read_stamp`` (``live_set``) and the page's SQL tests a list of pks instead of
+        the recursive walk. The stamp is read again after the page: when anything was written
+        meanwhile, the page is read again with the walk, so every page is read in the one state
+        its live set was read in."""
+        stamp = self.read_stamp()
+        live = self.live_set(ctx, user, stamp) if stamp is not None else None
+        page = self._page(ctx, user, flt, limit, after, ascending, roots, inbound, live)
+        if live is not None and self.read_stamp() != stamp:
+            page = self._page(ctx, user, flt, limit, after, ascending, roots, inbound, None)
+        return page
+
+    def live_set(self, ctx: AgencyContext, user: User, stamp: Stamp) -> tuple[int, ...] | None:
+        """The pks of the user's S-SYNC-1 live set from ``LIVE`` when read under ``stamp``
+        (taken by the caller before any read); on the second page under the same stamp, read
+        now with the walk itself (``VisibilityQuery.live_walk``) and kept under that stamp.
+        None (the page walks in its own SQL): the first page under a stamp, which marks the
+        user only (``store.livesets`` says why), and a user to whom row cause ``sync`` gives
+        nothing whatever the cases hold (blocked, or owning as no one)."""
+        query = VisibilityQuery(self.dialect, ctx, user)
+        if query.blocked or not query.owner_ids:
+            return None
+        key = (stamp[0], ctx.agency_id, ctx.version, user.id)
+        pks = LIVE.get(key, stamp)
+        if pks is None:
+            LIVE.put(key, stamp, None)
+        elif pks is SEEN:
+            walk = query.live_walk()
+            pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params))
+            LIVE.put(key, stamp, pks)
+        return pks
+
+    def _page(
+        self,
+        ctx: AgencyContext,
+        user: User,
+        flt: CaseFilter,
+        limit: int,
+        after: tuple[Any, int] | None,
+        ascending: bool,
+        roots: bool,
+        inbound: Sequence[int],
+        live: Sequence[int] | None,
+    ) -> list[Row]:
+        """``case_page`` with the live set given (``live``) or walked in its SQL (None)."""
         # a walk that found too few of this user's cases will again on the next page: this
         # process remembers it until the agency's version changes (a plan choice, never an answer)
         missed = (ctx.agency_id, ctx.version, user.id, flt, ascending)
@@ -275,7 +328,9 @@ class CaseListStore(Connection):
         # reads rows to match the text) pays off only for a user who sees much of the agency
         walk = not flt.q or sees_much(ctx, user)
         if not roots and WALK > 0 and walk and missed not in _WALK_MISSES:
-            walked = self._walk(ctx, user, flt, limit=limit, after=after, ascending=ascending)
+            walked = self._walk(
+                ctx, user, flt, limit=limit, after=after, ascending=ascending, live=live
+            )
             if walked is not None:
                 if not inbound:
                     return walked
@@ -285,7 +340,7 @@ class CaseListStore(Connection):
             if len(_WALK_MISSES) > 10_000:
                 _WALK_MISSES.clear()
             _WALK_MISSES.add(missed)
-        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound)
+        where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound, live=live)
         column = f"c.{SORTS[flt.sort]}"
         op, direction = (">", "ASC") if ascending else ("<", "DESC")
         params = list(where.params)
@@ -339,6 +394,7 @@ class CaseListStore(Connection):
         limit: int,
         after: tuple[Any, int] | None,
         ascending: bool,
+        live: Sequence[int] | None = None,
     ) -> list[Row] | None:
         """The page from the first ``WALK`` (or twice ``limit``) cases in sort order
         (the agency's sort index, with the filters), each tested row by row and the walk
@@ -349,7 +405,7 @@ class CaseListStore(Connection):
         then the first ``limit`` visible cases up to it, so a user who sees 40% of the agency
         tests some 2.5 rows per row of the page, never the whole window. Every sort column
         is NOT NULL, so the row-value bound orders exactly as the index does."""
-        query = CaseListQuery(self, ctx, user)
+        query = CaseListQuery(self, ctx, user, live=live)
         flt.validate()
         window = max(WALK, 2 * int(limit))
         column = SORTS[flt.sort]

@@ -57,8 +57,12 @@ class VisibilityQuery:
         *,
         inbound: Sequence[int] = (),
         whole: bool = False,
+        live: Sequence[int] | None = None,
     ) -> None:
         self.d = d
+        #: the pks of the user's live set as ``live_walk`` found them under a stamp that still
+        #: holds (``store.livesets``): row cause ``sync`` is then a list of pks, not the walk
+        self.live = None if live is None else sorted(live)
         #: the query reads the user's whole set (a count): a criteria rule's neighbour test may
         #: then be one pass over the agency (PostgreSQL's hashed subplan) rather than a probe
         #: per row; a page, which tests the few rows it walks, always probes
@@ -362,6 +366,14 @@ class VisibilityQuery:
         """
         if self.blocked or not self.owner_ids:
             return Fragment("1 = 0")
+        if self.live is not None:
+            return _in(self.d, f"{alias}.pk", self.live)
+        walk = self.live_walk()
+        return Fragment(f"{alias}.pk IN ({walk.sql})", walk.params)
+
+    def live_walk(self) -> Fragment:
+        """The statement of ``synced``'s walk: ``SELECT pk`` of every case of the user's live
+        set (only for a user who is not blocked and owns as someone)."""
         owned = _in(self.d, "c.owner", self.owner_ids)
 
         fence = self.d.per_row  # a few owned cases: probe each, never hash every extension
@@ -428,10 +440,7 @@ class VisibilityQuery:
             " SELECT pk FROM live"
         )
         agency = self.ctx.agency_id
-        return Fragment(
-            f"{alias}.pk IN ({sql})",
-            [agency, *owned.params, agency, *owned.params],
-        )
+        return Fragment(sql, [agency, *owned.params, agency, *owned.params])
 
     def visible_row(self, alias: str = "c") -> Fragment:
         """``visible`` tested row by row: the user's own agency's cases (``visible_row_own``)

@@ -1,0 +1,76 @@
+"""Users' S-SYNC-1 live sets held in process while nothing was written (issue 12 item 1).
+
+A list page tests row cause ``sync`` with the recursive walk of ``VisibilityQuery.synced``;
+run in every page statement it was half of a page's time on SQLite. The walk's answer (the
+pks of the user's live set) is kept here under the connection's ``read_stamp`` taken BEFORE
+the walk ran, and put into a page's SQL as a list of pks only while that connection's stamp is
+still the same: any commit by any connection of any process, and any write of this process,
+changes it (``Connection.read_stamp``), so a page never lists a case the user's live set lost,
+nor misses one it gained. The set is the walk's own answer, never a second algorithm's, so
+list = check (S-ACC-7) holds as before. SQLite only, outside a transaction (no stamp
+elsewhere: there every page runs the walk).
+
+The first page under a stamp only marks the user (``SEEN``) and walks in its statement as
+before: SQLite runs the walk there only for a row no cheaper cause shows, so a first page
+often costs less than the walk alone (1-2 ms against 3-5 ms at S). The set is read when a
+second page comes under the same stamp (the user is paging and nothing was written): that
+page pays the walk once, every page after it is served from the set.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+#: sets held at most (per process); past it the oldest go first
+MAX_SETS = 2_000
+
+Stamp = tuple[int, int, int, int]
+
+#: what ``get`` holds for a user whose first page under the stamp walked (no set read yet)
+SEEN: tuple[int, ...] = ()
+
+
+class LiveSets:
+    """Live-set pks by (connection serial, agency, context version, user), each with the
+    stamp taken before it was read (or the stamp of a first page, with the ``SEEN`` mark)."""
+
+    def __init__(self, size: int = MAX_SETS) -> None:
+        self.size = size
+        self._sets: dict[tuple[Any, ...], tuple[Stamp, tuple[int, ...] | None]] = {}
+        self._lock = threading.Lock()
+        #: counters read by the tests and the bench
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], stamp: Stamp) -> tuple[int, ...] | None:
+        """The pks held under ``stamp``; ``SEEN`` when only a first page was; else None."""
+        found = self._sets.get(key)
+        if found is not None and found[0] == stamp:
+            if found[1] is not None:
+                self.hits += 1
+                return found[1]
+            self.misses += 1
+            return SEEN
+        self.misses += 1
+        return None
+
+    def put(self, key: tuple[Any, ...], stamp: Stamp, pks: tuple[int, ...] | None) -> None:
+        """Hold ``pks`` under ``stamp``; None marks a first page (``get`` then says ``SEEN``)."""
+        with self._lock:
+            sets = self._sets
+            sets.pop(key, None)
+            while len(sets) >= self.size:
+                sets.pop(next(iter(sets)))
+            sets[key] = (stamp, pks)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sets.clear()
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+
+#: the process's one cache: keys name their connection, so every store may share it
+LIVE = LiveSets()

@@ -1,0 +1,167 @@
+"""Issue 12 item 1: a list page reads the user's S-SYNC-1 live set (row cause ``sync``) once per
+``read_stamp`` on SQLite (``store.livesets``) and never lists by a set that a write, through any
+connection of any process, has changed since; on PostgreSQL every page walks.
+
+The world: Bea owns a chain ``c`` → ``p`` → ``g`` (each a child of the next), Ali owns nothing.
+Given ``c``, Ali lists ``c`` (owner), ``p`` (implicit parent) and ``g``: only her live set
+reaches ``g``, so its coming and going is the live set's. Each test runs on a fresh, committed
+store, on both stores (a rolled-back fixture would list inside a transaction: no stamp).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from caseshare.core.principals import Principal
+from caseshare.services import Caseshare
+from caseshare.store import Store, open_store
+from caseshare.store.livesets import LIVE
+from tests.services.cast import unique
+
+
+@dataclass
+class World:
+    store: Store
+    svc: Caseshare
+    other: Caseshare
+    agency: int
+    admin: int
+    ali: int
+    bea: int
+
+
+@pytest.fixture
+def world(store_url: str) -> Iterator[World]:
+    first = open_store(store_url)
+    second = open_store(store_url)
+    try:
+        svc = Caseshare(first)
+        agency = svc.create_agency(unique("live"), "Live", {"case_sharing": True})
+        admin = svc.create_user(agency, None, "admin", permissions=["admin"])
+        ali = svc.create_user(agency, None, "ali")
+        bea = svc.create_user(agency, None, "bea")
+        bea_id = f"user:{bea}"
+        svc.create_case(agency, None, "t", "g", case_id="g", owner=bea_id)
+        svc.create_case(
+            agency, None, "t", "p", case_id="p", owner=bea_id, indices={"up": ("g", "child")}
+        )
+        svc.create_case(
+            agency, None, "t", "c", case_id="c", owner=bea_id, indices={"up": ("p", "child")}
+        )
+        yield World(first, svc, Caseshare(second), agency, admin, ali, bea)
+    finally:
+        first.close()
+        second.close()
+
+
+def listed(w: World, user: int) -> set[str]:
+    """Every case of the user's list, page by page (two to a page, so keyset pages too)."""
+    found: set[str] = set()
+    cursor = None
+    while True:
+        page = w.svc.list_cases(user, limit=2, cursor=cursor)
+        found.update(item["case_id"] for item in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
+def test_listing_twice_reads_the_live_set_once_on_sqlite_and_never_holds_it_on_postgres(
+    world: World,
+) -> None:
+    w = world
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+    hits, misses = LIVE.hits, LIVE.misses
+    assert listed(w, w.ali) == {"c", "p", "g"}
+    assert listed(w, w.ali) == {"c", "p", "g"}
+    assert listed(w, w.ali) == w.svc.visible_case_ids(w.ali)  # the walk's own answer
+    if w.store.is_postgres:
+        assert (LIVE.hits, LIVE.misses) == (hits, misses)
+    else:
+        assert LIVE.misses == misses + 2 and LIVE.hits > hits  # a first page, a set read
+
+
+def test_an_owner_change_through_another_connection_is_listed_at_the_very_next_page(
+    world: World,
+) -> None:
+    w = world
+    assert listed(w, w.ali) == set()
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+    assert listed(w, w.ali) == {"c", "p", "g"}  # given: appears at once
+    assert listed(w, w.ali) == {"c", "p", "g"}
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.bea))
+    assert listed(w, w.ali) == set()  # taken away: gone at once
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+    assert listed(w, w.ali) == {"c", "p", "g"}
+    w.other.close_case(w.agency, w.admin, "c")  # a closed case starts no live set
+    assert listed(w, w.ali) == {"c", "p"} == w.svc.visible_case_ids(w.ali)
+
+
+def test_an_owner_change_through_another_process_is_listed_at_the_very_next_page(
+    world: World,
+) -> None:
+    w = world
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+    for _ in range(2):
+        assert listed(w, w.ali) == {"c", "p", "g"}
+    code = (
+        "import sys\n"
+        "from caseshare.services import Caseshare\n"
+        "from caseshare.store import open_store\n"
+        "store = open_store(sys.argv[1])\n"
+        "Caseshare(store).change_owner(int(sys.argv[2]), int(sys.argv[3]), 'c', sys.argv[4])\n"
+        "store.close()\n"
+    )
+    args = [w.store.url, str(w.agency), str(w.admin), f"user:{w.bea}"]
+    subprocess.run([sys.executable, "-c", code, *args], check=True, timeout=120)
+    assert listed(w, w.ali) == set()
+    args[-1] = f"user:{w.ali}"
+    subprocess.run([sys.executable, "-c", code, *args], check=True, timeout=120)
+    assert listed(w, w.ali) == {"c", "p", "g"}
+
+
+def test_a_write_of_this_connection_outside_any_transaction_is_listed_at_once(
+    world: World,
+) -> None:
+    """An autocommitted statement bypasses ``transaction()``: ``total_changes`` counts it."""
+    w = world
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+    for _ in range(2):
+        assert listed(w, w.ali) == {"c", "p", "g"}
+    pk = w.store.case_pk(w.agency, "c")
+    w.store.execute("UPDATE cases SET owner = ? WHERE pk = ?", (f"user:{w.bea}", pk))
+    assert listed(w, w.ali) == set()
+
+
+def test_a_write_that_lands_during_a_page_makes_the_page_read_again(world: World) -> None:
+    """The stamp is read again after the page: a commit of another connection between the
+    stamp and the page's statements (here: at the page's first statement) sends the page
+    back to the walk, so no page mixes a live set of before with rows of after."""
+    w = world
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+    for _ in range(2):
+        assert listed(w, w.ali) == {"c", "p", "g"}
+    store = w.store
+    run = store._run
+    fired: list[str] = []
+
+    def racing(sql: str, params: Any, *, control: bool = False) -> Any:
+        if not fired and "ORDER BY" in sql and "FROM cases c" in sql:
+            fired.append(sql)
+            w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.bea))
+        return run(sql, params, control=control)
+
+    store._run = racing  # type: ignore[method-assign]
+    try:
+        page = w.svc.list_cases(w.ali, limit=50)
+    finally:
+        del store._run
+    assert fired
+    assert [item["case_id"] for item in page.items] == []
+    assert listed(w, w.ali) == set()
