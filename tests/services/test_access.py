@@ -426,14 +426,16 @@ FILTERS = {
 
 @pytest.mark.parametrize("name", [*FILTERS, "sort_name", "sort_opened_desc", "sort_id"])
 @pytest.mark.parametrize("walk", [1, 250])
+@pytest.mark.parametrize("sparse", [False, True])
 def test_s_acc_7_both_list_plans_page_in_order_through_exactly_the_visible_cases(
-    seen: Cast, name: str, walk: int, monkeypatch: pytest.MonkeyPatch
+    seen: Cast, name: str, walk: int, sparse: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 12: a page walks ``WALK`` cases of the sort index testing each, else builds the
     candidate set; a window of twice the page makes most pages fall back, one of 250 holds
-    the cast."""
+    the cast. The walk reaches parents per row, or (``sparse``) through the direct set."""
     from caseshare.store import caselist
 
+    monkeypatch.setattr(caselist, "SPARSE", sparse)
     monkeypatch.setattr(caselist, "WALK", walk)
     monkeypatch.setattr(caselist, "_WALK_MISSES", set())
     monkeypatch.setattr(caselist, "CHOOSE", False)  # walk first for every user

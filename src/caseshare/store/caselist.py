@@ -105,8 +105,22 @@ def sees_much(ctx: AgencyContext, user: User) -> bool:
     alone: a count samples first for such users, and only they walk for a text search (for
     which a walk reads rows to match the text, where the trigram index finds them for others).
     Plain pages walk for every user (``case_page``)."""
-    if not CHOOSE:
-        return True
+    return True if not CHOOSE else reaches_much(ctx, user)
+
+
+#: a walk's implicit_parent for users who do not see much: None chooses by ``reaches_much``;
+#: tests force True or False to run both forms for every user
+SPARSE: bool | None = None
+
+
+def walks_sparse(ctx: AgencyContext, user: User) -> bool:
+    """Whether a walk reaches parents through the user's direct set
+    (``VisibilityQuery.visible_row_own(sparse=True)``): for users who do not see much."""
+    return not reaches_much(ctx, user) if SPARSE is None else SPARSE
+
+
+def reaches_much(ctx: AgencyContext, user: User) -> bool:
+    """``sees_much`` from the context, whatever ``CHOOSE`` says."""
     key = (ctx.agency_id, ctx.version, user.id)
     found = _REACH.get(key)
     if found is None:
@@ -427,7 +441,9 @@ class CaseListStore(Connection):
                 f"{scan.sql} AND (c.{column}, c.pk) {'<=' if ascending else '>='} (?, ?)",
                 [*scan.params, *bound],
             )
-        visible = query.visibility.visible_row_own("c")  # the scan holds own cases only
+        # the scan holds own cases only; a user who does not see much reaches parents through
+        # their (small) direct set, not through every child of every row walked
+        visible = query.visibility.visible_row_own("c", sparse=walks_sparse(ctx, user))
         rows = self.rows(
             f"SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id FROM cases c"
             f" WHERE {within.sql} AND {visible.sql} ORDER BY {order} LIMIT {int(limit)}",

@@ -450,13 +450,20 @@ class VisibilityQuery:
             return own
         return _or([own, self.agency_share(alias)])
 
-    def visible_row_own(self, alias: str = "c") -> Fragment:
+    def visible_row_own(self, alias: str = "c", *, sparse: bool = False) -> Fragment:
         """The same condition as ``visible_own``, tested row by row: each source is an indexed
         lookup from the row (its owner, its grants by ``case_pk``, its neighbours through
         ``case_indices``), so testing a row costs the same at any agency size.
 
         For walking a sort index with a LIMIT when the user sees much of the agency (and for
         sampling), where ``visible`` would first build the user's whole candidate set.
+
+        ``sparse`` (a user who does not see much by role or permission, ``caselist.sees_much``):
+        implicit_parent from the owner, grant and hierarchy sources is one set per statement —
+        the parents of the user's directly reached cases (``direct_pks``, small for such a
+        user), probed once per row — instead of a look at every child of every row walked: a
+        household with thousands of children the user cannot see cost thousands of probes to
+        walk past. Criteria rules on the children stay per row (no index answers them).
         """
         if self.blocked:
             return Fragment("1 = 0")
@@ -487,15 +494,29 @@ class VisibilityQuery:
                     up.params,
                 )
             )
-        down = self.direct(child)  # implicit_parent: a child or extension the user reaches
-        parts.append(
-            Fragment(
-                f"EXISTS (SELECT 1 FROM case_indices i{child} JOIN cases {child}"
-                f" ON {child}.pk = i{child}.case_pk WHERE i{child}.ref_pk = {alias}.pk"
-                f" AND {child}.deleted = 0 AND {down.sql}{self.fence})",
-                down.params,
+        if sparse:  # implicit_parent: the parents of the user's direct cases, as one set
+            direct = self.direct_pks()
+            parts.append(
+                Fragment(
+                    f"{alias}.pk IN (WITH direct(pk) AS ({direct.sql}) SELECT i{child}.ref_pk"
+                    f" FROM direct JOIN case_indices i{child} ON i{child}.case_pk = direct.pk"
+                    f" JOIN cases {child} ON {child}.pk = direct.pk WHERE {child}.deleted = 0)",
+                    direct.params,
+                )
             )
-        )
+            criteria = [r.criteria for r in self.rules if r.kind == "criteria" and r.criteria]
+            down = self._criteria_any(child, criteria) if criteria else None
+        else:
+            down = self.direct(child)  # implicit_parent: a child or extension the user reaches
+        if down is not None:
+            parts.append(
+                Fragment(
+                    f"EXISTS (SELECT 1 FROM case_indices i{child} JOIN cases {child}"
+                    f" ON {child}.pk = i{child}.case_pk WHERE i{child}.ref_pk = {alias}.pk"
+                    f" AND {child}.deleted = 0 AND {down.sql}{self.fence})",
+                    down.params,
+                )
+            )
         parts.append(self.synced(alias))  # row cause sync: one walk per statement, not per row
         return _and([base, _or(parts)])
 
