@@ -490,7 +490,7 @@ class CaseStore(Connection):
         """``facts`` in one statement on both stores: the case (``part`` 0), its parents (1),
         its filtered, limited children (2), each with its grants as a JSON array."""
         sql, params = self._facts_query(agency_id, case_id, child_filter, child_limit)
-        return _facts_found(self.rows(sql, params))
+        return _facts_found(self.rows(sql, params, hot=True))
 
     def facts_and_state(
         self,
@@ -505,7 +505,11 @@ class CaseStore(Connection):
         context is cached already pays one round trip, not two."""
         sql, params = self._facts_query(agency_id, case_id, child_filter, child_limit)
         state, rows = self.rows_together(
-            [("SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,)), (sql, params)]
+            [
+                ("SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,)),
+                (sql, params),
+            ],
+            hot=True,
         )
         if not state:
             raise CaseShareError("not_found", f"Agency {agency_id} was not found.")

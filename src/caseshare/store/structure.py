@@ -104,7 +104,9 @@ class StructureStore(Connection):
 
     def agency_state(self, agency_id: int) -> tuple[int, int]:
         """The agency's version and change count, in one indexed read."""
-        found = self.row("SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,))
+        found = self.row(
+            "SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,), hot=True
+        )
         if found is None:
             raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
         return int(found[0]), int(found[1])
@@ -156,7 +158,7 @@ class StructureStore(Connection):
         return user_id
 
     def user(self, user_id: int) -> User:
-        row = self.row(f"SELECT {_USER_COLS} FROM users WHERE id = ?", (user_id,))
+        row = self.row(f"SELECT {_USER_COLS} FROM users WHERE id = ?", (user_id,), hot=True)
         if row is None:
             raise CaseShareError("not_found", f"User {user_id} was not found.")
         return _user(row)

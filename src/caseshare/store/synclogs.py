@@ -93,6 +93,7 @@ class SyncLogStore(Connection):
             " WHERE y.pk = i.case_pk AND y.closed <> 0)))"
             f" SELECT 1 FROM w WHERE {owned} LIMIT 1",
             [case_pk, agency_id, *params],
+            hot=True,
         )
         return bool(found)
 
