@@ -210,11 +210,9 @@ def test_an_index_to_a_case_no_form_has_created_yet_is_refused(cast: Cast) -> No
     }
 
 
-def test_out_of_order_by_default_the_later_received_form_wins(cast: Cast) -> None:
-    """test_out_of_order_processing.testOutOfOrderSubmissions: the update form (device time
-    11:10) arrives before the create form (10:52) of the same user. HQ sorts by device time, so
-    the update wins ``pboth``; SPEC S-TX-3 applies received order unless the agency reconciles,
-    so here the create form (received last) wins. The case takes the create's name and type."""
+def _out_of_order(cast: Cast) -> None:
+    """HQ's two forms of one case: the update (device time 11:10) is received before the create
+    (10:52)."""
     submit(
         cast,
         cast.owner,
@@ -234,6 +232,14 @@ def test_out_of_order_by_default_the_later_received_form_wins(cast: Cast) -> Non
             "2013-10-07T10:52:20.387Z",
         ),
     )
+
+
+def test_out_of_order_by_default_the_later_received_form_wins(cast: Cast) -> None:
+    """test_out_of_order_processing.testOutOfOrderSubmissions: the update form (device time
+    11:10) arrives before the create form (10:52) of the same user. HQ sorts by device time, so
+    the update wins ``pboth``; SPEC S-TX-3 applies received order unless the agency reconciles,
+    so here the create form (received last) wins. The case takes the create's name and type."""
+    _out_of_order(cast)
     oo = stored(cast, "oo")
     assert oo["name"] == "out of order case" and oo["case_type"] == "mother"
     assert oo["properties"] == {
@@ -247,25 +253,7 @@ def test_out_of_order_with_reconcile_the_device_time_decides_as_in_hq(cast: Cast
     """test_out_of_order_processing.testOutOfOrderSubmissions with ``ordering: reconcile``
     (S-TX-3): one user's forms 18 minutes apart replay in device-time order, as HQ does."""
     cast.svc.update_settings(cast.agency, None, {"ordering": "reconcile"})
-    submit(
-        cast,
-        cast.owner,
-        block(
-            "oo",
-            update(pupdate="from the update form", pboth="overridden by the update form"),
-            "2013-10-07T11:10:11.163Z",
-        ),
-    )
-    submit(
-        cast,
-        cast.owner,
-        block(
-            "oo",
-            create("mother", "out of order case")
-            + update(pcreate="from the create form", pboth="this should get overridden"),
-            "2013-10-07T10:52:20.387Z",
-        ),
-    )
+    _out_of_order(cast)
     oo = stored(cast, "oo")
     assert oo["name"] == "out of order case"
     assert oo["properties"] == {
