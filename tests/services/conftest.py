@@ -50,3 +50,15 @@ def cast(built_cast: Cast) -> Iterator[Cast]:
         yield dataclasses.replace(built_cast, svc=Caseshare(store))
         raise _RollBack
     assert not store.in_transaction
+
+
+@pytest.fixture
+def two(store_url: str) -> Iterator[tuple[Cast, Caseshare]]:
+    """The standard cast, committed, and a second service on its own connection and cache."""
+    first = open_store(store_url)
+    second = open_store(store_url)
+    try:
+        yield build_cast(first), Caseshare(second)
+    finally:
+        first.close()
+        second.close()

@@ -9,7 +9,6 @@ service fixtures cannot show. Two ``Caseshare`` objects over two connections, ea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,20 +18,8 @@ from caseshare.core.levels import Level
 from caseshare.core.principals import Principal
 from caseshare.core.rules import parse_criteria
 from caseshare.services import Caseshare
-from caseshare.store import Store, open_store
-from tests.services.cast import Cast, build_cast
-
-
-@pytest.fixture
-def two(store_url: str) -> Iterator[tuple[Cast, Caseshare]]:
-    """The standard cast, committed, and a second service on its own connection and cache."""
-    first = open_store(store_url)
-    second = open_store(store_url)
-    try:
-        yield build_cast(first), Caseshare(second)
-    finally:
-        first.close()
-        second.close()
+from caseshare.store import Store
+from tests.services.cast import Cast
 
 
 def _warm(svc: Caseshare, cast: Cast) -> None:

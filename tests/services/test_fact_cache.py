@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,20 +17,7 @@ from caseshare.core.levels import Level
 from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
 from caseshare.services.factcache import FACTS
-from caseshare.store import open_store
-from tests.services.cast import Cast, build_cast
-
-
-@pytest.fixture
-def two(store_url: str) -> Iterator[tuple[Cast, Caseshare]]:
-    """The standard cast, committed, and a second service on its own connection and cache."""
-    first = open_store(store_url)
-    second = open_store(store_url)
-    try:
-        yield build_cast(first), Caseshare(second)
-    finally:
-        first.close()
-        second.close()
+from tests.services.cast import Cast
 
 
 def _statements(cast: Cast, fn: object) -> int:

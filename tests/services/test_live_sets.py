@@ -103,13 +103,18 @@ def test_an_owner_change_through_another_connection_is_listed_at_the_very_next_p
     assert listed(w, w.ali) == {"c", "p"} == w.svc.visible_case_ids(w.ali)
 
 
+def _given_and_held(w: World) -> None:
+    """Ali is given ``c`` and lists it twice: the second page reads and holds the live set."""
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+    for _ in range(2):
+        assert listed(w, w.ali) == {"c", "p", "g"}
+
+
 def test_an_owner_change_through_another_process_is_listed_at_the_very_next_page(
     world: World,
 ) -> None:
     w = world
-    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
-    for _ in range(2):
-        assert listed(w, w.ali) == {"c", "p", "g"}
+    _given_and_held(w)
     code = (
         "import sys\n"
         "from caseshare.services import Caseshare\n"
@@ -131,9 +136,7 @@ def test_a_write_of_this_connection_outside_any_transaction_is_listed_at_once(
 ) -> None:
     """An autocommitted statement bypasses ``transaction()``: ``total_changes`` counts it."""
     w = world
-    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
-    for _ in range(2):
-        assert listed(w, w.ali) == {"c", "p", "g"}
+    _given_and_held(w)
     pk = w.store.case_pk(w.agency, "c")
     w.store.execute("UPDATE cases SET owner = ? WHERE pk = ?", (f"user:{w.bea}", pk))
     assert listed(w, w.ali) == set()
@@ -144,9 +147,7 @@ def test_a_write_that_lands_during_a_page_makes_the_page_read_again(world: World
     stamp and the page's statements (here: at the page's first statement) sends the page
     back to the walk, so no page mixes a live set of before with rows of after."""
     w = world
-    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
-    for _ in range(2):
-        assert listed(w, w.ali) == {"c", "p", "g"}
+    _given_and_held(w)
     store = w.store
     run = store._run
     fired: list[str] = []
