@@ -21,6 +21,7 @@ import pytest
 from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
 from caseshare.store import Store, open_store
+from caseshare.store.listing import Fragment, VisibilityQuery
 from caseshare.store.livesets import LIVE
 from tests.services.cast import unique
 
@@ -166,3 +167,30 @@ def test_a_write_that_lands_during_a_page_makes_the_page_read_again(world: World
     assert fired
     assert [item["case_id"] for item in page.items] == []
     assert listed(w, w.ali) == set()
+
+
+def test_an_empty_live_set_is_held_like_any_other(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bea closes her chain's start: she owns cases, but her live set is empty. Once read, it
+    is served from ``LIVE`` like a set with cases, never walked again under the same stamp."""
+    w = world
+    w.other.close_case(w.agency, w.admin, "c")
+    w.other.close_case(w.agency, w.admin, "p")
+    w.other.close_case(w.agency, w.admin, "g")
+    first = listed(w, w.bea)
+    assert first == {"c", "p", "g"}  # her own cases, by owner
+    listed(w, w.bea)  # a first page marks her, a second reads the (empty) set
+    walks: list[int] = []
+    live_walk = VisibilityQuery.live_walk
+
+    def counted(self: VisibilityQuery) -> Fragment:
+        walks.append(1)
+        return live_walk(self)
+
+    monkeypatch.setattr(VisibilityQuery, "live_walk", counted)
+    hits, misses = LIVE.hits, LIVE.misses
+    assert listed(w, w.bea) == first
+    if not w.store.is_postgres:
+        assert LIVE.misses == misses and LIVE.hits > hits
+        assert walks == []  # the held empty set, not a walk read again

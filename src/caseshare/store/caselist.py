@@ -28,7 +28,7 @@ from caseshare.core.principals import Principal
 from caseshare.store.base import Connection, Row
 from caseshare.store.dialect import SQLITE
 from caseshare.store.listing import SUMMARY_COLUMNS, Fragment, VisibilityQuery
-from caseshare.store.livesets import LIVE, SEEN, Stamp
+from caseshare.store.livesets import LIVE, Stamp
 
 #: the sorts a list offers, by name: the column each one walks (then ``pk``)
 SORTS = {
@@ -313,13 +313,15 @@ class CaseListStore(Connection):
         if query.blocked or not query.owner_ids:
             return None
         key = (stamp[0], ctx.agency_id, ctx.version, user.id)
-        pks = LIVE.get(key, stamp)
-        if pks is None:
+        held = LIVE.get(key, stamp)
+        if isinstance(held, tuple):  # an empty live set included
+            return held
+        if held is None:  # the first page under this stamp: mark the user, walk in the page
             LIVE.put(key, stamp, None)
-        elif pks is SEEN:
-            walk = query.live_walk()
-            pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params))
-            LIVE.put(key, stamp, pks)
+            return None
+        walk = query.live_walk()  # SEEN: the second page under it reads the set
+        pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params))
+        LIVE.put(key, stamp, pks)
         return pks
 
     def _page(

@@ -27,8 +27,13 @@ MAX_SETS = 2_000
 
 Stamp = tuple[int, int, int, int]
 
-#: what ``get`` holds for a user whose first page under the stamp walked (no set read yet)
-SEEN: tuple[int, ...] = ()
+
+class _Seen:
+    """The mark of a user whose first page under the stamp walked (no set read yet): an object
+    of its own, so a live set that is empty is never taken for it."""
+
+
+SEEN = _Seen()
 
 
 class LiveSets:
@@ -43,7 +48,7 @@ class LiveSets:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[Any, ...], stamp: Stamp) -> tuple[int, ...] | None:
+    def get(self, key: tuple[Any, ...], stamp: Stamp) -> tuple[int, ...] | _Seen | None:
         """The pks held under ``stamp``; ``SEEN`` when only a first page was; else None."""
         found = self._sets.get(key)
         if found is not None and found[0] == stamp:
