@@ -163,6 +163,22 @@ class Connection:
         version = raw.execute("PRAGMA data_version").fetchone()[0]
         return (self.serial, epoch, changes, version)
 
+    def list_stamp(self) -> tuple[Any, ...] | None:
+        """A stamp for what a list page holds between pages (``store.livesets``): on SQLite
+        ``read_stamp``; on PostgreSQL outside a transaction, the server's MVCC snapshot
+        (``pg_current_snapshot()``: xmin, xmax and the transactions in progress), one round
+        trip. Two snapshots with the same text see exactly the same committed transactions,
+        and what a snapshot sees only grows, so when the stamps read before and after some
+        statements are equal, each of those statements saw the data the stamp names, whatever
+        committed meanwhile elsewhere (any commit or abort of any transaction in the cluster
+        changes the text: the hit rate falls under writes, never the correctness). None
+        inside a transaction: its own uncommitted writes are not in any stamp."""
+        if self.dialect is SQLITE:
+            return self.read_stamp()
+        if self._depth:
+            return None
+        return (self.url, self.value("SELECT pg_current_snapshot()::text"))
+
     @property
     def healthy(self) -> bool:
         """False once the connection is closed or the database dropped it."""

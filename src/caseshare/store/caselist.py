@@ -290,25 +290,26 @@ class CaseListStore(Connection):
         build the user's candidate set from its indexed sources (``VisibilityQuery.visible``),
         which costs what the user sees.
 
-        On SQLite outside a transaction the user's live set (row cause ``sync``) is read once
-        per ``read_stamp`` (``live_set``) and the page's SQL tests a list of pks instead of
-        the recursive walk. The stamp is read again after the page: when anything was written
+        Outside a transaction the user's live set (row cause ``sync``) is read once per
+        ``list_stamp`` (``live_set``) and the page's SQL tests a list of pks instead of the
+        recursive walk. The stamp is read again after the page: when anything was written
         meanwhile, the page is read again with the walk, so every page is read in the one state
         its live set was read in."""
-        stamp = self.read_stamp()
+        stamp = self.list_stamp()
         live = self.live_set(ctx, user, stamp) if stamp is not None else None
         page = self._page(ctx, user, flt, limit, after, ascending, roots, inbound, live)
-        if live is not None and self.read_stamp() != stamp:
+        if live is not None and self.list_stamp() != stamp:
             page = self._page(ctx, user, flt, limit, after, ascending, roots, inbound, None)
         return page
 
     def live_set(self, ctx: AgencyContext, user: User, stamp: Stamp) -> tuple[int, ...] | None:
         """The pks of the user's S-SYNC-1 live set from ``LIVE`` when read under ``stamp``
-        (taken by the caller before any read); on the second page under the same stamp, read
-        now with the walk itself (``VisibilityQuery.live_walk``) and kept under that stamp.
-        None (the page walks in its own SQL): the first page under a stamp, which marks the
-        user only (``store.livesets`` says why), and a user to whom row cause ``sync`` gives
-        nothing whatever the cases hold (blocked, or owning as no one)."""
+        (taken by the caller before any read); else read now with the walk itself
+        (``VisibilityQuery.live_walk``) and kept under that stamp: on PostgreSQL at once, on
+        SQLite from the second page under the same stamp. None (the page walks in its own
+        SQL): SQLite's first page under a stamp, which marks the user only (``store.livesets``
+        says why), and a user to whom row cause ``sync`` gives nothing whatever the cases hold
+        (blocked, or owning as no one)."""
         query = VisibilityQuery(self.dialect, ctx, user)
         if query.blocked or not query.owner_ids:
             return None
@@ -316,11 +317,12 @@ class CaseListStore(Connection):
         held = LIVE.get(key, stamp)
         if isinstance(held, tuple):  # an empty live set included
             return held
-        if held is None:  # the first page under this stamp: mark the user, walk in the page
+        if held is None and self.dialect is SQLITE:  # a first page: mark, walk in the page
             LIVE.put(key, stamp, None)
             return None
-        walk = query.live_walk()  # SEEN: the second page under it reads the set
-        pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params))
+        walk = query.live_walk()  # SEEN on SQLite, or PostgreSQL's first page: read the set
+        # one text for every user of the agency (arrays for the owner ids): prepared
+        pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params, hot=True))
         LIVE.put(key, stamp, pks)
         return pks
 
@@ -362,9 +364,10 @@ class CaseListStore(Connection):
         params = list(where.params)
         sql = where.sql
         if after is not None:
-            value, pk = after
-            sql += f" AND ({column} {op} ? OR ({column} = ? AND c.pk {op} ?))"
-            params += [value, value, pk]
+            # a row value, as the walk's: both stores bound the sort index's range with it,
+            # where PostgreSQL reads the expanded OR from the index's start and filters
+            sql += f" AND ({column}, c.pk) {op} (?, ?)"
+            params += list(after)
         return self.rows(
             f"SELECT {SUMMARY_COLUMNS}, {column}, c.agency_id FROM cases c WHERE {sql}"
             f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {int(limit)}",

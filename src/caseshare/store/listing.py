@@ -496,13 +496,23 @@ class VisibilityQuery:
             )
         if sparse:  # implicit_parent: the parents of the user's direct cases, as one set
             direct = self.direct_pks()
-            parts.append(
-                Fragment(
-                    f"{alias}.pk IN (WITH direct(pk) AS ({direct.sql}) SELECT i{child}.ref_pk"
-                    f" FROM direct JOIN case_indices i{child} ON i{child}.case_pk = direct.pk"
-                    f" JOIN cases {child} ON {child}.pk = direct.pk WHERE {child}.deleted = 0)",
-                    direct.params,
+            # PostgreSQL: each direct case's indices by its pk, behind a fence (its estimate
+            # of the direct set hashed all of case_indices or cases instead, a scan of the
+            # agency's every index row on every page); SQLite joins by index as written
+            hop = (
+                f"SELECT i{child}.ref_pk FROM direct JOIN case_indices i{child}"
+                f" ON i{child}.case_pk = direct.pk JOIN cases {child} ON {child}.pk = direct.pk"
+                f" WHERE {child}.deleted = 0"
+            )
+            if self.d.per_row:
+                hop = (
+                    f"SELECT u.ref_pk FROM direct, LATERAL (SELECT i{child}.ref_pk"
+                    f" FROM case_indices i{child} JOIN cases {child}"
+                    f" ON {child}.pk = i{child}.case_pk WHERE i{child}.case_pk = direct.pk"
+                    f" AND {child}.deleted = 0{self.d.per_row}) u"
                 )
+            parts.append(
+                Fragment(f"{alias}.pk IN (WITH direct(pk) AS ({direct.sql}) {hop})", direct.params)
             )
             criteria = [r.criteria for r in self.rules if r.kind == "criteria" and r.criteria]
             down = self._criteria_any(child, criteria) if criteria else None
