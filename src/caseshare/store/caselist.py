@@ -304,12 +304,11 @@ class CaseListStore(Connection):
 
     def live_set(self, ctx: AgencyContext, user: User, stamp: Stamp) -> tuple[int, ...] | None:
         """The pks of the user's S-SYNC-1 live set from ``LIVE`` when read under ``stamp``
-        (taken by the caller before any read); else read now with the walk itself
-        (``VisibilityQuery.live_walk``) and kept under that stamp: on PostgreSQL at once, on
-        SQLite from the second page under the same stamp. None (the page walks in its own
-        SQL): SQLite's first page under a stamp, which marks the user only (``store.livesets``
-        says why), and a user to whom row cause ``sync`` gives nothing whatever the cases hold
-        (blocked, or owning as no one)."""
+        (taken by the caller before any read); on the second page under the same stamp, read
+        now with the walk itself (``VisibilityQuery.live_walk``) and kept under that stamp.
+        None (the page walks in its own SQL): the first page under a stamp, which marks the
+        user only (``store.livesets`` says why), and a user to whom row cause ``sync`` gives
+        nothing whatever the cases hold (blocked, or owning as no one)."""
         query = VisibilityQuery(self.dialect, ctx, user)
         if query.blocked or not query.owner_ids:
             return None
@@ -317,10 +316,10 @@ class CaseListStore(Connection):
         held = LIVE.get(key, stamp)
         if isinstance(held, tuple):  # an empty live set included
             return held
-        if held is None and self.dialect is SQLITE:  # a first page: mark, walk in the page
+        if held is None:  # the first page under this stamp: mark the user, walk in the page
             LIVE.put(key, stamp, None)
             return None
-        walk = query.live_walk()  # SEEN on SQLite, or PostgreSQL's first page: read the set
+        walk = query.live_walk()  # SEEN: the second page under it reads the set
         # one text for every user of the agency (arrays for the owner ids): prepared
         pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params, hot=True))
         LIVE.put(key, stamp, pks)
