@@ -17,7 +17,7 @@ characters (no trigram) are answered by the scan alone.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,23 +292,35 @@ class CaseListStore(Connection):
 
         Outside a transaction the user's live set (row cause ``sync``) is read once per
         ``list_stamp`` (``live_set``) and the page's SQL tests a list of pks instead of the
-        recursive walk. The stamp is read again after the page: when anything was written
-        meanwhile, the page is read again with the walk, so every page is read in the one state
-        its live set was read in."""
+        recursive walk; a first page whose walk missed reads it before its candidate query,
+        which would otherwise run the walk a second time. The stamp is read again after the
+        page: when anything was written meanwhile, the page is read again with the walk, so
+        every page is read in the one state its live set was read in."""
         stamp = self.list_stamp()
-        live = self.live_set(ctx, user, stamp) if stamp is not None else None
-        page = self._page(ctx, user, flt, limit, after, ascending, roots, inbound, live)
-        if live is not None and self.list_stamp() != stamp:
+        if stamp is None:
+            return self._page(ctx, user, flt, limit, after, ascending, roots, inbound, None)
+        held: list[Sequence[int] | None] = [self.live_set(ctx, user, stamp)]
+
+        def read_now() -> Sequence[int] | None:
+            held[0] = self.live_set(ctx, user, stamp, now=True)
+            return held[0]
+
+        page = self._page(
+            ctx, user, flt, limit, after, ascending, roots, inbound, held[0], read_now
+        )
+        if held[0] is not None and self.list_stamp() != stamp:
             page = self._page(ctx, user, flt, limit, after, ascending, roots, inbound, None)
         return page
 
-    def live_set(self, ctx: AgencyContext, user: User, stamp: Stamp) -> tuple[int, ...] | None:
+    def live_set(
+        self, ctx: AgencyContext, user: User, stamp: Stamp, *, now: bool = False
+    ) -> tuple[int, ...] | None:
         """The pks of the user's S-SYNC-1 live set from ``LIVE`` when read under ``stamp``
-        (taken by the caller before any read); on the second page under the same stamp, read
-        now with the walk itself (``VisibilityQuery.live_walk``) and kept under that stamp.
-        None (the page walks in its own SQL): the first page under a stamp, which marks the
-        user only (``store.livesets`` says why), and a user to whom row cause ``sync`` gives
-        nothing whatever the cases hold (blocked, or owning as no one)."""
+        (taken by the caller before any read); on the second page under the same stamp (or
+        ``now``), read now with the walk itself (``VisibilityQuery.live_walk``) and kept under
+        that stamp. None (the page walks in its own SQL): the first page under a stamp, which
+        marks the user only (``store.livesets`` says why), and a user to whom row cause
+        ``sync`` gives nothing whatever the cases hold (blocked, or owning as no one)."""
         query = VisibilityQuery(self.dialect, ctx, user)
         if query.blocked or not query.owner_ids:
             return None
@@ -316,7 +328,7 @@ class CaseListStore(Connection):
         held = LIVE.get(key, stamp)
         if isinstance(held, tuple):  # an empty live set included
             return held
-        if held is None:  # the first page under this stamp: mark the user, walk in the page
+        if held is None and not now:  # the first page under this stamp: mark, walk in the page
             LIVE.put(key, stamp, None)
             return None
         walk = query.live_walk()  # SEEN: the second page under it reads the set
@@ -336,8 +348,11 @@ class CaseListStore(Connection):
         roots: bool,
         inbound: Sequence[int],
         live: Sequence[int] | None,
+        read_live: Callable[[], Sequence[int] | None] | None = None,
     ) -> list[Row]:
-        """``case_page`` with the live set given (``live``) or walked in its SQL (None)."""
+        """``case_page`` with the live set given (``live``) or walked in its SQL (None);
+        ``read_live`` reads it for the candidate query, which would walk it in its SQL (a
+        second time when the sort-index walk missed)."""
         # a walk that found too few of this user's cases will again on the next page: this
         # process remembers it until the agency's version changes (a plan choice, never an answer)
         missed = (ctx.agency_id, ctx.version, user.id, flt, ascending)
@@ -357,6 +372,8 @@ class CaseListStore(Connection):
             if len(_WALK_MISSES) > 10_000:
                 _WALK_MISSES.clear()
             _WALK_MISSES.add(missed)
+        if live is None and read_live is not None:  # the candidate query walks it otherwise
+            live = read_live()
         where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound, live=live)
         column = f"c.{SORTS[flt.sort]}"
         op, direction = (">", "ASC") if ascending else ("<", "DESC")
