@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,14 +73,30 @@ def listed(w: World, user: int) -> set[str]:
             return found
 
 
+def quietly(w: World, steps: Callable[[], None]) -> tuple[int, int]:
+    """The (hits, misses) of ``LIVE`` that ``steps`` made, from a run during which nothing was
+    committed: PostgreSQL's stamp is the cluster's snapshot, which other tests' commits move
+    (SQLite's is this database's, which only this test writes). Tried until one run is quiet."""
+    for _ in range(50):
+        before = w.store.list_stamp()
+        hits, misses = LIVE.hits, LIVE.misses
+        steps()
+        if w.store.list_stamp() == before:
+            return LIVE.hits - hits, LIVE.misses - misses
+    pytest.fail("the database was never quiet for one run")
+
+
 def test_listing_twice_reads_the_live_set_once(world: World) -> None:
     w = world
     w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
-    hits, misses = LIVE.hits, LIVE.misses
-    assert listed(w, w.ali) == {"c", "p", "g"}
-    assert listed(w, w.ali) == {"c", "p", "g"}
-    assert listed(w, w.ali) == w.svc.visible_case_ids(w.ali)  # the walk's own answer
-    assert LIVE.misses == misses + 2 and LIVE.hits > hits  # a first page, a set read
+
+    def twice() -> None:
+        assert listed(w, w.ali) == {"c", "p", "g"}
+        assert listed(w, w.ali) == {"c", "p", "g"}
+        assert listed(w, w.ali) == w.svc.visible_case_ids(w.ali)  # the walk's own answer
+
+    hits, misses = quietly(w, twice)
+    assert misses == 2 and hits > 0  # a first page, a set read
 
 
 def test_an_owner_change_through_another_connection_is_listed_at_the_very_next_page(
@@ -175,7 +191,6 @@ def test_an_empty_live_set_is_held_like_any_other(
     w.other.close_case(w.agency, w.admin, "g")
     first = listed(w, w.bea)
     assert first == {"c", "p", "g"}  # her own cases, by owner
-    listed(w, w.bea)  # a first page marks her, a second reads the (empty) set
     walks: list[int] = []
     live_walk = VisibilityQuery.live_walk
 
@@ -184,9 +199,14 @@ def test_an_empty_live_set_is_held_like_any_other(
         return live_walk(self)
 
     monkeypatch.setattr(VisibilityQuery, "live_walk", counted)
-    hits, misses = LIVE.hits, LIVE.misses
-    assert listed(w, w.bea) == first
-    assert LIVE.misses == misses and LIVE.hits > hits
+
+    def again() -> None:
+        listed(w, w.bea)  # a first page marks her, a second reads the (empty) set
+        walks.clear()
+        assert listed(w, w.bea) == first
+
+    hits, _ = quietly(w, again)
+    assert hits >= 2  # the second listing's two pages at least
     assert walks == []  # the held empty set, not a walk read again
 
 

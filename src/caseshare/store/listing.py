@@ -315,12 +315,16 @@ class VisibilityQuery:
                 f" WHERE i.case_pk = direct.pk{fence}) i"
             )
         else:
+            # SQLite: CROSS JOIN keeps the direct cases outside, each probing the index (it knows
+            # nothing of a CTE's size, and scanned every index row of the agency instead)
             if settings.child_level > Level.NONE:
                 hops.append(
-                    "SELECT i.case_pk FROM case_indices i JOIN direct ON i.ref_pk = direct.pk"
-                    " WHERE i.relationship = 'child'"
+                    "SELECT i.case_pk FROM direct CROSS JOIN case_indices i"
+                    " ON i.ref_pk = direct.pk AND i.relationship = 'child'"
                 )
-            hops.append("SELECT i.ref_pk FROM case_indices i JOIN direct ON i.case_pk = direct.pk")
+            hops.append(
+                "SELECT i.ref_pk FROM direct CROSS JOIN case_indices i ON i.case_pk = direct.pk"
+            )
         parts.append(
             Fragment(
                 f"{alias}.pk IN (WITH direct(pk) AS ({direct.sql}) {' UNION '.join(hops)})",
@@ -498,9 +502,9 @@ class VisibilityQuery:
             direct = self.direct_pks()
             # PostgreSQL: each direct case's indices by its pk, behind a fence (its estimate
             # of the direct set hashed all of case_indices or cases instead, a scan of the
-            # agency's every index row on every page); SQLite joins by index as written
+            # agency's every index row on every page); SQLite's CROSS JOIN keeps them outside
             hop = (
-                f"SELECT i{child}.ref_pk FROM direct JOIN case_indices i{child}"
+                f"SELECT i{child}.ref_pk FROM direct CROSS JOIN case_indices i{child}"
                 f" ON i{child}.case_pk = direct.pk JOIN cases {child} ON {child}.pk = direct.pk"
                 f" WHERE {child}.deleted = 0"
             )

@@ -1,0 +1,136 @@
+"""S-VIEW-1 keyset pages where many cases share their sort value, on both stores.
+
+A day's cases share ``opened_on`` and a bulk load's share ``server_modified_on``; names repeat.
+A list page walks the sort index in windows bounded by a (sort value, pk) key
+(``CaseList._walk``): on SQLite each window is read as disjoint index ranges, since a row-value
+bound ends SQLite's range on the first column only (a walk that missed read every case of the
+bound's value). Whatever the ties, every page of every sort, either way, is the next slice of
+the user's visible cases in (value, pk) order: none twice, none missed.
+
+The window is made small (``WALK`` = 8, pages of 5) so that a page crosses windows, a user who
+sees two cases in three fills pages from the walk and one who sees one in three misses it and
+goes to the candidate query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from caseshare.core.principals import Principal
+from caseshare.services import CaseFilter, Caseshare
+from caseshare.store import Store, caselist, open_store
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('ties') / 'caseshare.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    s = open_store(url)
+    yield s
+    s.close()
+
+
+class World:
+    """45 cases; Ana owns two in three, Ben one in three. Every case has the same
+    ``server_modified_on`` and one of two ``opened_on`` days; names come in threes."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.svc = Caseshare(store)
+        self.agency = self.svc.create_agency(f"ties-{uuid.uuid4().hex[:8]}", "Ties")
+        admin = self.svc.create_user(self.agency, None, "admin", permissions=["admin"])
+        self.ana = self.svc.create_user(self.agency, None, "ana")
+        self.ben = self.svc.create_user(self.agency, None, "ben")
+        for n in range(45):
+            owner = self.ben if n % 3 == 0 else self.ana
+            self.svc.create_case(
+                self.agency,
+                admin,
+                "patient",
+                f"name {n // 3:02d}",
+                case_id=f"c{n:02d}",
+                owner=Principal("user", owner),
+            )
+        with store.transaction():
+            store.execute(
+                "UPDATE cases SET server_modified_on = ?,"
+                " opened_on = CASE WHEN pk % 2 = 0 THEN ? ELSE ? END WHERE agency_id = ?",
+                ("2026-11-26T10:00:00.000000Z", "2026-11-02", "2026-11-01", self.agency),
+            )
+
+    def expected(self, user: int, sort: str, descending: bool) -> list[str]:
+        """The user's visible cases in (sort value, pk) order, straight from the table."""
+        visible = self.svc.visible_case_ids(user)
+        column = caselist.SORTS[sort]
+        rows = self.store.rows(
+            f"SELECT case_id, {column}, pk FROM cases WHERE agency_id = ?", (self.agency,)
+        )
+        ordered = sorted((r for r in rows if r[0] in visible), key=lambda r: (r[1], r[2]))
+        ids = [r[0] for r in ordered]
+        return ids[::-1] if descending else ids
+
+    def paged(self, user: int, sort: str, descending: bool) -> list[str]:
+        flt = CaseFilter(sort=sort, descending=descending)
+        found: list[str] = []
+        cursor = None
+        for _ in range(50):
+            page = self.svc.list_cases(user, flt, limit=5, cursor=cursor)
+            found += [item["case_id"] for item in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
+        raise AssertionError("the pages never ended")
+
+
+@pytest.fixture(scope="module")
+def world(store: Store) -> World:
+    return World(store)
+
+
+@pytest.fixture(autouse=True)
+def small_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(caselist, "WALK", 8)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("sort", ["modified", "opened_on", "name"])
+@pytest.mark.parametrize("who", ["ana", "ben"])
+def test_s_view_1_pages_through_tied_sort_values_in_key_order(
+    world: World, who: str, sort: str, descending: bool
+) -> None:
+    user = world.ana if who == "ana" else world.ben
+    expected = world.expected(user, sort, descending)
+    assert len(expected) == (30 if who == "ana" else 15)
+    assert world.paged(user, sort, descending) == expected
+
+
+def test_segments_cover_the_window_in_order_and_apart() -> None:
+    """``_segments`` of a window: an after key and a bound of the same value give one pk range;
+    otherwise the after key's value, the values between, the bound's value, in that order."""
+    same = caselist._segments("c.x", ("a", 5), ("a", 9), True)
+    assert [(s.sql, s.params) for s in same] == [
+        ("c.x = ? AND c.pk > ? AND c.pk <= ?", ["a", 5, 9])
+    ]
+    parts = caselist._segments("c.x", ("a", 5), ("c", 2), False)
+    assert [(s.sql, s.params) for s in parts] == [
+        ("c.x = ? AND c.pk < ?", ["a", 5]),
+        ("c.x < ? AND c.x > ?", ["a", "c"]),
+        ("c.x = ? AND c.pk >= ?", ["c", 2]),
+    ]
+    first = caselist._segments("c.x", None, ("c", 2), True)
+    assert [(s.sql, s.params) for s in first] == [
+        ("c.x < ?", ["c"]),
+        ("c.x = ? AND c.pk <= ?", ["c", 2]),
+    ]
+    last = caselist._segments("c.x", ("a", 5), None, True)
+    assert [(s.sql, s.params) for s in last] == [
+        ("c.x = ? AND c.pk > ?", ["a", 5]),
+        ("c.x > ?", ["a"]),
+    ]
