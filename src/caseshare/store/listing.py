@@ -133,14 +133,17 @@ class VisibilityQuery:
                     ]
                 )
             )
-        any_stored = _or(stored)
-        parts.append(
-            Fragment(
-                f"EXISTS (SELECT 1 FROM grants g WHERE g.case_pk = {alias}.pk"
-                f" AND g.is_deleted = 0 AND {any_stored.sql}{self.fence})",
-                any_stored.params,
+        # one EXISTS per source: the grantee's own sources are seeks of the unique index
+        # (case_pk, cause, grantee), where one EXISTS of their OR read every grant of the case
+        # (a case shared a thousand times cost a thousand rows each time it was walked past)
+        for source in stored:
+            parts.append(
+                Fragment(
+                    f"EXISTS (SELECT 1 FROM grants g WHERE g.case_pk = {alias}.pk"
+                    f" AND g.is_deleted = 0 AND {source.sql}{self.fence})",
+                    source.params,
+                )
             )
-        )
         for rule in self.rules:
             parts.append(self.rule(alias, rule.kind, rule.owner_in, rule.criteria))
         return _or(parts)
