@@ -408,8 +408,8 @@ class CaseListStore(Connection):
         params = list(where.params)
         sql = where.sql
         if after is not None:
-            # a row value, as the walk's: both stores bound the sort index's range with it,
-            # where PostgreSQL reads the expanded OR from the index's start and filters
+            # a row value, as the walk's: PostgreSQL bounds the sort index's range with it,
+            # where it read the expanded OR from the index's start and filtered
             sql += f" AND ({column}, c.pk) {op} (?, ?)"
             params += list(after)
         return self.rows(
