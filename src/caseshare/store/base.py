@@ -76,6 +76,21 @@ def _bump_epoch() -> None:
 #: at most so many hot statement texts remembered per connection (psycopg keeps at most
 #: ``prepared_max``, 100, prepared statements; the oldest are dropped first)
 _HOT_MAX = 64
+#: statement texts PostgreSQL plans afresh at every run (``planned_each_run``)
+_FRESH: set[str] = set()
+
+
+def planned_each_run(sql: str) -> str:
+    """Mark ``sql`` as never prepared on PostgreSQL (psycopg's ``prepare=False``): planned for
+    its parameters and the table's current size at every run. psycopg prepares a statement
+    after five runs, and PostgreSQL then keeps a generic plan made from the statistics of that
+    moment until the table is analyzed again: a plan made while a table was nearly empty (a
+    new database; the bench's form tables after its ANALYZE) scans the table where an index
+    probe is needed, and goes on scanning as the table grows (issue 12 item 4: the history
+    read of a form, 0.3 ms per case at 5,000 transactions). For a short statement whose
+    table grows from empty, planning (tens of µs) is the cheaper risk. Returns ``sql``."""
+    _FRESH.add(sql)
+    return sql
 
 
 class Connection:
@@ -267,6 +282,8 @@ class Connection:
             text = sql if control else self.dialect.sql(sql)
             if sql in self._hot:
                 return self._raw.execute(text, tuple(params), prepare=True)
+            if sql in _FRESH:
+                return self._raw.execute(text, tuple(params), prepare=False)
             return self._raw.execute(text, tuple(params))
         except Exception as exc:
             refusal = contention(exc)
@@ -289,7 +306,11 @@ class Connection:
         try:
             with self._raw.pipeline():
                 cursors = [
-                    self._raw.execute(self.dialect.sql(sql), tuple(params), prepare=prepare)
+                    self._raw.execute(
+                        self.dialect.sql(sql),
+                        tuple(params),
+                        prepare=False if sql in _FRESH else prepare,
+                    )
                     for sql, params in statements
                 ]
             return [list(cursor.fetchall()) for cursor in cursors]

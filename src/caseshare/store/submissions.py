@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from caseshare.store.base import Row, dumps, loads, utcnow
+from caseshare.store.base import Row, dumps, loads, planned_each_run, utcnow
 from caseshare.store.casestates import STATE_COLS, CaseStateStore, Found, IndexRow
 
 __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "TransactionRow"]
@@ -40,7 +40,9 @@ _WITH_HISTORY: Final = (
 #: live transaction. The IN-list form let the planner, misled by statistics older than the
 #: agency's transactions, walk every transaction of the agency by (agency_id, id) and filter
 #: (issue 12 item 4); the agency is a parameter for the same reason (``Dialect.agency_is``).
-_WITH_HISTORY_PG: Final = (
+#: Never prepared: a generic plan made while the agency's transactions were few scanned them
+#: all for each case (``planned_each_run``).
+_WITH_HISTORY_PG: Final = planned_each_run(
     "SELECT w.id FROM unnest(CAST(? AS text[])) AS w(id) CROSS JOIN LATERAL (SELECT 1 FROM"
     " case_transactions t WHERE t.agency_id = (SELECT CAST(? AS bigint)) AND t.case_id = w.id"
     " AND t.revoked = 0 AND t.kinds <> 'rebuild'"
