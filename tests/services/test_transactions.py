@@ -525,3 +525,24 @@ def test_a_form_writes_the_columns_it_changes_and_their_derived_ones(cast: Cast)
     stored = _stored_row(cast, "w1")
     assert (stored["owner"], stored["owner_user_id"]) == (f"user:{cast.colleague}", cast.colleague)
     assert_rebuild_agrees(cast, "w1")
+
+
+def test_a_form_that_brings_back_an_indexed_case_gives_its_referrers_their_index_back(
+    cast: Cast,
+) -> None:
+    """A case whose history indexes a case that no longer exists has no index row for it
+    (S-TX-8 writes none to a missing case); a form that creates that case again gives it back
+    and tells sync (a ``rebuild`` transaction). On PostgreSQL the referrers of the cases a form
+    creates come with its first reads (``referrers_statement``)."""
+    olga = f"user:{cast.owner}"
+    cast.svc.submit(cast.agency, cast.owner, form(block("X", create(owner=olga)), instance="b1"))
+    linked = block("Y", create(owner=olga) + index("parent", "X"))
+    cast.svc.submit(cast.agency, cast.owner, form(linked, instance="b2"))
+    cast.svc.archive_submission(cast.agency, cast.admin, "b1")  # X's only form: X is gone
+    assert not exists(cast, "X") and row(cast, "Y")["indices"] == []
+    again = form(block("X", create(owner=olga)), block("Z", create(owner=olga)), instance="b3")
+    result = cast.svc.submit(cast.agency, cast.owner, again)
+    assert set(result.cases) == {"X", "Y", "Z"}
+    assert row(cast, "Y")["indices"] == [("parent", "X", "patient", "child")]
+    assert [t.kinds for t in cast.store.transactions(cast.agency, "Y")][-1] == "rebuild"
+    assert_rebuild_agrees(cast, "X", "Y", "Z")
