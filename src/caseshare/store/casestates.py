@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from caseshare.core.principals import Principal
-from caseshare.store.base import Connection, Row, dumps, loads, utcnow
+from caseshare.store.base import Connection, Row, dumps, loads, rows_as_json, utcnow
 from caseshare.store.cases import owner_user, search_text
 
 #: the columns of ``cases`` that a replay of the case's transactions decides
@@ -175,15 +175,15 @@ class CaseStateStore(Connection):
 
     def _update_cases_pg(self, updates: Sequence[Sequence[Any]]) -> None:
         """The ``UPDATE cases`` of ``write_case_states`` as one statement on PostgreSQL, the
-        rows as one array per column (``insert_many`` says why): one plan and run for a
-        form's cases, not a statement per case."""
+        rows as one JSON parameter (``rows_as_json`` says why): one plan and run for a form's
+        cases, not a statement per case."""
         names = [*_WRITTEN, "pk"]
-        arrays = ", ".join(f"CAST(? AS {_PG_TYPES.get(n, 'text')}[])" for n in names)
-        self.execute(
-            f"UPDATE cases AS c SET {', '.join(f'{n} = v.{n}' for n in _WRITTEN)}"
-            f" FROM unnest({arrays}) AS v({', '.join(names)}) WHERE c.pk = v.pk",
-            [[row[i] for row in updates] for i in range(len(names))],
+        source, _, param = rows_as_json(names, [_PG_TYPES.get(n, "text") for n in names], updates)
+        sets = ", ".join(
+            f"{n} = CAST(v.{n} AS jsonb)" if _PG_TYPES.get(n) == "jsonb" else f"{n} = v.{n}"
+            for n in _WRITTEN
         )
+        self.execute(f"UPDATE cases AS c SET {sets} FROM {source} WHERE c.pk = v.pk", [param])
 
     def case_state_columns(
         self, agency_id: int, case_id: str
