@@ -110,7 +110,7 @@ class CaseStateStore(Connection):
         now = utcnow()
         j = self.dialect.json_param()
         inserts, updates = [], []
-        written: list[tuple[str, ...]] = []  # per update, the columns it sets on SQLite
+        written: list[tuple[str, ...]] = []  # SQLite: per update, the columns it sets
         for case_id, (columns, _) in states.items():
             owner = Principal.parse(columns["owner"])
             props: Mapping[str, str] = columns["properties"]
@@ -124,7 +124,10 @@ class CaseStateStore(Connection):
             if case_id in pks:
                 updates.append((*values, *extra, pks[case_id]))
                 known = None if existing is None else existing.get(case_id)
-                written.append(_WRITTEN if known is None else _changed(columns, known[1]))
+                # PostgreSQL gives an updated row new entries in every index whatever it sets
+                # (never a HOT update: server_modified_on is indexed)
+                if not self.is_postgres:
+                    written.append(_WRITTEN if known is None else _changed(columns, known[1]))
             else:
                 inserts.append((agency_id, case_id, *values, *extra))
         # only a case that existed before can have index rows to replace (pks are never reused),
