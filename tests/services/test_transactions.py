@@ -484,3 +484,65 @@ def test_s_tx_6_a_form_checks_the_agency_version_once_with_case_locks(
     cast.svc.submit(cast.agency, cast.owner, form(block("v1", update(colour="red"))))
     assert len(reads) == (1 if cast.store.per_case_locks else 2)
     assert row(cast, "v1")["properties"] == {"colour": "red"}
+
+
+def _stored_row(cast: Cast, case_id: str) -> dict[str, Any]:
+    cols = "case_type, name, external_id, owner, owner_user_id, closed, search, properties"
+    found = cast.store.row(
+        f"SELECT {cols} FROM cases WHERE agency_id = ? AND case_id = ?", (cast.agency, case_id)
+    )
+    assert found is not None
+    return dict(zip(cols.split(", "), found, strict=True))
+
+
+def _found_by_text(cast: Cast, text: str) -> bool:
+    if cast.store.is_postgres:
+        sql = "SELECT 1 FROM cases WHERE agency_id = ? AND search LIKE ?"
+        return cast.store.row(sql, (cast.agency, f"%{text}%")) is not None
+    sql = "SELECT 1 FROM cases_fts WHERE cases_fts MATCH ?"
+    return cast.store.row(sql, (f'"{text}"',)) is not None
+
+
+def test_a_form_writes_the_columns_it_changes_and_their_derived_ones(cast: Cast) -> None:
+    """A form's update sets on SQLite only the columns that changed (``casestates._changed``):
+    the stored row, its text index and its owner's user id are as a full rewrite leaves them,
+    through a property change, a name change and a transfer."""
+    owner = f"user:{cast.owner}"
+    cast.svc.submit(cast.agency, cast.owner, form(block("w1", create(name="Wanda", owner=owner))))
+    cast.svc.submit(cast.agency, cast.owner, form(block("w1", update(colour="zebrine"))))
+    stored = _stored_row(cast, "w1")
+    assert stored["search"] == "wanda\n\nzebrine" and stored["owner_user_id"] == cast.owner
+    assert _found_by_text(cast, "zebrine")
+    later = "2024-01-02T10:00:00Z"
+    cast.svc.submit(cast.agency, cast.owner, form(block("w1", update(colour="yakish"), later)))
+    assert _found_by_text(cast, "yakish") and not _found_by_text(cast, "zebrine")
+    assert row(cast, "w1")["modified_on"] == "2024-01-02T10:00:00.000000Z"
+    cast.svc.submit(cast.agency, cast.owner, form(block("w1", update(case_name="Wilma"))))
+    stored = _stored_row(cast, "w1")
+    assert (stored["name"], stored["search"]) == ("Wilma", "wilma\n\nyakish")
+    transfer = update(owner_id=f"user:{cast.colleague}")
+    cast.svc.submit(cast.agency, cast.owner, form(block("w1", transfer)))
+    stored = _stored_row(cast, "w1")
+    assert (stored["owner"], stored["owner_user_id"]) == (f"user:{cast.colleague}", cast.colleague)
+    assert_rebuild_agrees(cast, "w1")
+
+
+def test_a_form_that_brings_back_an_indexed_case_gives_its_referrers_their_index_back(
+    cast: Cast,
+) -> None:
+    """A case whose history indexes a case that no longer exists has no index row for it
+    (S-TX-8 writes none to a missing case); a form that creates that case again gives it back
+    and tells sync (a ``rebuild`` transaction). On PostgreSQL the referrers of the cases a form
+    creates come with its first reads (``referrers_statement``)."""
+    olga = f"user:{cast.owner}"
+    cast.svc.submit(cast.agency, cast.owner, form(block("X", create(owner=olga)), instance="b1"))
+    linked = block("Y", create(owner=olga) + index("parent", "X"))
+    cast.svc.submit(cast.agency, cast.owner, form(linked, instance="b2"))
+    cast.svc.archive_submission(cast.agency, cast.admin, "b1")  # X's only form: X is gone
+    assert not exists(cast, "X") and row(cast, "Y")["indices"] == []
+    again = form(block("X", create(owner=olga)), block("Z", create(owner=olga)), instance="b3")
+    result = cast.svc.submit(cast.agency, cast.owner, again)
+    assert set(result.cases) == {"X", "Y", "Z"}
+    assert row(cast, "Y")["indices"] == [("parent", "X", "patient", "child")]
+    assert [t.kinds for t in cast.store.transactions(cast.agency, "Y")][-1] == "rebuild"
+    assert_rebuild_agrees(cast, "X", "Y", "Z")

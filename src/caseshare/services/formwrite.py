@@ -150,7 +150,7 @@ class FormWriter(HistoryService):
     ) -> list[str]:
         """The cases' new rows and index rows, and one audit event each, in a few statements."""
         snaps: dict[str, Snapshot] = {cid: columns_of(s) for cid, s in states.items()}
-        existing = {cid: found[0] for cid, found in before.items() if found is not None}
+        existing = {cid: found for cid, found in before.items() if found is not None}
         pks = self.store.write_case_states(agency_id, snaps, existing)
         events = []
         for case_id, (columns, _) in snaps.items():

@@ -197,21 +197,27 @@ class TransactionService(FormWriter):
         # cases for the S-TX-7 check among them, as the check reads them under the same locks:
         # of the cases it only updates, which are expected to exist (those it creates seldom
         # do, and a 1,000-block form of creates would look up 1,000 missing cases for nothing)
+        # and the referrers of the cases it creates (which cases' histories index them)
         case_ids = list(dict.fromkeys(b.case_id for b in parsed.blocks))
         creates = {b.case_id for b in parsed.blocks if b.create is not None}
-        asked = [c for c in case_ids if c not in creates] if self.store.is_postgres else []
+        pg = self.store.is_postgres
+        asked = [c for c in case_ids if c not in creates] if pg else []
+        refs_asked = [c for c in case_ids if c in creates] if pg else []
         direct = self._direct_fragment(self.context(agency_id), user)
         also = (
             self.store.facts_statements(agency_id, asked, (direct.sql, direct.params))
             if asked
             else []
         )
+        if refs_asked:
+            also.append(self.store.referrers_statement(agency_id, refs_asked))
         current, found, history, version, also_rows = self.store.form_first_reads(
             agency_id, instance_id, case_ids, version=early, also=also
         )
+        ref_rows = also_rows.pop() if refs_asked and also_rows else []
         facts = (
             (set(asked), self.store.facts_from_rows(also_rows, CHILD_SAMPLE))
-            if also and also_rows
+            if asked and also_rows
             else None
         )
         if early and version is not None and version != self.context(agency_id).version:
@@ -248,7 +254,10 @@ class TransactionService(FormWriter):
         before = {cid: found.get(cid) for cid in by_case}
         created = [cid for cid, f in before.items() if f is None]
         # cases whose history indexes a case this form (re-)creates: their index rows follow it
-        referrers = self.store.referrers_of(agency_id, created)
+        # (read with the first reads for the cases it creates, here for any other)
+        made = set(created)
+        referrers = {r[1] for r in ref_rows if r[0] in made}
+        referrers |= self.store.referrers_of(agency_id, sorted(made - set(refs_asked)))
         if not whole and referrers - set(by_case):
             raise _WholeAgency
         self._check(agency_id, user, by_case, before, facts)

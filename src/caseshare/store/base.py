@@ -76,6 +76,21 @@ def _bump_epoch() -> None:
 #: at most so many hot statement texts remembered per connection (psycopg keeps at most
 #: ``prepared_max``, 100, prepared statements; the oldest are dropped first)
 _HOT_MAX = 64
+#: statement texts PostgreSQL plans afresh at every run (``planned_each_run``)
+_FRESH: set[str] = set()
+
+
+def planned_each_run(sql: str) -> str:
+    """Mark ``sql`` as never prepared on PostgreSQL (psycopg's ``prepare=False``): planned for
+    its parameters and the table's current size at every run. psycopg prepares a statement
+    after five runs, and PostgreSQL then keeps a generic plan made from the statistics of that
+    moment until the table is analyzed again: a plan made while a table was nearly empty (a
+    new database; the bench's form tables after its ANALYZE) scans the table where an index
+    probe is needed, and goes on scanning as the table grows (issue 12 item 4: the history
+    read of a form, 0.3 ms per case at 5,000 transactions). For a short statement whose
+    table grows from empty, planning (tens of µs) is the cheaper risk. Returns ``sql``."""
+    _FRESH.add(sql)
+    return sql
 
 
 class Connection:
@@ -283,6 +298,8 @@ class Connection:
             text = sql if control else self.dialect.sql(sql)
             if sql in self._hot:
                 return self._raw.execute(text, tuple(params), prepare=True)
+            if sql in _FRESH:
+                return self._raw.execute(text, tuple(params), prepare=False)
             return self._raw.execute(text, tuple(params))
         except Exception as exc:
             refusal = contention(exc)
@@ -305,7 +322,11 @@ class Connection:
         try:
             with self._raw.pipeline():
                 cursors = [
-                    self._raw.execute(self.dialect.sql(sql), tuple(params), prepare=prepare)
+                    self._raw.execute(
+                        self.dialect.sql(sql),
+                        tuple(params),
+                        prepare=False if sql in _FRESH else prepare,
+                    )
                     for sql, params in statements
                 ]
             return [list(cursor.fetchall()) for cursor in cursors]
@@ -384,27 +405,22 @@ class Connection:
     ) -> list[Row]:
         """Many rows at once, with the rows ``returning`` names.
 
-        PostgreSQL with ``returning``: ``INSERT … SELECT * FROM unnest(?, ?, …)``, one array
-        per column (cast to ``types``, PostgreSQL type names): the same short text whatever
-        the number of rows, so psycopg caches its conversion and prepares it, where a
-        multi-row VALUES list (over 50 parameters) is parsed again by psycopg each time
-        (0.5 ms for a form's 10 rows). Without: psycopg's ``executemany``, which sends the
-        rows in one pipeline of one prepared statement (measured as fast as the arrays at 10
-        rows, and faster at 1,000). SQLite: one multi-row VALUES list per 30,000 parameters
-        (its limit is 32,766)."""
+        PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(?)``, the rows as one JSON
+        parameter typed by ``types`` (``rows_as_json``): one statement and one round trip,
+        and a short text psycopg caches and prepares whatever the number of rows. SQLite:
+        one multi-row VALUES list per 30,000 parameters (its limit is 32,766)."""
         out: list[Row] = []
         if not rows:
             return out
         head = f"INSERT INTO {table} ({', '.join(columns)})"
         tail = f" RETURNING {returning}" if returning else ""
-        if self.dialect is POSTGRES and not returning:
-            marks = ", ".join(f"CAST(? AS {t})" for t in types)
-            self.executemany(f"{head} VALUES ({marks})", rows)
-            return out
         if self.dialect is POSTGRES:
-            arrays = ", ".join(f"CAST(? AS {t}[])" for t in types)
-            params = [[row[i] for row in rows] for i in range(len(columns))]
-            return self.rows(f"{head} SELECT * FROM unnest({arrays}){tail}", params)
+            source, values, param = rows_as_json(columns, types, rows)
+            sql = f"{head} SELECT {values} FROM {source}{tail}"
+            if returning:
+                return self.rows(sql, [param])
+            self.execute(sql, [param])
+            return out
         per = 30_000 // len(columns)
         template = f"({', '.join('?' * len(columns))})"
         for start in range(0, len(rows), per):
@@ -480,6 +496,28 @@ def integrity_errors() -> tuple[type[Exception], ...]:
     import psycopg
 
     return (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+def rows_as_json(
+    columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[str, str, str]:
+    """Rows for one PostgreSQL statement as one JSON parameter: (the row source
+    ``json_to_recordset(…) AS v(column type, …)``, the select list of its columns cast to
+    ``types``, the parameter). A JSON column's values are JSON text already (``dumps``),
+    read as text and cast. Chosen over one array per column (``unnest``), which psycopg
+    adapts element by element in Python (about 0.5 ms of a form's ~3 ms of CPU for its
+    rows, issue 12 item 4), and over ``executemany``, one execution per row."""
+
+    def as_read(kind: str) -> str:
+        return "text" if kind in ("json", "jsonb") else kind
+
+    record = ", ".join(f"{c} {as_read(t)}" for c, t in zip(columns, types, strict=True))
+    values = ", ".join(
+        f"CAST(v.{c} AS {t})" if t in ("json", "jsonb") else f"v.{c}"
+        for c, t in zip(columns, types, strict=True)
+    )
+    param = json.dumps([dict(zip(columns, row, strict=True)) for row in rows])
+    return f"json_to_recordset(CAST(? AS json)) AS v({record})", values, param
 
 
 def dumps(value: Any) -> str:

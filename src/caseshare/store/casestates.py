@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from caseshare.core.principals import Principal
-from caseshare.store.base import Connection, Row, dumps, loads, utcnow
+from caseshare.store.base import Connection, Row, dumps, loads, rows_as_json, utcnow
 from caseshare.store.cases import owner_user, search_text
 
 #: the columns of ``cases`` that a replay of the case's transactions decides
@@ -45,6 +45,24 @@ _PG_TYPES: Final = {
 Found = tuple[int, dict[str, Any], list[IndexRow]]
 
 
+def _changed(columns: Mapping[str, Any], before: Mapping[str, Any]) -> tuple[str, ...]:
+    """The columns of ``_WRITTEN`` an update to state ``columns`` changes in a case whose state
+    columns were ``before`` (both as ``case_state_columns`` gives them): on SQLite an UPDATE
+    rewrites the entries of every index on a column it sets, changed or not (nine indexes on
+    ``cases``, and the text index's trigrams through ``search``), where a form's update
+    changes three or four columns. The derived columns follow their sources, and
+    ``server_modified_on`` is always written."""
+    changed = {c for c in STATE_COLS if c != "properties" and columns[c] != before[c]}
+    if dict(columns["properties"]) != before["properties"]:
+        changed.add("properties")
+    if "owner" in changed:
+        changed.add("owner_user_id")
+    if changed & {"name", "external_id", "properties"}:
+        changed.add("search")
+    changed.add("server_modified_on")
+    return tuple(c for c in _WRITTEN if c in changed)
+
+
 class CaseStateStore(Connection):
     """Repository for the part of a case row its history decides, and its index rows."""
 
@@ -76,21 +94,23 @@ class CaseStateStore(Connection):
         self,
         agency_id: int,
         states: Mapping[str, tuple[Mapping[str, Any], Sequence[IndexRow]]],
-        existing: Mapping[str, int] | None = None,
+        existing: Mapping[str, Found] | None = None,
     ) -> dict[str, int]:
         """``write_case_state`` for many cases in a few statements: every row first, then every
         index row, so indices to cases written in the same call resolve. Returns their pks.
 
-        ``existing``: the pks of those of the cases that exist, when the caller looked them all
-        up in this transaction (a form, under its locks); saves a query."""
+        ``existing``: those of the cases that exist, as ``case_states`` read them in this
+        transaction (a form, under its locks): saves a query, and on SQLite each row is
+        updated in the columns that changed only (``_changed``)."""
         ids = list(states)
         if existing is None:
             pks = self.case_pks(agency_id, ids)
         else:
-            pks = {c: existing[c] for c in ids if c in existing}
+            pks = {c: existing[c][0] for c in ids if c in existing}
         now = utcnow()
         j = self.dialect.json_param()
         inserts, updates = [], []
+        written: list[tuple[str, ...]] = []  # SQLite: per update, the columns it sets
         for case_id, (columns, _) in states.items():
             owner = Principal.parse(columns["owner"])
             props: Mapping[str, str] = columns["properties"]
@@ -103,10 +123,21 @@ class CaseStateStore(Connection):
             ]
             if case_id in pks:
                 updates.append((*values, *extra, pks[case_id]))
+                known = None if existing is None else existing.get(case_id)
+                # PostgreSQL gives an updated row new entries in every index whatever it sets
+                # (never a HOT update: server_modified_on is indexed)
+                if not self.is_postgres:
+                    written.append(_WRITTEN if known is None else _changed(columns, known[1]))
             else:
                 inserts.append((agency_id, case_id, *values, *extra))
-        # only a case that existed before can have index rows to replace (pks are never reused)
-        replaced = list(pks.values())
+        # only a case that existed before can have index rows to replace (pks are never reused),
+        # and none that had none and gets none (what ``existing`` read is every row it has:
+        # each index row's referenced case exists, by its foreign key)
+        replaced = [
+            pk
+            for case_id, pk in pks.items()
+            if existing is None or existing[case_id][2] or states[case_id][1]
+        ]
         if inserts:
             made = self.insert_many(
                 "cases",
@@ -119,12 +150,14 @@ class CaseStateStore(Connection):
         if updates and self.is_postgres:
             self._update_cases_pg(updates)
         elif updates:
-            sets = ", ".join(f"{c} = ?" for c in _COLS)
-            self.executemany(
-                f"UPDATE cases SET {sets}, owner_user_id = ?, server_modified_on = ?, search = ?,"
-                f" properties = {j} WHERE pk = ?",
-                updates,
-            )
+            by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            for row, cols in zip(updates, written, strict=True):
+                by_columns.setdefault(cols, []).append(
+                    (*(row[_WRITTEN.index(c)] for c in cols), row[-1])
+                )
+            for cols, rows in by_columns.items():
+                sets = ", ".join(f"{c} = {j if c == 'properties' else '?'}" for c in cols)
+                self.executemany(f"UPDATE cases SET {sets} WHERE pk = ?", rows)
         if replaced:
             mine, params = self.dialect.in_list("case_pk", replaced)
             self.execute(f"DELETE FROM case_indices WHERE {mine}", params)
@@ -145,15 +178,15 @@ class CaseStateStore(Connection):
 
     def _update_cases_pg(self, updates: Sequence[Sequence[Any]]) -> None:
         """The ``UPDATE cases`` of ``write_case_states`` as one statement on PostgreSQL, the
-        rows as one array per column (``insert_many`` says why): one plan and run for a
-        form's cases, not a statement per case."""
+        rows as one JSON parameter (``rows_as_json`` says why): one plan and run for a form's
+        cases, not a statement per case."""
         names = [*_WRITTEN, "pk"]
-        arrays = ", ".join(f"CAST(? AS {_PG_TYPES.get(n, 'text')}[])" for n in names)
-        self.execute(
-            f"UPDATE cases AS c SET {', '.join(f'{n} = v.{n}' for n in _WRITTEN)}"
-            f" FROM unnest({arrays}) AS v({', '.join(names)}) WHERE c.pk = v.pk",
-            [[row[i] for row in updates] for i in range(len(names))],
+        source, _, param = rows_as_json(names, [_PG_TYPES.get(n, "text") for n in names], updates)
+        sets = ", ".join(
+            f"{n} = CAST(v.{n} AS jsonb)" if _PG_TYPES.get(n) == "jsonb" else f"{n} = v.{n}"
+            for n in _WRITTEN
         )
+        self.execute(f"UPDATE cases AS c SET {sets} FROM {source} WHERE c.pk = v.pk", [param])
 
     def case_state_columns(
         self, agency_id: int, case_id: str

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from caseshare.store.base import Row, dumps, loads, utcnow
+from caseshare.store.base import Row, dumps, loads, planned_each_run, utcnow
 from caseshare.store.casestates import STATE_COLS, CaseStateStore, Found, IndexRow
 
 __all__ = ["STATE_COLS", "IndexRow", "SubmissionRow", "SubmissionStore", "TransactionRow"]
@@ -40,7 +40,9 @@ _WITH_HISTORY: Final = (
 #: live transaction. The IN-list form let the planner, misled by statistics older than the
 #: agency's transactions, walk every transaction of the agency by (agency_id, id) and filter
 #: (issue 12 item 4); the agency is a parameter for the same reason (``Dialect.agency_is``).
-_WITH_HISTORY_PG: Final = (
+#: Never prepared: a generic plan made while the agency's transactions were few scanned them
+#: all for each case (``planned_each_run``).
+_WITH_HISTORY_PG: Final = planned_each_run(
     "SELECT w.id FROM unnest(CAST(? AS text[])) AS w(id) CROSS JOIN LATERAL (SELECT 1 FROM"
     " case_transactions t WHERE t.agency_id = (SELECT CAST(? AS bigint)) AND t.case_id = w.id"
     " AND t.revoked = 0 AND t.kinds <> 'rebuild'"
@@ -356,14 +358,22 @@ class SubmissionStore(CaseStateStore):
         """``referrers`` of many cases at once."""
         if not case_ids:
             return set()
+        sql, params = self.referrers_statement(agency_id, case_ids)
+        return {r[1] for r in self.rows(sql, params)}
+
+    def referrers_statement(
+        self, agency_id: int, case_ids: Sequence[str]
+    ) -> tuple[str, Sequence[Any]]:
+        """The query of ``referrers_of``, for a pipeline (``form_first_reads``' ``also``): rows
+        of (referenced case, referring case). Planned at every run on PostgreSQL: the table of
+        references grows from empty, as the history does (``planned_each_run``)."""
         wanted, params = self.dialect.in_list("r.ref_case_id", list(case_ids))
-        rows = self.rows(
-            "SELECT DISTINCT t.case_id FROM transaction_refs r"
+        sql = (
+            "SELECT DISTINCT r.ref_case_id, t.case_id FROM transaction_refs r"
             " JOIN case_transactions t ON t.id = r.transaction_id"
-            f" WHERE r.agency_id = ? AND {wanted} AND t.revoked = 0",
-            (agency_id, *params),
+            f" WHERE r.agency_id = ? AND {wanted} AND t.revoked = 0"
         )
-        return {r[0] for r in rows}
+        return (planned_each_run(sql) if self.is_postgres else sql), (agency_id, *params)
 
     def set_transaction_owners(self, owners: Mapping[int, str]) -> None:
         """``set_transaction_owner`` for many transactions at once."""
