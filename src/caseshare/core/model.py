@@ -133,3 +133,26 @@ class CaseFacts:
     sync: SyncRoute | None = None
     #: its agency shares, loaded only when a user of another agency asks (S-AG-4)
     agency_shares: tuple[ReceivedShare, ...] = ()
+    #: ``grants`` by grantee, each with its place in ``grants``: built on first use by
+    #: ``grants_to`` (a derived memo, so ``replace`` starts it afresh)
+    _by_grantee: dict[Principal, list[tuple[int, StoredGrant]]] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    def grants_to(self, principals: Mapping[Principal, object]) -> tuple[StoredGrant, ...]:
+        """The grants whose grantee is one of ``principals``, in ``grants`` order: a lookup per
+        grantee instead of a test per grant, for cases that many grants reach (a decision asks
+        of every case it meets, and ``who_has_access`` asks of one case for every user)."""
+        index = self._by_grantee
+        if index is None:
+            index = {}
+            for place, grant in enumerate(self.grants):
+                index.setdefault(grant.grantee, []).append((place, grant))
+            object.__setattr__(self, "_by_grantee", index)  # a memo of immutable data
+        hits = index.keys() & principals.keys()
+        if not hits:
+            return ()
+        if len(hits) == 1:
+            (only,) = hits
+            return tuple(grant for _, grant in index[only])
+        return tuple(grant for _, grant in sorted(pair for p in hits for pair in index[p]))
