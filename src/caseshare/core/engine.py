@@ -41,8 +41,9 @@ class Seat:
     #: the active rules whose grantee the user belongs to, each with the grant it gives
     rules: tuple[tuple[Rule, Grant], ...] = ()
     plans: dict[str, Plan] = field(default_factory=dict)
-    #: per owner: the owner grant
+    #: per owner: the owner grant; per (user, level, cause) a hierarchy grant is over: it
     owner_grants: dict[Principal, Grant] = field(default_factory=dict)
+    above: dict[tuple[int, Level, Cause], Grant | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,7 +434,9 @@ def _direct(ctx: AgencyContext, seat: Seat, plan: Plan, user: User, case: CaseFa
         grants.append(found)
     hierarchy = seat.manages
     if hierarchy and owner.kind == "user":
-        grants.extend(_above(ctx.directory, user, owner.id, Level.FULL, Cause.OWNER))
+        above = _above(ctx.directory, seat, user, owner.id, Level.FULL, Cause.OWNER)
+        if above is not None:
+            grants.append(above)
     stored_grants = case.grants
     if stored_grants:
         principals = seat.principals
@@ -458,7 +461,9 @@ def _direct(ctx: AgencyContext, seat: Seat, plan: Plan, user: User, case: CaseFa
             if hierarchy and grantee.kind == "user":
                 level = stored.level if stored.cause is not _TEAM else ctx.stored_level(stored)
                 if level is not _NONE:
-                    grants.extend(_above(ctx.directory, user, grantee.id, level, stored.cause))
+                    above = _above(ctx.directory, seat, user, grantee.id, level, stored.cause)
+                    if above is not None:
+                        grants.append(above)
     for rule_matches, grant in plan.rules:
         if rule_matches is None or rule_matches(case):
             grants.append(grant)
@@ -466,16 +471,31 @@ def _direct(ctx: AgencyContext, seat: Seat, plan: Plan, user: User, case: CaseFa
 
 
 def _above(
-    directory: Directory, user: User, named: int, level: Level, source: Cause
-) -> list[Grant]:
+    directory: Directory, seat: Seat, user: User, named: int, level: Level, source: Cause
+) -> Grant | None:
+    """The hierarchy grant of a manager over a grant to (or a case of) user ``named``, if the
+    manager's role is above theirs; kept in the seat: a manager meets the same grantees on
+    case after case (the hot household's grants, on each of its children)."""
+    key = (named, level, source)
+    above = seat.above
+    if key in above:
+        return above[key]
     other = directory.users.get(named)
-    if other is None or other.id == user.id or not directory.is_above(user.role_id, other.role_id):
-        return []
-    path = (
-        f"hierarchy → role:{user.role_id} above role:{other.role_id} of user:{other.id}"
-        f" ({source.value})"
-    )
-    return [Grant(Cause.HIERARCHY, level, path, level, source=source)]
+    found = None
+    if (
+        other is not None
+        and other.id != user.id
+        and directory.is_above(user.role_id, other.role_id)
+    ):
+        path = (
+            f"hierarchy → role:{user.role_id} above role:{other.role_id} of user:{other.id}"
+            f" ({source.value})"
+        )
+        found = Grant(Cause.HIERARCHY, level, path, level, source=source)
+    if len(above) >= 100_000:  # users × levels × causes: bounded all the same
+        above.clear()
+    above[key] = found
+    return found
 
 
 def sync_path(ctx: AgencyContext, user: User, route: SyncRoute) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from caseshare.core.levels import Cause, Level
 from caseshare.core.principals import Principal
@@ -134,31 +135,30 @@ class CaseFacts:
     sync: SyncRoute | None = None
     #: its agency shares, loaded only when a user of another agency asks (S-AG-4)
     agency_shares: tuple[ReceivedShare, ...] = ()
-    #: ``grants`` by grantee, each with its place in ``grants``: built on first use by
-    #: ``grants_to`` (a derived memo, so ``replace`` starts it afresh)
-    _by_grantee: dict[Principal, list[tuple[int, StoredGrant]]] | None = field(
+    #: the grantees of ``grants``, gathered on first use by ``grants_to`` (a derived memo, so
+    #: ``replace`` starts it afresh)
+    _grantees: frozenset[Principal] | None = field(
         default=None, init=False, compare=False, repr=False
     )
 
     def grants_to(self, *principals: AbstractSet[Principal]) -> tuple[StoredGrant, ...]:
-        """The grants whose grantee is in one of the ``principals`` sets, in ``grants`` order: a
-        lookup per grantee instead of a test per grant, for cases that many grants reach (a
-        decision asks of every case it meets, ``who_has_access`` of one case for every user).
-        Each set is met from its smaller side (``dict.keys() &``), a user's few principals or
-        the case's few grantees."""
-        index = self._by_grantee
-        if index is None:
-            index = {}
-            for place, grant in enumerate(self.grants):
-                index.setdefault(grant.grantee, []).append((place, grant))
-            object.__setattr__(self, "_by_grantee", index)  # a memo of immutable data
-        keys = index.keys()
-        hits = keys & principals[0]
+        """The grants whose grantee is in one of the ``principals`` sets, in ``grants`` order.
+
+        A decision on a case that many grants reach asks this instead of testing every grant:
+        the case's grantees are gathered once per facts object (in C), and most users hold none
+        of them, so the answer is one set intersection walked from its smaller side (a user's
+        few principals, or the case's few grantees); only a user who holds some walks the
+        grants."""
+        grantees = self._grantees
+        if grantees is None:
+            grantees = frozenset(map(_GRANTEE, self.grants))
+            object.__setattr__(self, "_grantees", grantees)  # a memo of immutable data
+        hits = grantees.intersection(principals[0])
         for more in principals[1:]:
-            hits |= keys & more
+            hits |= grantees.intersection(more)
         if not hits:
             return ()
-        if len(hits) == 1:
-            (only,) = hits
-            return tuple(grant for _, grant in index[only])
-        return tuple(grant for _, grant in sorted(pair for p in hits for pair in index[p]))
+        return tuple(grant for grant in self.grants if grant.grantee in hits)
+
+
+_GRANTEE = attrgetter("grantee")
