@@ -41,8 +41,9 @@ class Seat:
     #: the active rules whose grantee the user belongs to, each with the grant it gives
     rules: tuple[tuple[Rule, Grant], ...] = ()
     plans: dict[str, Plan] = field(default_factory=dict)
-    #: per owner: the owner grant; per (user, level, cause) a hierarchy grant is over: it
+    #: per owner: the owner grant
     owner_grants: dict[Principal, Grant] = field(default_factory=dict)
+    #: per (user below, level, cause): the manager's hierarchy grant over it (None: not above)
     above: dict[tuple[int, Level, Cause], Grant | None] = field(default_factory=dict)
 
 
@@ -253,7 +254,7 @@ class Access(NamedTuple):
     """A user's access to a case: the grants, the effective level and why.
 
     A named tuple, as ``Principal``: every decision builds one, and a frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__`` (about 3× the cost)."""
+    ``__init__`` sets each field through ``object.__setattr__`` (about 4× the cost)."""
 
     user_id: int
     case_pk: int
