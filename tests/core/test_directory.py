@@ -154,23 +154,6 @@ def test_s_own_2_role_and_role_tree_membership() -> None:
     assert not any(p.kind.startswith("role") for p in ROLES.principals_of(5))
 
 
-def test_s_hier_1_users_below_a_role_are_those_it_stands_above_active_or_not() -> None:
-    """A manager's decision looks up grants to the users below their role (``users_below``):
-    exactly the users whose role the manager's is above (``is_above``), inactive ones too (a
-    grant to them still reaches the manager, S-HIER-1), and afresh after a patch moves one."""
-    tree = directory(
-        [user(1, role=1), user(2, role=2), user(3, role=3, active=False), user(4, role=4), user(5)],
-        roles=[(1, None), (2, 1), (3, 2), (4, 1)],
-    )
-    for role in (1, 2, 3, 4):
-        want = {P(f"user:{u.id}") for u in tree.users.values() if tree.is_above(role, u.role_id)}
-        assert tree.users_below(role) == want
-    assert tree.users_below(1) == {P("user:2"), P("user:3"), P("user:4")}
-    moved = tree.patched(users={4: user(4, role=3)})
-    assert moved.users_below(2) == {P("user:3"), P("user:4")}
-    assert tree.users_below(2) == {P("user:3")}
-
-
 def test_s_hier_1_role_tree_helpers() -> None:
     assert ROLES.role_ancestors(3) == (2, 1)
     assert ROLES.roles_below(1) == {2, 3, 4}

@@ -66,7 +66,6 @@ class Directory:
         self._members: dict[Principal, frozenset[int]] = {}
         self._ancestors: dict[int, tuple[int, ...]] = {}
         self._ancestor_sets: dict[int, frozenset[int]] = {}
-        self._below: dict[int, set[Principal]] = {}
 
     def patched(
         self,
@@ -89,7 +88,7 @@ class Directory:
         group id order, as ``StructureStore.load_context`` reads them)."""
         new = Directory.__new__(Directory)
         new.__dict__.update(self.__dict__)
-        new._principals, new._owner_ids, new._below = {}, {}, {}
+        new._principals, new._owner_ids = {}, {}
         if roles:
             new._ancestors, new._ancestor_sets = {}, {}
         if users:
@@ -430,21 +429,6 @@ class Directory:
         if ancestors is None:
             ancestors = self._ancestor_sets[role] = frozenset(self.role_ancestors(role))
         return manager_role in ancestors
-
-    def users_below(self, role_id: int) -> set[Principal]:
-        """Every user (active or not) whose role ``role_id`` is above (``is_above``): the users a
-        manager of that role stands above, looked up in a case's grants by grantee. A set, not a
-        frozenset: ``dict.keys() & set`` walks the smaller side."""
-        found = self._below.get(role_id)
-        if found is None:
-            found = {
-                Principal("user", user_id)
-                for role, user_ids in list(self._users_by_role.items())
-                if self.is_above(role_id, role)
-                for user_id in user_ids
-            }
-            self._below[role_id] = found
-        return found
 
     def role_would_cycle(self, role_id: int, parent_id: int | None) -> bool:
         return parent_id is not None and (

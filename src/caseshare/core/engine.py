@@ -412,9 +412,8 @@ def direct_grants(ctx: AgencyContext, user: User, case: CaseFacts) -> list[Grant
     return _direct_on(ctx, ctx.seat(user), user, case)
 
 
-#: from this many stored grants on a case, a decision looks up the user's principals (and a
-#: manager's users below) in the case's grants by grantee (``CaseFacts.grants_to``) instead of
-#: testing every grant
+#: from this many stored grants on a case, a decision looks up the user's principals in the
+#: case's grantees (``CaseFacts.grants_to``) instead of testing every grant
 INDEXED_FROM = 8
 
 
@@ -441,14 +440,10 @@ def _direct(ctx: AgencyContext, seat: Seat, plan: Plan, user: User, case: CaseFa
     stored_grants = case.grants
     if stored_grants:
         principals = seat.principals
-        if len(stored_grants) >= INDEXED_FROM:
-            # only grants to the user's principals, or for a manager to the users below, can
-            # count: the same loop on those alone
-            if hierarchy:
-                below = ctx.directory.users_below(user.role_id or 0)
-                stored_grants = case.grants_to(principals.keys(), below)
-            else:
-                stored_grants = case.grants_to(principals.keys())
+        if not hierarchy and len(stored_grants) >= INDEXED_FROM:
+            # only grants to the user's principals can count: the same loop on those alone (a
+            # manager's grants over the users below come from any grant: kept in the seat)
+            stored_grants = case.grants_to(principals.keys())
         for stored in stored_grants:
             grantee = stored.grantee
             where = principals.get(grantee)

@@ -141,21 +141,18 @@ class CaseFacts:
         default=None, init=False, compare=False, repr=False
     )
 
-    def grants_to(self, *principals: AbstractSet[Principal]) -> tuple[StoredGrant, ...]:
-        """The grants whose grantee is in one of the ``principals`` sets, in ``grants`` order.
+    def grants_to(self, principals: AbstractSet[Principal]) -> tuple[StoredGrant, ...]:
+        """The grants whose grantee is one of ``principals``, in ``grants`` order.
 
         A decision on a case that many grants reach asks this instead of testing every grant:
         the case's grantees are gathered once per facts object (in C), and most users hold none
-        of them, so the answer is one set intersection walked from its smaller side (a user's
-        few principals, or the case's few grantees); only a user who holds some walks the
-        grants."""
+        of them, so the answer is one set intersection, walked from the user's few principals;
+        only a user who holds some walks the grants."""
         grantees = self._grantees
         if grantees is None:
             grantees = frozenset(map(_GRANTEE, self.grants))
             object.__setattr__(self, "_grantees", grantees)  # a memo of immutable data
-        hits = grantees.intersection(principals[0])
-        for more in principals[1:]:
-            hits |= grantees.intersection(more)
+        hits = grantees.intersection(principals)
         if not hits:
             return ()
         return tuple(grant for grant in self.grants if grant.grantee in hits)
