@@ -16,8 +16,8 @@ from caseshare.core.rules import (
     AnyOf,
     Condition,
     Rule,
-    case_types_of,
     check_limits,
+    compile_on_type,
     criteria_to_data,
     matches,
     parse_criteria,
@@ -252,31 +252,39 @@ def _ct(op: str, value: str | tuple[str, ...]) -> Condition:
 HIGH = Condition("property", "equals", "high", "priority")
 
 
+TYPES = ("patient", "referral", "x", "household", "")
+
+
 @pytest.mark.parametrize(
-    ("criterion", "types"),
+    ("criterion", "settled"),
     [
-        (_ct("equals", "patient"), {"patient"}),
-        (_ct("in", ("patient", "referral")), {"patient", "referral"}),
-        (_ct("not_equals", "patient"), None),
-        (_ct("starts_with", "pat"), None),
-        (HIGH, None),
-        (AllOf((_ct("equals", "patient"), HIGH)), {"patient"}),
-        (AllOf((_ct("in", ("patient", "referral")), _ct("equals", "referral"))), {"referral"}),
-        (AllOf((HIGH, HIGH)), None),
-        (AnyOf((_ct("equals", "patient"), HIGH)), None),
-        (AnyOf((_ct("equals", "patient"), _ct("equals", "referral"))), {"patient", "referral"}),
-        (AnyOf((AllOf((_ct("equals", "patient"), HIGH)), _ct("equals", "x"))), {"patient", "x"}),
+        (_ct("equals", "patient"), {"patient": True, "referral": False}),
+        (_ct("in", ("patient", "referral")), {"patient": True, "referral": True, "x": False}),
+        (_ct("not_equals", "patient"), {"patient": False, "x": True}),
+        (_ct("starts_with", "pat"), {"patient": True, "household": False}),
+        (Condition("case_type", "exists"), {"patient": True, "": False}),
+        (HIGH, {}),
+        (AllOf((_ct("equals", "patient"), HIGH)), {"referral": False}),
+        (AllOf((_ct("in", ("patient", "referral")), _ct("equals", "referral"))), {"x": False}),
+        (AllOf((HIGH, HIGH)), {}),
+        (AnyOf((_ct("equals", "patient"), HIGH)), {"patient": True}),
+        (AnyOf((_ct("equals", "patient"), _ct("equals", "referral"))), {"x": False}),
+        (AnyOf((AllOf((_ct("equals", "patient"), HIGH)), _ct("equals", "x"))), {"x": True}),
+        (AnyOf((AllOf((_ct("not_equals", "x"), HIGH)), _ct("equals", "x"))), {"referral": None}),
     ],
 )
-def test_s_rule_1_a_rule_is_skipped_only_on_case_types_its_criteria_can_never_meet(
-    criterion: AllOf | AnyOf | Condition, types: set[str] | None
+def test_s_rule_1_a_rule_on_one_case_type_tests_what_the_type_leaves_open(
+    criterion: AllOf | AnyOf | Condition, settled: dict[str, bool | None]
 ) -> None:
-    """A decision tests a criteria rule only on the case types ``case_types_of`` allows: it must
-    never leave out a type on which the criteria could hold."""
-    found = case_types_of(criterion)
-    assert (None if found is None else set(found)) == types
-    if found is not None:
-        for case_type in ("patient", "referral", "x", "household"):
-            if case_type not in found:
-                other = case(1, "group:7", case_type=case_type, properties={"priority": "high"})
-                assert not matches(criterion, other)
+    """A decision settles a criteria rule's conditions on the case type once per type
+    (``compile_on_type``): what is left must meet exactly the cases the whole criteria meet,
+    and a rule settled as never (or always) holding must hold on no (or every) case of it."""
+    for case_type in TYPES:
+        test = compile_on_type(criterion, case_type)
+        if case_type in settled:
+            want = settled[case_type]
+            assert test is want if want is not None else not isinstance(test, bool)
+        for properties in ({"priority": "high"}, {"priority": "low"}, {}):
+            other = case(1, "group:7", case_type=case_type, properties=properties)
+            held = test if isinstance(test, bool) else test(other)
+            assert held == matches(criterion, other), (case_type, properties)

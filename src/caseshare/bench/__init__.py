@@ -148,8 +148,8 @@ def _run(store: Store, size: str, seed: int) -> None:
         assert row is not None
         facts[case_id] = store.facts(row)
     pairs = [(rng.choice(users), facts[rng.choice(cases)]) for _ in range(5000)]
-    for user, _ in pairs[:200]:  # warm the per-user membership caches, as a server would be
-        ctx.directory.owner_ids(user.id)
+    for user in users:  # warm each user's seat (memberships, owner ids, rules), as a server's are
+        ctx.seat(user)
     samples = []
     for user, case in pairs:
         t0 = time.perf_counter()

@@ -213,24 +213,34 @@ def compile_criteria(criterion: Criterion) -> Matcher:
     return starts
 
 
-def case_types_of(criterion: Criterion) -> frozenset[str] | None:
-    """The case types a case must have to meet the criteria, when the criteria say (None:
-    any type may): a decision then skips the rule on a case of any other type."""
+def compile_on_type(criterion: Criterion, case_type: str) -> Matcher | bool:
+    """The criteria's test on cases of one type, built once per user and type: every condition
+    on the case type is settled here, so a decision tests only what is left (True or False when
+    nothing is: the rule then holds on every case of the type, or on none)."""
+    settled = _on_type(criterion, _probe(case_type))
+    return settled if isinstance(settled, bool) else compile_criteria(settled)
+
+
+def _probe(case_type: str) -> CaseFacts:
+    """A case of the type and nothing else: a condition on the case type reads only that."""
+    return CaseFacts(0, 0, "", case_type, "", Principal("user", 0))
+
+
+def _on_type(criterion: Criterion, probe: CaseFacts) -> Criterion | bool:
     if isinstance(criterion, Condition):
         if criterion.field != "case_type":
-            return None
-        if criterion.op == "equals" and isinstance(criterion.value, str):
-            return frozenset((criterion.value,))
-        if criterion.op == "in":
-            return frozenset(criterion.value or ())
-        return None
-    found = [case_types_of(c) for c in criterion.items]
-    if isinstance(criterion, AllOf):
-        known = [f for f in found if f is not None]
-        return frozenset.intersection(*known) if known else None
-    if any(f is None for f in found) or not found:
-        return None
-    return frozenset().union(*(f for f in found if f is not None))
+            return criterion
+        return compile_criteria(criterion)(probe)  # the same test a case would meet
+    items = [_on_type(c, probe) for c in criterion.items]
+    decisive = isinstance(criterion, AnyOf)  # the value that settles the whole: any / all
+    if any(c is decisive for c in items):
+        return decisive
+    left = tuple(c for c in items if not isinstance(c, bool))
+    if not left:
+        return not decisive
+    if len(left) == 1:
+        return left[0]
+    return AnyOf(left) if decisive else AllOf(left)
 
 
 def matches(criterion: Criterion, case: CaseFacts) -> bool:
