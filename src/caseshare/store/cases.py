@@ -499,21 +499,24 @@ class CaseStore(Connection):
         *,
         child_filter: tuple[str, list[Any]],
         child_limit: int,
-    ) -> tuple[tuple[int, int], CaseFacts | None]:
+        probe: tuple[str, Sequence[Any]] | None = None,
+    ) -> tuple[tuple[int, int], CaseFacts | None, list[Row] | None]:
         """The agency's (version, change count), as ``agency_state`` reads it, and
         ``facts_by_id``: in one round trip on PostgreSQL (a pipeline), so a check whose
-        context is cached already pays one round trip, not two."""
+        context is cached already pays one round trip, not two. ``probe``, a statement that
+        reads no other's answer (the check's ``may_sync_query``), goes in the same pipeline:
+        its rows come third (None without a probe)."""
         sql, params = self._facts_query(agency_id, case_id, child_filter, child_limit)
-        state, rows = self.rows_together(
-            [
-                ("SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,)),
-                (sql, params),
-            ],
-            hot=True,
-        )
+        statements: list[tuple[str, Sequence[Any]]] = [
+            ("SELECT version, change_seq FROM agencies WHERE id = ?", (agency_id,)),
+            (sql, params),
+        ]
+        if probe is not None:
+            statements.append(probe)
+        state, rows, *probed = self.rows_together(statements, hot=True)
         if not state:
             raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
-        return (int(state[0][0]), int(state[0][1])), _facts_found(rows)
+        return (int(state[0][0]), int(state[0][1])), _facts_found(rows), next(iter(probed), None)
 
     def _facts_query(
         self,

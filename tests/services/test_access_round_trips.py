@@ -1,0 +1,131 @@
+"""Issue 12 item 5: on PostgreSQL a common check is ONE round trip — the agency's state, the
+case's facts and the user's ``may_sync`` probe in one pipeline (``facts_and_state``) — counted
+at the connection, not timed. A round trip is a statement sent on its own or a pipeline.
+
+Each test runs on a fresh, committed store: the rolled-back service fixtures check inside a
+transaction, where nothing is pipelined.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from caseshare.core.levels import Cause, Level
+from caseshare.core.principals import Principal
+from caseshare.services import Caseshare
+from caseshare.store import Store
+from tests.services.cast import Cast
+
+
+@dataclass
+class _Counting:
+    """The psycopg connection, counting what it sends: each ``execute`` outside a pipeline
+    is a round trip, and so is each pipeline, whatever it holds."""
+
+    raw: Any
+    trips: int = 0
+    statements: list[str] = field(default_factory=list)
+    _piped: bool = False
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        self.statements.append(sql)
+        if not self._piped:
+            self.trips += 1
+        return self.raw.execute(sql, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[Any]:
+        self.trips += 1
+        self._piped = True
+        try:
+            with self.raw.pipeline() as pipe:
+                yield pipe
+        finally:
+            self._piped = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def _sent(store: Store, fn: Callable[[], object]) -> _Counting:
+    """What ``fn()`` sends to the server on the store's connection."""
+    counting = _Counting(store._raw)
+    store._raw = counting
+    try:
+        fn()
+    finally:
+        store._raw = counting.raw
+    return counting
+
+
+@pytest.fixture
+def pg(two: tuple[Cast, Caseshare]) -> Cast:
+    cast, _ = two
+    if not cast.store.is_postgres:
+        pytest.skip("round trips are counted on PostgreSQL (SQLite has none)")
+    return cast
+
+
+def test_a_check_without_read_is_one_round_trip_with_the_sync_probe_in_it(pg: Cast) -> None:
+    svc = pg.svc
+    # the outsider owns a case of his own, so he has owner ids and the probe runs (S-SYNC-1)
+    svc.create_case(pg.agency, pg.outsider, "t", "his", owner=f"user:{pg.outsider}")
+    for user in (pg.reader, pg.outsider, pg.owner):  # the context cached, statements prepared
+        svc.access(user, pg.case)
+    for user, level in ((pg.outsider, Level.NONE), (pg.reader, Level.READ)):
+        sent = _sent(pg.store, lambda user=user, level=level: svc.access(user, pg.case))
+        assert svc.access(user, pg.case).level is level
+        assert sent.trips == 1
+        # the agency's state, the facts, and may_sync's walk back from the case
+        assert len(sent.statements) == 3
+        assert "WITH RECURSIVE" in sent.statements[-1]
+
+
+def test_a_case_in_the_live_set_is_read_by_sync_through_the_pipelined_probe(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    cast, other = two
+    svc = cast.svc
+    assert svc.access(cast.outsider, cast.case).level is Level.NONE  # the context cached
+    # another connection gives the outsider an open grandchild of the case (its child is
+    # Olga's): the case is in his live set (S-SYNC-1), and only that gives him read (a
+    # grandchild's grants do not reach the case as implicit_parent)
+    other.create_case(
+        cast.agency,
+        cast.admin,
+        "t",
+        "mid",
+        case_id="mid",
+        owner=f"user:{cast.owner}",
+        indices={"up": (cast.case, "child")},
+    )
+    other.create_case(
+        cast.agency,
+        cast.admin,
+        "t",
+        "kid",
+        case_id="kid",
+        owner=f"user:{cast.outsider}",
+        indices={"up": ("mid", "child")},
+    )
+    found = svc.access(cast.outsider, cast.case)
+    assert found.level is Level.READ
+    assert found.causes == {Cause.SYNC}
+    other.close_case(cast.agency, cast.admin, "kid")
+    assert svc.access(cast.outsider, cast.case).level is Level.NONE
+
+
+def test_a_revoke_through_another_connection_is_in_force_at_the_next_pipelined_check(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    cast, other = two
+    svc = cast.svc
+    for _ in range(2):
+        assert svc.access(cast.reader, cast.case).level is Level.READ
+    other.unshare(cast.agency, cast.owner, cast.case, Principal("user", cast.reader))
+    assert svc.access(cast.reader, cast.case).level is Level.NONE
