@@ -90,8 +90,8 @@ class SyncLogStore(Connection):
         case_id: str | None = None,
     ) -> tuple[str, tuple[Any, ...]] | None:
         """``may_sync``'s statement (a row: maybe; none: surely not), the case named by pk or
-        by id: by id, it needs no answer of another statement, so a check sends it in the
-        pipeline of its facts (``facts_and_state``). None when there are no owner ids (surely
+        by id: by id, it needs no answer of another statement, so a check reads it in the
+        statement of its facts (``facts_and_state``). None when there are no owner ids (surely
         not)."""
         # the owner of each case walked, one lookup by pk each (a plain join lets SQLite build a
         # Bloom filter over every case, and PostgreSQL read every case of the user's owners)
