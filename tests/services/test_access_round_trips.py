@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Cause, Level
 from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
@@ -142,3 +143,17 @@ def test_a_revoke_through_another_connection_is_in_force_at_the_next_check_read_
         assert svc.access(cast.reader, cast.case).level is Level.READ
     other.unshare(cast.agency, cast.owner, cast.case, Principal("user", cast.reader))
     assert svc.access(cast.reader, cast.case).level is Level.NONE
+
+
+def test_a_missing_case_is_not_found_by_the_check_read_at_once(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """S-ACC-3: the agency's state comes back without the case's rows; the check says
+    not_found, and the next check of a case that is there is answered as usual."""
+    cast, _ = two
+    svc = cast.svc
+    assert svc.access(cast.reader, cast.case).level is Level.READ  # the context cached
+    with pytest.raises(CaseShareError) as refused:
+        svc.access(cast.reader, "no-such-case")
+    assert refused.value.code == "not_found"
+    assert svc.access(cast.outsider, cast.case).level is Level.NONE
