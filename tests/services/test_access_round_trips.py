@@ -157,3 +157,27 @@ def test_a_missing_case_is_not_found_by_the_check_read_at_once(
         svc.access(cast.reader, "no-such-case")
     assert refused.value.code == "not_found"
     assert svc.access(cast.outsider, cast.case).level is Level.NONE
+
+
+def test_a_structural_change_that_leaves_the_user_alone_costs_no_second_facts_read(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """The state moved, the context is patched (its own reads), and the facts read in the
+    same statement stand: the user's child filter and owner ids are unchanged. A change that does touch
+    them is in force at the next check (S-OWN-1: a member of the owning group works it)."""
+    cast, other = two
+    if not cast.store.is_postgres:
+        pytest.skip("round trips are counted on PostgreSQL (SQLite has none)")
+    svc = cast.svc
+    for _ in range(2):
+        assert svc.access(cast.outsider, cast.case).level is Level.NONE
+    team = other.create_group(cast.agency, None, "Elsewhere", case_sharing=True)
+    other.add_member(cast.agency, None, team, Principal("user", cast.reader))
+    sent = _sent(cast.store, lambda: svc.access(cast.outsider, cast.case))
+    # the one statement, then the patch's reads of the change log (no second facts read)
+    first, *patch = sent.statements
+    assert "WITH RECURSIVE" in first and "FROM agencies" in first
+    assert not any("FROM cases" in s or "FROM users" in s for s in patch), patch
+    assert svc.access(cast.outsider, cast.case).level is Level.NONE
+    other.add_member(cast.agency, None, cast.group, Principal("user", cast.outsider))
+    assert svc.access(cast.outsider, cast.case).level is Level.FULL

@@ -288,9 +288,14 @@ class AccessService:
         with the cached context's child filter and owner ids. The probe's answer is wanted
         only when nothing else gives read, but most checks of random pairs are such (issue 12
         item 5): sent after the facts, it was a second round trip for them; read with them, it
-        costs the server a walk of the case's family below it on every check instead. None
-        when there is no cached context to start from, or the state says it moved (the filter
-        and the owner ids may be stale): then the caller reads as usual."""
+        costs the server a walk of the case's family below it on every check instead.
+
+        When the state says the agency moved, the context is brought up to that state
+        (``ContextCache.at``); what was read stands if the user's child filter and owner ids
+        are the same in it: the statement was made of nothing else, and it read the facts
+        under the very snapshot it read that state in. None when there is no cached context
+        to start from, or the change touched the user's filter or owner ids (then what was
+        read is stale): then the caller reads as usual."""
         store = self.store
         if store.in_transaction:
             return None
@@ -304,7 +309,7 @@ class AccessService:
         if user is None:
             return None
         direct = self._direct_fragment(held, user)
-        owners = (str(p) for p in held.directory.owner_ids(user.id))
+        owners = {str(p) for p in held.directory.owner_ids(user.id)}
         probe = store.may_sync_query(agency_id, owners, case_id=case_id)
         state, found, probed = store.facts_and_state(
             agency_id,
@@ -315,7 +320,15 @@ class AccessService:
         )
         ctx = self.cache.at(store, agency_id, state)
         if ctx is not held:
-            return None
+            now = ctx.directory.users.get(user_id)
+            if (
+                now is None
+                or ctx.version != state[0]
+                or self._direct_fragment(ctx, now) != direct
+                or {str(p) for p in ctx.directory.owner_ids(user_id)} != owners
+            ):
+                return None
+            user = now
         self._agency_of[user_id] = agency_id
         if found is None:
             raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
