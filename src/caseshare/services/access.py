@@ -208,20 +208,23 @@ class AccessService:
         (``read_stamp``) and, while it holds, nothing else: the context, the facts, the sync
         answer and a plain check's access are held per user and case (``factcache``); a miss
         reads the facts in one statement. On PostgreSQL, with the agency's context cached, the
-        agency's state and the facts go in one round trip (``facts_and_state``); a user without
-        read pays one more for ``may_sync``.
+        agency's state, the facts and the ``may_sync`` probe are one statement, one round trip
+        (``facts_and_state``), from a user's first check on; only a user without read whom the
+        probe answers "maybe" pays more (``sync_routes``).
         """
         store = self.store
         # SQLite: the stamp of everything this connection can read, taken before any read;
         # what was read under it is used again while it holds (``factcache``). None on
         # PostgreSQL and inside a transaction: then everything is read.
         stamp = None if include_deleted else store.read_stamp()
-        pipelined = None
+        at_once = None
+        #: ``may_sync``'s answer read with the facts (None: not read yet)
+        maybe_sync: bool | None = None
         if stamp is None and not include_deleted and store.is_postgres:
-            pipelined = self._facts_pipelined(user_id, case_id)
+            at_once = self._facts_at_once(user_id, case_id)
         entry = None
-        if pipelined is not None:
-            ctx, user, facts = pipelined
+        if at_once is not None:
+            ctx, user, facts, maybe_sync = at_once
         else:
             ctx, user = self.user(user_id, stamp)
             key = (stamp[0] if stamp else 0, ctx.agency_id, ctx.version, user.id, case_id)
@@ -242,9 +245,10 @@ class AccessService:
                 route = entry.route
             else:
                 route = None
-                if store.may_sync(
-                    ctx.agency_id, facts.pk, (str(p) for p in ctx.directory.owner_ids(user.id))
-                ):
+                if maybe_sync is None:
+                    owners = (str(p) for p in ctx.directory.owner_ids(user.id))
+                    maybe_sync = store.may_sync(ctx.agency_id, facts.pk, owners)
+                if maybe_sync:
                     route = self.sync_routes(ctx, user).get(facts.case_id)
                 if entry is not None:  # read after the entry's stamp: as current as the facts
                     entry.route = route
@@ -275,31 +279,60 @@ class AccessService:
             raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
         return found
 
-    def _facts_pipelined(
+    def _facts_at_once(
         self, user_id: int, case_id: str
-    ) -> tuple[AgencyContext, User, CaseFacts] | None:
-        """PostgreSQL, with the user's agency context cached: the agency's state and the
-        case's facts in one round trip (``facts_and_state``), the facts read with the cached
-        context's child filter. None when there is no cached context to start from, or the
-        state says it moved (the filter may be stale): then the caller reads as usual."""
+    ) -> tuple[AgencyContext, User, CaseFacts, bool] | None:
+        """PostgreSQL, with the user's agency context cached: the agency's state, the
+        case's facts and whether the case may be in the user's S-SYNC-1 live set
+        (``may_sync``) in one statement (``facts_and_state``), the facts and the probe read
+        with the cached context's child filter and owner ids. The probe's answer is wanted
+        only when nothing else gives read, but most checks of random pairs are such (issue 12
+        item 5): sent after the facts, it was a second round trip for them; read with them, it
+        costs the server a walk of the case's family below it on every check instead.
+
+        When the state says the agency moved, the context is brought up to that state
+        (``ContextCache.at``); what was read stands if the user's child filter and owner ids
+        are the same in it: the statement was made of nothing else, and it read the facts
+        under the very snapshot it read that state in. None when there is no cached context
+        to start from, or the change touched the user's filter or owner ids (then what was
+        read is stale): then the caller reads as usual."""
         store = self.store
-        agency_id = self._agency_of.get(user_id)
+        if store.in_transaction:
+            return None
+        # a user's first check: the agency from a cached context that lists the user (most
+        # checks of random pairs are some user's first), not from a read of the user's row
+        agency_id = self._agency_of.get(user_id) or self.cache.agency_listing(user_id)
         held = None if agency_id is None else self.cache.held(store, agency_id)
-        if agency_id is None or held is None or store.in_transaction:
+        if agency_id is None or held is None:
             return None
         user = held.directory.users.get(user_id)
         if user is None:
             return None
         direct = self._direct_fragment(held, user)
-        state, found = store.facts_and_state(
-            agency_id, case_id, child_filter=(direct.sql, direct.params), child_limit=CHILD_SAMPLE
+        owners = {str(p) for p in held.directory.owner_ids(user.id)}
+        probe = store.may_sync_query(agency_id, owners, case_id=case_id)
+        state, found, probed = store.facts_and_state(
+            agency_id,
+            case_id,
+            child_filter=(direct.sql, direct.params),
+            child_limit=CHILD_SAMPLE,
+            probe=probe,
         )
         ctx = self.cache.at(store, agency_id, state)
         if ctx is not held:
-            return None
+            now = ctx.directory.users.get(user_id)
+            if (
+                now is None
+                or ctx.version != state[0]
+                or self._direct_fragment(ctx, now) != direct
+                or {str(p) for p in ctx.directory.owner_ids(user_id)} != owners
+            ):
+                return None
+            user = now
+        self._agency_of[user_id] = agency_id
         if found is None:
             raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
-        return ctx, user, found
+        return ctx, user, found, probed
 
     def sync_routes(self, ctx: AgencyContext, user: User) -> dict[str, SyncRoute]:
         """The user's S-SYNC-1 live set, each case with its route from a case they own."""

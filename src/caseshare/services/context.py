@@ -49,6 +49,15 @@ class ContextCache:
                 self._stamped[(agency_id, stamp[0])] = (stamp, found)
         return found
 
+    def agency_listing(self, user_id: int) -> int | None:
+        """The agency whose cached context lists the user, if any: users never change agency
+        and PostgreSQL never reuses an id, so a context of any age that lists a user names
+        the user's agency, and a check need not read the user's row to learn it."""
+        for agency_id, ctx in list(self._contexts.items()):
+            if user_id in ctx.directory.users:
+                return agency_id
+        return None
+
     def held(self, store: Store, agency_id: int) -> AgencyContext | None:
         """The context cached for the agency, not checked against the store: a caller that
         reads the agency's state in the same round trip as something else (``at``)."""

@@ -78,24 +78,38 @@ class SyncLogStore(Connection):
         case's family below it, not the user's cases. True means "maybe": ``sync_graph`` and
         ``core.sync`` decide.
         """
+        query = self.may_sync_query(agency_id, owner_ids, case_pk=case_pk)
+        return query is not None and bool(self.rows(*query, hot=True))
+
+    def may_sync_query(
+        self,
+        agency_id: int,
+        owner_ids: Iterable[str],
+        *,
+        case_pk: int | None = None,
+        case_id: str | None = None,
+    ) -> tuple[str, tuple[Any, ...]] | None:
+        """``may_sync``'s statement (a row: maybe; none: surely not), the case named by pk or
+        by id: by id, it needs no answer of another statement, so a check reads it in the
+        statement of its facts (``facts_and_state``). None when there are no owner ids (surely
+        not)."""
         # the owner of each case walked, one lookup by pk each (a plain join lets SQLite build a
         # Bloom filter over every case, and PostgreSQL read every case of the user's owners)
         owner = "(SELECT c.owner FROM cases c WHERE c.pk = w.pk AND c.closed = 0)"
         owned, params = self.dialect.in_list(owner, sorted(set(owner_ids)))
         if not params:
-            return False
-        found = self.rows(
-            "WITH RECURSIVE w(pk) AS (SELECT c.pk FROM cases c WHERE c.pk = ? AND c.agency_id = ?"
+            return None
+        seed, key = ("c.case_id = ?", case_id) if case_pk is None else ("c.pk = ?", case_pk)
+        return (
+            f"WITH RECURSIVE w(pk) AS (SELECT c.pk FROM cases c WHERE {seed} AND c.agency_id = ?"
             f" AND c.deleted = 0 UNION SELECT {_OTHER} FROM w"
             " JOIN case_indices i ON i.ref_pk = w.pk"
             " OR (i.case_pk = w.pk AND i.relationship = 'extension')"
             f" WHERE {_LIVE_ENDS} AND (i.ref_pk = w.pk OR NOT EXISTS (SELECT 1 FROM cases y"
             " WHERE y.pk = i.case_pk AND y.closed <> 0)))"
             f" SELECT 1 FROM w WHERE {owned} LIMIT 1",
-            [case_pk, agency_id, *params],
-            hot=True,
+            (key, agency_id, *params),
         )
-        return bool(found)
 
     def sync_graph(
         self, agency_id: int, owner_ids: Iterable[str], *, around: int | None = None
