@@ -118,6 +118,10 @@ def test_segments_cover_the_window_in_order_and_apart() -> None:
     assert [(s.sql, s.params) for s in same] == [
         ("c.x = ? AND c.pk > ? AND c.pk <= ?", ["a", 5, 9])
     ]
+    run = caselist._segments("c.x", ("a", 5), ("a", 9), True, inclusive=True)
+    assert [(s.sql, s.params) for s in run] == [
+        ("c.x = ? AND c.pk >= ? AND c.pk <= ?", ["a", 5, 9])
+    ]
     parts = caselist._segments("c.x", ("a", 5), ("c", 2), False)
     assert [(s.sql, s.params) for s in parts] == [
         ("c.x = ? AND c.pk < ?", ["a", 5]),

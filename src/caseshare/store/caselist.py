@@ -141,15 +141,20 @@ def reaches_much(ctx: AgencyContext, user: User) -> bool:
 
 
 def _segments(
-    column: str, after: tuple[Any, int] | None, bound: Row | None, ascending: bool
+    column: str,
+    after: tuple[Any, int] | None,
+    bound: Row | None,
+    ascending: bool,
+    inclusive: bool = False,
 ) -> list[Fragment]:
-    """The keys strictly after ``after`` and up to ``bound`` (each a (sort value, pk) key, None
-    for no limit) in the sort order, as disjoint conditions in that order, each a range of the
-    index (agency_id, column, pk): an equal sort value with a pk range, or a range of the
-    sort value alone."""
+    """The keys strictly after ``after`` (from it, ``inclusive``) and up to ``bound`` (each a
+    (sort value, pk) key, None for no limit) in the sort order, as disjoint conditions in that
+    order, each a range of the index (agency_id, column, pk): an equal sort value with a pk
+    range, or a range of the sort value alone."""
     gt, lt = (">", "<") if ascending else ("<", ">")
     if after is not None and bound is not None and after[0] == bound[0]:
-        return [Fragment(f"{column} = ? AND c.pk {gt} ? AND c.pk {lt}= ?", [*after, bound[1]])]
+        low = f"{gt}=" if inclusive else gt
+        return [Fragment(f"{column} = ? AND c.pk {low} ? AND c.pk {lt}= ?", [*after, bound[1]])]
     parts = []
     if after is not None:
         parts.append(Fragment(f"{column} = ? AND c.pk {gt} ?", list(after)))
@@ -507,7 +512,18 @@ class CaseListStore(Connection):
             # (29 ms at size M). Disjoint ranges, each ending where the window does, read in
             # order until the page is full, test the same rows in the same order.
             rows = []
-            for part in _segments(f"c.{column}", after, bound, ascending):
+            parts = _segments(f"c.{column}", after, bound, ascending)
+            if bound is not None and len(parts) > 1:
+                # a window within one sort value (a tie run) is one range: no statement for
+                # ranges it cannot reach (each costs a compile of the page's SQL, ~1 ms)
+                first = self.row(
+                    f"SELECT c.{column}, c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
+                    " LIMIT 1",
+                    scan.params,
+                )
+                if first is not None and first[0] == bound[0]:
+                    parts = _segments(f"c.{column}", (first[0], first[1]), bound, ascending, True)
+            for part in parts:
                 rows += self.rows(
                     f"{select} {head.sql} AND {part.sql} AND {visible.sql} ORDER BY {order}"
                     f" LIMIT {int(limit) - len(rows)}",
