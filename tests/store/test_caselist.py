@@ -11,27 +11,13 @@ uses the index.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from caseshare.core.principals import Principal
 from caseshare.services import CaseFilter, Caseshare
-from caseshare.store import Store, open_store
+from caseshare.store import Store
 from caseshare.store.caselist import CaseListQuery
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('caselist') / 'caseshare.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = open_store(url)
-    yield s
-    s.close()
 
 
 class World:

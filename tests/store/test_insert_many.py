@@ -5,26 +5,10 @@ backslashes, non-ASCII text and large integers included."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from caseshare.core.settings import Settings
-from caseshare.store import Store, open_store
+from caseshare.store import Store
 from caseshare.store.base import dumps
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('many') / 'caseshare.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = open_store(url)
-    yield s
-    s.close()
 
 
 def test_insert_many_round_trips_awkward_values(store: Store) -> None:
