@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import settings
 
+from caseshare.store import Store, open_store
 from tests.pgserver import PostgresUnavailable, ensure_postgres
 
 # CI explores the same examples on every run, so a landing never depends on a lucky draw and any
@@ -90,6 +91,21 @@ def fresh_postgres_url(postgres_admin_url: str) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file for one test."""
     return f"sqlite:///{tmp_path / 'caseshare.db'}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    """A module's store; on PostgreSQL the session database (``postgres_url``), its tests
+    keeping apart by agency."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'caseshare.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    s = open_store(url)
+    yield s
+    s.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -8,27 +8,14 @@ a few hundred cases shows what a world of a million does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from caseshare.core.principals import Principal
 from caseshare.services import CaseFilter, Caseshare, access
-from caseshare.store import Store, caselist, open_store
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('count') / 'caseshare.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = open_store(url)
-    yield s
-    s.close()
+from caseshare.store import Store, caselist
 
 
 @pytest.fixture

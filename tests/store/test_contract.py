@@ -9,7 +9,6 @@ server) is not needed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,19 +31,6 @@ MISSING = 10**9  # an id no row has
 
 def unique(slug: str) -> str:
     return f"{slug}-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('contract') / 'caseshare.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    s = open_store(url)
-    yield s
-    s.close()
 
 
 @pytest.fixture
