@@ -561,7 +561,13 @@ class CaseListStore(Connection):
 
     def pk_range(self, agency_id: int) -> tuple[int, int] | None:
         """The lowest and highest pk of the agency's cases (two index probes), or None."""
-        found = self.row("SELECT min(pk), max(pk) FROM cases WHERE agency_id = ?", (agency_id,))
+        # one aggregate per query: SQLite reads min() or max() alone off the index's end, but
+        # both in one SELECT read every case of the agency (112 ms at size L)
+        found = self.row(
+            "SELECT (SELECT min(pk) FROM cases WHERE agency_id = ?),"
+            " (SELECT max(pk) FROM cases WHERE agency_id = ?)",
+            (agency_id, agency_id),
+        )
         if found is None or found[0] is None:
             return None
         return int(found[0]), int(found[1])
@@ -593,7 +599,12 @@ class CaseListStore(Connection):
         if span <= SAMPLE:
             return None
         pks = random.Random(ctx.agency_id).sample(range(low, high + 1), SAMPLE)
-        where = self.visible_where(ctx, user, flt, rowwise=True, inbound=inbound)
+        # the user's live set read once (held under the list stamp, as a page's), where each of
+        # the sample's two statements walked it in its SQL: ~50 ms apiece at size L. A write
+        # landing between the statements moves the estimate as it moves the count.
+        stamp = self.list_stamp()
+        live = None if stamp is None else self.live_set(ctx, user, stamp, now=True)
+        where = self.visible_where(ctx, user, flt, rowwise=True, inbound=inbound, live=live)
 
         def hits_in(part: list[int]) -> int:
             sample, params = self.dialect.in_list("c.pk", part)
