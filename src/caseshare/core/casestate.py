@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
@@ -97,13 +97,15 @@ def apply_block(state: CaseState | None, block: CaseBlock) -> CaseState:
         modified_on is None or block.date_modified > modified_on
     ):
         modified_on = block.date_modified
-    return replace(
-        state,
+    # every field given: a direct construction, at half the cost of ``dataclasses.replace``
+    return CaseState(
+        case_id=state.case_id,
         case_type=case_type,
         case_name=case_name,
         owner_id=owner_id,
         external_id=external_id,
         opened_on=opened_on,
+        opened_by=state.opened_by,
         closed=state.closed or block.close,
         closed_on=block.date_modified if closing else state.closed_on,
         closed_by=block.user_id if closing else state.closed_by,

@@ -46,12 +46,16 @@ def prepare_block(block: CaseBlock, user_id: str, received: datetime) -> CaseBlo
     update = block.update
     if update is not None and "owner_id" in update:
         update = {**update, "owner_id": canonical_owner(update["owner_id"], block.case_id)}
-    return replace(
-        block,
+    # every field given: a direct construction, at half the cost of ``dataclasses.replace``
+    return CaseBlock(
+        case_id=block.case_id,
         user_id=user_id,
         date_modified=block.date_modified or received,
         create=create,
         update=update,
+        close=block.close,
+        indices=block.indices,
+        attachments=block.attachments,
     )
 
 

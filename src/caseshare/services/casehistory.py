@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ from caseshare.store.submissions import IndexRow, TransactionRow
 Snapshot = tuple[dict[str, Any], list[IndexRow]]
 
 
+@functools.lru_cache(maxsize=4096)
 def fmt_time(moment: datetime | None) -> str | None:
-    """A datetime in the store's fixed-width UTC text form.
+    """A datetime in the store's fixed-width UTC text form (remembered for the last few
+    thousand: a form's blocks mostly share one time, and each block's is formatted four times).
 
     The year is zero-padded to four digits by hand: ``strftime("%Y")`` does not pad years below
     1000 on Linux, and ``parse_time`` (``fromisoformat``) needs four digits."""
@@ -35,6 +38,7 @@ def fmt_time(moment: datetime | None) -> str | None:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None

@@ -40,7 +40,9 @@ class FormWriter(HistoryService):
     ) -> dict[str, int]:
         """The case transactions of one submission, one per case (after a baseline of the
         state of each case made outside forms), with the owner each case has after it when
-        ``owners`` (``_new_states``) knows it. Returns each case's transaction id."""
+        ``owners`` (``_new_states``) knows it. Returns each case's transaction id, or, when
+        ``owners`` is given (no owner to write after), nothing on PostgreSQL when no
+        transaction has refs (``add_form_transactions``)."""
         for case_id, found in baselines.items():
             self._baseline(agency_id, case_id, position, found)
         rows = []
@@ -50,7 +52,9 @@ class FormWriter(HistoryService):
             rows.append(
                 (case_id, block_kinds(blocks), fmt_time(max(dates)) if dates else None, refs)
             )
-        return self.store.add_form_transactions(agency_id, sub_id, position, rows, owners)
+        return self.store.add_form_transactions(
+            agency_id, sub_id, position, rows, owners, need_ids=owners is None
+        )
 
     def _ensure_baseline(self, agency_id: int, case_id: str, position: int, found: Found) -> None:
         """A case made outside submissions gets its current state as the start of its history."""

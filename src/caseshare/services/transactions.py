@@ -157,15 +157,17 @@ class TransactionService(FormWriter):
         whole = whole or not self.store.per_case_locks or settings.ordering == "reconcile"
         if settings.extension_close_cascade and any(b.close for b in parsed.blocks):
             whole = True
+        # the locks go with the form's first reads (``with_next``): the server runs those once
+        # the locks are granted, so they read what the forms waited for wrote
         if whole:
-            self.store.lock_case_transactions(agency_id)
+            self.store.lock_case_transactions(agency_id, with_next=True)
             return True
         # the cases the form indexes too: one a form received earlier is creating is waited for
         keys = [f"case:{b.case_id}" for b in parsed.blocks] + [f"form:{instance_id}"]
         keys += [f"case:{i.referenced_id}" for b in parsed.blocks for i in b.indices]
         if sync_token:
             keys.append(f"sync:{sync_token}")
-        self.store.lock_cases(agency_id, keys)
+        self.store.lock_cases(agency_id, keys, with_next=True)
         return False
 
     def _track_device(self, agency_id: int, log: SyncLog, blocks: Sequence[CaseBlock]) -> None:
@@ -211,9 +213,12 @@ class TransactionService(FormWriter):
         )
         if refs_asked:
             also.append(self.store.referrers_statement(agency_id, refs_asked))
+        if pg:  # the submission's id, drawn now: its writes then need no answer (``later``)
+            also.append(self.store.draw_submission_id())
         current, found, history, version, also_rows = self.store.form_first_reads(
             agency_id, instance_id, case_ids, version=early, also=also
         )
+        drawn = int(also_rows.pop()[0][0]) if pg and also_rows else None
         ref_rows = also_rows.pop() if refs_asked and also_rows else []
         facts = (
             (set(asked), self.store.facts_from_rows(also_rows, CHILD_SAMPLE))
@@ -287,6 +292,7 @@ class TransactionService(FormWriter):
             position=None if current is None else current.position,
             received_on=received,
             sync_token=sync_token,
+            submission_id=drawn,
         )
         position = sub_id if current is None else current.position
         tx_ids = self._record(

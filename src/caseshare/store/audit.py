@@ -92,6 +92,7 @@ class AuditStore(Connection):
                 )
                 for action, subject, case_pk, before, after in events
             ],
+            later=True,
         )
 
     def audit_events(

@@ -108,6 +108,8 @@ class Connection:
         self.pending_contexts: dict[int, Any] = {}
         #: the texts of the access check's statements, prepared at their first run (``rows``)
         self._hot: set[str] = set()
+        #: PostgreSQL: statements sent with the next one that needs an answer (``later``)
+        self._later: list[tuple[str, Sequence[Any]]] = []
         if scheme.startswith("postgres"):
             import psycopg
 
@@ -210,8 +212,11 @@ class Connection:
         """All writes inside commit together or not at all; nesting uses savepoints."""
         with self._lock:
             depth = self._depth
-            if depth == 0:
-                self._control("BEGIN IMMEDIATE" if self.dialect is SQLITE else "BEGIN")
+            if depth == 0 and self.dialect is SQLITE:
+                self._control("BEGIN IMMEDIATE")
+            elif depth == 0:
+                # sent with the transaction's first statement: one round trip fewer (``later``)
+                self._later.append(("BEGIN", ()))
             else:
                 self._control(f"SAVEPOINT sp{depth}")
             self._depth += 1
@@ -223,10 +228,11 @@ class Connection:
                     self.changed_agencies.clear()
                     self.pending_contexts.clear()
                     try:
-                        self._control("ROLLBACK")
+                        self._discard_later(top=True)
                     finally:
                         _bump_epoch()  # what was read of its own writes is gone (read_stamp)
                 else:
+                    self._discard_later(top=False)
                     self._control(f"ROLLBACK TO SAVEPOINT sp{depth}")
                 raise
             self._depth -= 1
@@ -291,11 +297,47 @@ class Connection:
     def _control(self, statement: str) -> None:
         self._run(statement, (), control=True)
 
+    def later(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write whose answer nobody reads, inside a transaction on PostgreSQL: sent in one
+        pipeline with the next statement that needs an answer (or the ``COMMIT``), not a round
+        trip of its own. The server runs the statements in the order they were given, so
+        every later read sees it, and an error it raises ends the transaction all the same
+        (raised by the statement it was sent with). A form's writes and its ``COMMIT`` go in
+        one round trip (issue 12 item 4). Outside a transaction, and on SQLite, run now."""
+        if self.dialect is SQLITE or not self._depth:
+            self._run(sql, params)
+        else:
+            self._later.append((sql, params))
+
+    def _discard_later(self, *, top: bool) -> None:
+        """A rollback: writes not sent yet are dropped; a ``BEGIN`` never sent needs no
+        ``ROLLBACK``."""
+        unsent_begin = bool(self._later) and self._later[0][0] == "BEGIN"
+        self._later.clear()
+        if top and not unsent_begin:
+            self._control("ROLLBACK")
+
+    def _send_later(self) -> None:
+        """The statements ``later`` holds, into the open pipeline (the caller's)."""
+        queued, self._later = self._later, []
+        for sql, params in queued:
+            control = sql == "BEGIN"
+            text = sql if control else self.dialect.sql(sql)
+            self._raw.execute(text, tuple(params), prepare=False if sql in _FRESH else None)
+
     def _run(self, sql: str, params: Sequence[Any], *, control: bool = False) -> Any:
         """One statement; a lock wait that ran out or a deadlock becomes a clean refusal.
         A ``hot`` statement (see ``rows``) is prepared on PostgreSQL at its first run."""
         try:
             text = sql if control else self.dialect.sql(sql)
+            if self._later:
+                with self._raw.pipeline():
+                    self._send_later()
+                    return self._raw.execute(
+                        text,
+                        tuple(params),
+                        prepare=True if sql in self._hot else False if sql in _FRESH else None,
+                    )
             if sql in self._hot:
                 return self._raw.execute(text, tuple(params), prepare=True)
             if sql in _FRESH:
@@ -316,11 +358,14 @@ class Connection:
         """Independent queries (none reads another's answer): on PostgreSQL sent at once in
         psycopg's pipeline mode, one round trip for all; on SQLite one after the other.
         ``hot`` as for ``rows``."""
-        if self.dialect is SQLITE or len(statements) < 2:
+        if not statements:
+            return []
+        if self.dialect is SQLITE or (len(statements) < 2 and not self._later):
             return [self.rows(sql, params, hot=hot) for sql, params in statements]
         prepare = True if hot else None  # None: psycopg's own threshold
         try:
             with self._raw.pipeline():
+                self._send_later()
                 cursors = [
                     self._raw.execute(
                         self.dialect.sql(sql),
@@ -387,7 +432,8 @@ class Connection:
             if self.dialect is SQLITE:
                 self._raw.executemany(sql, rows)
             else:
-                with self._raw.cursor() as cur:
+                with self._raw.pipeline(), self._raw.cursor() as cur:
+                    self._send_later()
                     cur.executemany(self.dialect.sql(sql), rows)
         except Exception as exc:
             refusal = contention(exc)
@@ -402,13 +448,16 @@ class Connection:
         types: Sequence[str],
         rows: Sequence[Sequence[Any]],
         returning: str = "",
+        *,
+        later: bool = False,
     ) -> list[Row]:
         """Many rows at once, with the rows ``returning`` names.
 
         PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(?)``, the rows as one JSON
         parameter typed by ``types`` (``rows_as_json``): one statement and one round trip,
         and a short text psycopg caches and prepares whatever the number of rows. SQLite:
-        one multi-row VALUES list per 30,000 parameters (its limit is 32,766)."""
+        one multi-row VALUES list per 30,000 parameters (its limit is 32,766). ``later``:
+        rows whose insert nobody waits for (no ``returning``), sent as ``later`` sends."""
         out: list[Row] = []
         if not rows:
             return out
@@ -419,7 +468,10 @@ class Connection:
             sql = f"{head} SELECT {values} FROM {source}{tail}"
             if returning:
                 return self.rows(sql, [param])
-            self.execute(sql, [param])
+            if later:
+                self.later(sql, [param])
+            else:
+                self.execute(sql, [param])
             return out
         per = 30_000 // len(columns)
         template = f"({', '.join('?' * len(columns))})"
@@ -444,6 +496,9 @@ class Connection:
             marks = ", ".join("?" * len(columns))
             self._raw.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
             return
+        if self._later:  # COPY cannot run in a pipeline
+            with self._raw.pipeline():
+                self._send_later()
         with self._raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)

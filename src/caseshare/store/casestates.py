@@ -160,7 +160,7 @@ class CaseStateStore(Connection):
                 self.executemany(f"UPDATE cases SET {sets} WHERE pk = ?", rows)
         if replaced:
             mine, params = self.dialect.in_list("case_pk", replaced)
-            self.execute(f"DELETE FROM case_indices WHERE {mine}", params)
+            self.later(f"DELETE FROM case_indices WHERE {mine}", params)
         refs = self.case_pks(agency_id, sorted({i[1] for _, idx in states.values() for i in idx}))
         rows = [
             (pks[case_id], identifier, refs[ref], ref_type, relationship)
@@ -173,6 +173,7 @@ class CaseStateStore(Connection):
             ("case_pk", "identifier", "ref_pk", "ref_type", "relationship"),
             ("bigint", "text", "bigint", "text", "text"),
             rows,
+            later=True,
         )
         return pks
 
@@ -186,7 +187,7 @@ class CaseStateStore(Connection):
             f"{n} = CAST(v.{n} AS jsonb)" if _PG_TYPES.get(n) == "jsonb" else f"{n} = v.{n}"
             for n in _WRITTEN
         )
-        self.execute(f"UPDATE cases AS c SET {sets} FROM {source} WHERE c.pk = v.pk", [param])
+        self.later(f"UPDATE cases AS c SET {sets} FROM {source} WHERE c.pk = v.pk", [param])
 
     def case_state_columns(
         self, agency_id: int, case_id: str

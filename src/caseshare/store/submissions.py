@@ -107,20 +107,22 @@ class SubmissionStore(CaseStateStore):
         SQLite admits one writer at a time whatever is locked (``BEGIN IMMEDIATE``)."""
         return self.is_postgres
 
-    def lock_case_transactions(self, agency_id: int) -> None:
+    def lock_case_transactions(self, agency_id: int, *, with_next: bool = False) -> None:
         """Serialise every case write of one agency until the transaction ends (S-TX-6).
 
         SQLite serialises every writer already (``BEGIN IMMEDIATE``); on PostgreSQL this is the
         agency's transaction-scoped advisory lock taken whole: it waits for every form holding
-        its cases (``lock_cases``), and every later form waits for it.
+        its cases (``lock_cases``), and every later form waits for it. ``with_next``: sent with
+        the transaction's next statement (``later``), which the server runs once the lock is
+        granted: a round trip fewer.
         """
         if self.is_postgres:
-            self.execute(
+            (self.later if with_next else self.execute)(
                 "SELECT pg_advisory_xact_lock(CAST(? AS integer), CAST(? AS integer))",
                 (_LOCK_CLASS, agency_id),
             )
 
-    def lock_cases(self, agency_id: int, keys: Iterable[str]) -> None:
+    def lock_cases(self, agency_id: int, keys: Iterable[str], *, with_next: bool = False) -> None:
         """Serialise writes to the same cases only, until the transaction ends (S-TX-6).
 
         On PostgreSQL: the agency's lock shared (so ``lock_case_transactions`` still waits for
@@ -129,11 +131,12 @@ class SubmissionStore(CaseStateStore):
         taken in one statement in the order of the keys' hashes, the same order for every form,
         so two forms naming cases A and B and B and A never wait for each other in a cycle. Two
         keys whose hashes collide merely wait for each other. SQLite: nothing to do.
+        ``with_next`` as for ``lock_case_transactions`` (a form's locks go with its first reads).
         """
         if not self.is_postgres:
             return
         hashes = sorted({lock_key(agency_id, key) for key in keys})
-        self.execute(
+        (self.later if with_next else self.execute)(
             "SELECT pg_advisory_xact_lock_shared(CAST(? AS integer), CAST(? AS integer))"
             " UNION ALL SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS bigint[])) AS k",
             (_LOCK_CLASS, agency_id, hashes),
@@ -154,7 +157,11 @@ class SubmissionStore(CaseStateStore):
         position: int | None = None,
         received_on: str | None = None,
         sync_token: str | None = None,
+        submission_id: int | None = None,
     ) -> int:
+        """Store a submission; returns its id. ``submission_id``: on PostgreSQL, an id drawn
+        already (``draw_submission_id``): the row is then written with the form's other
+        writes (``later``), not in a round trip of its own."""
         values = (
             agency_id,
             instance_id,
@@ -167,6 +174,19 @@ class SubmissionStore(CaseStateStore):
             problem,
             sync_token,
         )
+        if self.is_postgres and submission_id is not None:
+            self.later(
+                "INSERT INTO submissions (id, agency_id, instance_id, user_id, received_on,"
+                " position, xml, content_hash, status, problem, sync_token)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    submission_id,
+                    *values[:4],
+                    submission_id if position is None else position,
+                    *values[5:],
+                ),
+            )
+            return submission_id
         if self.is_postgres:
             # one round trip: the id is drawn first, so a new form's position (its id) is
             # written by the INSERT itself rather than by a second UPDATE
@@ -185,6 +205,13 @@ class SubmissionStore(CaseStateStore):
         if position is None:
             self.execute("UPDATE submissions SET position = id WHERE id = ?", (sub_id,))
         return sub_id
+
+    @staticmethod
+    def draw_submission_id() -> tuple[str, Sequence[Any]]:
+        """PostgreSQL: the query that draws the next submission id, for a pipeline (a form's
+        first reads, under its locks: the id is its received position, S-TX-3). An id drawn
+        for a form that is then refused or found a duplicate is never used."""
+        return "SELECT nextval(pg_get_serial_sequence('submissions', 'id'))", ()
 
     def submission(self, submission_id: int) -> SubmissionRow | None:
         row = self.row(f"SELECT {SUBMISSION_COLS} FROM submissions WHERE id = ?", (submission_id,))
@@ -473,13 +500,17 @@ class SubmissionStore(CaseStateStore):
         position: int,
         rows: Sequence[tuple[str, Sequence[str], str | None, Sequence[str]]],
         owners: Mapping[str, str] | None = None,
+        *,
+        need_ids: bool = True,
     ) -> dict[str, int]:
         """One transaction per case of a form, in two statements: (case id, kinds, client
         date, refs) each, and the owner each case has after it when the caller knows it
         already (else ``set_transaction_owners`` writes it). Returns each case's transaction
-        id."""
+        id; with ``need_ids`` False, when no transaction has refs, nothing (the rows are written
+        with the form's other writes, ``later``)."""
         now = utcnow()
         owners = owners or {}
+        later = not need_ids and not any(refs for _, _, _, refs in rows)
         found = self.insert_many(
             "case_transactions",
             _FORM_TX_COLS,
@@ -497,8 +528,11 @@ class SubmissionStore(CaseStateStore):
                 )
                 for case_id, kinds, date, _ in rows
             ],
-            returning="case_id, id",
+            returning="" if later else "case_id, id",
+            later=later,
         )
+        if later:
+            return {}
         ids = {r[0]: int(r[1]) for r in found}
         self.insert_many(
             "transaction_refs",
