@@ -1,6 +1,6 @@
 """The list walk's shared statement text (issue 12 item 1, h15pgpage), on both stores.
 
-On PostgreSQL a page's walk is one text for every user of the agency of a shape
+On PostgreSQL a first page's walk (no text search) is one text for every user of the agency of a shape
 (``VisibilityQuery(shared=True)``): the owner rules' owners join the owner ids' array and every
 criteria rule of the agency is in the text behind a parameter saying whether the user holds
 it; the statement runs on its generic plan (``Connection.rows_generic``). SQLite keeps the
@@ -147,7 +147,8 @@ def test_the_shared_walk_condition_lists_what_the_check_allows(world: World) -> 
 def test_pages_walked_on_the_shared_text_page_through_the_visible_cases(
     world: World, name: str, sparse: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every page by the walk (a window that holds the agency, so it never misses), in order."""
+    """Every page by the walk (a window that holds the agency, so it never misses), in order:
+    the first on the shared text, the next ones on the user's own."""
     monkeypatch.setattr(caselist, "SPARSE", sparse)
     monkeypatch.setattr(caselist, "WALK", 5_000)
     monkeypatch.setattr(caselist, "_WALK_MISSES", set())
