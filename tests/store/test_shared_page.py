@@ -183,3 +183,21 @@ def test_a_generic_page_leaves_the_plan_cache_mode_as_it_was(world: World) -> No
     with pytest.raises(Exception, match="division by zero"), store.transaction():
         store.rows_generic("SELECT 1 / (? - 1)", (1,))
     assert store.value(mode) == "auto"
+
+
+def test_past_shared_rules_the_text_holds_the_users_own_criteria_rules(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agency of more criteria rules than ``SHARED_RULES``: the user's own, same answer."""
+    from caseshare.store import listing
+
+    monkeypatch.setattr(listing, "SHARED_RULES", 1)
+    uid = world.users[-1]  # a user of several criteria rules
+    user = world.ctx.directory.users[uid]
+    text = VisibilityQuery(world.store.dialect, world.ctx, user, shared=True)
+    assert text.visible_row_own("c").sql.count("properties") == 3 * len(
+        [r for r in text.rules if r.kind == "criteria"]
+    )
+    for sparse in (False, True):
+        found = _rowwise(world, uid, CaseFilter(), shared=True, sparse=sparse)
+        assert found == world.checked(uid), sparse
