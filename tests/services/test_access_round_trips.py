@@ -20,6 +20,7 @@ from caseshare.core.levels import Cause, Level
 from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
 from caseshare.store import Store
+from caseshare.store.livesets import LIVE
 from tests.services.cast import Cast
 
 
@@ -181,3 +182,20 @@ def test_a_structural_change_that_leaves_the_user_alone_costs_no_second_facts_re
     assert svc.access(cast.outsider, cast.case).level is Level.NONE
     other.add_member(cast.agency, None, cast.group, Principal("user", cast.outsider))
     assert svc.access(cast.outsider, cast.case).level is Level.FULL
+
+
+def test_a_first_page_walks_on_a_generic_plan_and_reads_its_annotations_together(
+    pg: Cast,
+) -> None:
+    """Issue 12 item 1 (h15pgpage): the walk's page statement is set, run and reset in one
+    pipeline (its generic plan, ``rows_generic``); the page's sharing states and X-Case
+    counts are read in another: the agency's version, the snapshot stamp, the window's end,
+    the walk, the annotations."""
+    svc = pg.svc
+    svc.list_cases(pg.owner, limit=5)  # the context cached, the statements prepared
+    LIVE.clear()  # a first page under its stamp (a second one would read the live set)
+    sent = _sent(pg.store, lambda: svc.list_cases(pg.owner, limit=5))
+    assert svc.list_cases(pg.owner, limit=5).items
+    modes = [s for s in sent.statements if "plan_cache_mode" in s]
+    assert modes == ["SET plan_cache_mode = force_generic_plan", "RESET plan_cache_mode"]
+    assert sent.trips == 5, sent.statements

@@ -126,23 +126,33 @@ class AccessService:
             found = self._inbound[key] = tuple(sorted(senders))
         return found
 
-    def sharing_states(self, case_pks: list[int]) -> dict[int, str | None]:
+    def sharing_states(
+        self, case_pks: list[int], links: list[tuple[int, str, int, int]] | None = None
+    ) -> dict[int, str | None]:
         """S-AG-5 for a page of cases, in one query: ``sending``, ``receiving``, ``both``,
-        ``inactive`` (shares exist, but no agreement lets data flow today) or None."""
+        ``inactive`` (shares exist, but no agreement lets data flow today) or None.
+        ``links``: their ``sharing_links``, when already read."""
         flows: dict[tuple[int, int], bool] = {}
         sent: dict[int, list[bool]] = {}
         got: dict[int, list[bool]] = {}
-        for pk, kind, a, b in self.store.sharing_links(case_pks):
+        if links is None:
+            links = self.store.sharing_links(case_pks)
+        for pk, kind, a, b in links:
             if (a, b) not in flows:
                 flows[(a, b)] = a in self.inbound_from(b)
             (sent if kind == "sent" else got).setdefault(pk, []).append(flows[(a, b)])
         return {pk: sharing_state(sent.get(pk, ()), got.get(pk, ())) for pk in case_pks}
 
-    def xcase_counts(self, case_pks: list[int]) -> dict[int, int]:
+    def xcase_counts(
+        self, case_pks: list[int], matches: list[tuple[int, str, str, int]] | None = None
+    ) -> dict[int, int]:
         """S-XC-1 for a page of cases, in one query over the deconfliction index: how many
-        other cases each one's X-Case alert lists (0: no alert)."""
+        other cases each one's X-Case alert lists (0: no alert). ``matches``: their
+        ``xcase_matches``, when already read."""
         found: dict[int, set[int]] = {}
-        for pk, _, _, other in self.store.xcase_matches(case_pks):
+        if matches is None:
+            matches = self.store.xcase_matches(case_pks)
+        for pk, _, _, other in matches:
             found.setdefault(pk, set()).add(other)
         return {pk: len(found.get(pk, ())) for pk in case_pks}
 
@@ -150,10 +160,21 @@ class AccessService:
         """List rows with their sharing state and X-Case alert count; a case sent here from
         another agency shows its summary only (S-AG-4): no owner id, no external id, the
         sender's name and contact."""
-        states = self.sharing_states([r[0] for r in rows])
+        pks = [r[0] for r in rows]
+        own = [r[0] for r in rows if r[10] == agency_id]
+        links: list[tuple[int, str, int, int]] | None = None
+        matches: list[tuple[int, str, str, int]] | None = None
+        if pks and own:  # both reads in one round trip (PostgreSQL's pipeline)
+            store = self.store
+            found = store.rows_together(
+                [store.sharing_links_query(pks), store.xcase_matches_query(own)]
+            )
+            links = store.sharing_links_of(found[0])
+            matches = store.xcase_matches_of(found[1])
+        states = self.sharing_states(pks, links)
         foreign = [r[0] for r in rows if r[10] != agency_id]
         senders = self.store.sender_cards(foreign) if foreign else {}
-        alerts = self.xcase_counts([r[0] for r in rows if r[10] == agency_id])
+        alerts = self.xcase_counts(own, matches)
         items = []
         for r in rows:
             item = summary(r)

@@ -210,18 +210,24 @@ class AgencyShareStore(Connection):
         them."""
         if not case_pks:
             return []
+        return self.sharing_links_of(self.rows(*self.sharing_links_query(case_pks)))
+
+    def sharing_links_query(self, case_pks: Sequence[int]) -> tuple[str, list[Any]]:
+        """``sharing_links``' statement (for ``rows_together``); its rows go to
+        ``sharing_links_of``."""
         sent, p1 = self.dialect.in_list("case_pk", list(case_pks))
         got, p2 = self.dialect.in_list("local_case_pk", list(case_pks))
-        return [
-            (int(r[0]), r[1], int(r[2]), int(r[3]))
-            for r in self.rows(
-                "SELECT case_pk, 'sent', from_agency_id, to_agency_id FROM agency_shares"
-                f" WHERE {sent} AND status IN ('pending', 'active')"
-                " UNION ALL SELECT local_case_pk, 'received', from_agency_id, to_agency_id"
-                f" FROM agency_shares WHERE {got} AND status = 'active'",
-                [*p1, *p2],
-            )
-        ]
+        return (
+            "SELECT case_pk, 'sent', from_agency_id, to_agency_id FROM agency_shares"
+            f" WHERE {sent} AND status IN ('pending', 'active')"
+            " UNION ALL SELECT local_case_pk, 'received', from_agency_id, to_agency_id"
+            f" FROM agency_shares WHERE {got} AND status = 'active'",
+            [*p1, *p2],
+        )
+
+    @staticmethod
+    def sharing_links_of(rows: Sequence[Sequence[Any]]) -> list[tuple[int, str, int, int]]:
+        return [(int(r[0]), r[1], int(r[2]), int(r[3])) for r in rows]
 
     def sender_cards(self, case_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         """For cases of other agencies in a list (S-AG-4): the sending agency's name and the

@@ -185,14 +185,16 @@ class CaseListQuery:
         *,
         whole: bool = False,
         live: Sequence[int] | None = None,
+        shared: bool = False,
     ) -> None:
         self.d = store.dialect
         self.ctx = ctx
         self.user = user
         #: agencies whose shares reach this one today (S-AG-4): their cases sent here list too;
-        #: ``live``: the user's live set read under a stamp that still holds (``case_page``)
+        #: ``live``: the user's live set read under a stamp that still holds (``case_page``);
+        #: ``shared``: one text for every user of the agency of a shape (``VisibilityQuery``)
         self.visibility = VisibilityQuery(
-            self.d, ctx, user, inbound=inbound, whole=whole, live=live
+            self.d, ctx, user, inbound=inbound, whole=whole, live=live, shared=shared
         )
 
     def search(self, q: str, *, rowwise: bool = False) -> Fragment:
@@ -473,7 +475,13 @@ class CaseListStore(Connection):
         then the first ``limit`` visible cases up to it, so a user who sees 40% of the agency
         tests some 2.5 rows per row of the page, never the whole window. Every sort column
         is NOT NULL, so the row-value bound orders exactly as the index does."""
-        query = CaseListQuery(self, ctx, user, live=live)
+        # PostgreSQL, a first page without text search: the page's text is the same for every
+        # user of the agency of a shape, prepared and run on its generic plan (``rows_generic``):
+        # no planning per first page. Later pages (a keyset bound, the live set held) and text
+        # searches keep a text per user, planned for its parameters: their generic plans were
+        # not measured to be as good (a LIKE pattern's selectivity, the live set's size)
+        generic = after is None and not flt.q
+        query = CaseListQuery(self, ctx, user, live=live, shared=generic)
         flt.validate()
         window = max(WALK, 2 * int(limit))
         column = SORTS[flt.sort]
@@ -501,10 +509,9 @@ class CaseListStore(Connection):
         visible = query.visibility.visible_row_own("c", sparse=walks_sparse(ctx, user))
         select = f"SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id FROM cases c WHERE"
         if self.dialect is not SQLITE:
-            rows = self.rows(
-                f"{select} {within.sql} AND {visible.sql} ORDER BY {order} LIMIT {int(limit)}",
-                [*within.params, *visible.params],
-            )
+            page = f"{select} {within.sql} AND {visible.sql} ORDER BY {order} LIMIT {int(limit)}"
+            params = [*within.params, *visible.params]
+            rows = self.rows_generic(page, params) if generic else self.rows(page, params)
         else:
             # SQLite ends an index range at a row-value bound only on the bound's first column:
             # where many cases share the bound's sort value (a day's opened_on, a bulk load's

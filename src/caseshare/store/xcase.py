@@ -17,21 +17,27 @@ class XCaseStore(Connection):
         with deconfliction on."""
         if not case_pks:
             return []
+        return self.xcase_matches_of(self.rows(*self.xcase_matches_query(case_pks)))
+
+    def xcase_matches_query(self, case_pks: Sequence[int]) -> tuple[str, list[Any]]:
+        """``xcase_matches``' statement (for ``rows_together``); its rows go to
+        ``xcase_matches_of``."""
         mine, params = self.dialect.in_list("m.case_pk", list(case_pks))
-        return [
-            (int(r[0]), r[1], r[2], int(r[3]))
-            for r in self.rows(
-                "SELECT DISTINCT m.case_pk, m.type, m.normalized, o.case_pk"
-                " FROM target_identifiers m JOIN target_identifiers o"
-                " ON o.agency_id = m.agency_id AND o.type = m.type"
-                " AND o.normalized = m.normalized AND o.deconfliction = 1"
-                " AND o.case_pk <> m.case_pk"
-                " JOIN cases c ON c.pk = o.case_pk AND c.deleted = 0"
-                f" WHERE {mine} AND m.deconfliction = 1"
-                " ORDER BY m.case_pk, m.type, m.normalized, o.case_pk",
-                params,
-            )
-        ]
+        return (
+            "SELECT DISTINCT m.case_pk, m.type, m.normalized, o.case_pk"
+            " FROM target_identifiers m JOIN target_identifiers o"
+            " ON o.agency_id = m.agency_id AND o.type = m.type"
+            " AND o.normalized = m.normalized AND o.deconfliction = 1"
+            " AND o.case_pk <> m.case_pk"
+            " JOIN cases c ON c.pk = o.case_pk AND c.deleted = 0"
+            f" WHERE {mine} AND m.deconfliction = 1"
+            " ORDER BY m.case_pk, m.type, m.normalized, o.case_pk",
+            params,
+        )
+
+    @staticmethod
+    def xcase_matches_of(rows: Sequence[Sequence[Any]]) -> list[tuple[int, str, str, int]]:
+        return [(int(r[0]), r[1], r[2], int(r[3])) for r in rows]
 
     def xcase_owner_cards(self, case_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Per case: its id, name, type, closed, agency's name and its owner's contact (the
