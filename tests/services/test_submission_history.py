@@ -6,6 +6,7 @@ import threading
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -177,3 +178,53 @@ def test_s_tx_8_a_rebuild_of_every_case_equals_its_stored_state(
         assert svc.history_snapshot(agency, case_id) == svc.stored_snapshot(agency, case_id), (
             case_id
         )
+
+
+# --- §8.4 cascades of a form applied out of received order --------------------------------------
+
+
+@pytest.mark.parametrize("ordering", ["received", "reconcile"])
+def test_s_tx_8_an_edit_closing_a_host_cascades_as_its_place_in_the_history_says(
+    module_store: Store, ordering: str
+) -> None:
+    """An edit is applied at its old version's place (S-TX-5): the host it now closes had no
+    extension there yet (``a`` became ``b``'s extension in a form received later), so ``a``
+    stays open, as a replay of ``a``'s history says; an extension that was ``b``'s at that place
+    is closed. (Found by the property above: the cascade used the indices of today.)"""
+    agency, users = _world(module_store, extension_close_cascade=True, ordering=ordering)
+    svc = Caseshare(module_store)
+    forms: list[tuple[int, int, list[tuple[object, ...]]]] = [
+        (5, 0, [("b", False, {}, False, None), ("c", False, {}, False, ("b", "extension"))]),
+        (1, 1, [("a", False, {}, False, None)]),
+        (0, 0, [("a", False, {}, False, ("b", "extension"))]),
+        # i1 again, by its sender, with different content: an edit, at i1's place
+        (1, 1, [("a", False, {}, False, None), ("b", False, {}, True, None)]),
+    ]
+    for instance, who, blocks in forms:
+        svc.submit(agency, users[who], _xml(users, 0, f"i{instance}", blocks))
+    stored = {c: svc.stored_snapshot(agency, c) for c in ("a", "b", "c")}
+    for case_id, snapshot in stored.items():
+        assert snapshot is not None
+        assert svc.history_snapshot(agency, case_id) == snapshot
+    closed = {c: bool(s and s[0]["closed"]) for c, s in stored.items()}
+    # c was b's extension before i1's place: closed; a became one after it: open
+    assert closed == {"a": False, "b": True, "c": True}
+
+
+@pytest.mark.parametrize("ordering", ["received", "reconcile"])
+def test_s_tx_8_a_new_form_closing_a_host_closes_its_extensions(
+    module_store: Store, ordering: str
+) -> None:
+    """The plain case, on both orderings: the extension was the host's before the closing form,
+    so the cascade closes it, and a replay agrees."""
+    agency, users = _world(module_store, extension_close_cascade=True, ordering=ordering)
+    svc = Caseshare(module_store)
+    svc.submit(agency, users[0], _xml(users, 0, "i0", [("b", False, {}, False, None)]))
+    svc.submit(
+        agency, users[0], _xml(users, 1, "i1", [("a", False, {}, False, ("b", "extension"))])
+    )
+    svc.submit(agency, users[1], _xml(users, 2, "i2", [("b", False, {}, True, None)]))
+    for case_id in ("a", "b"):
+        snapshot = svc.stored_snapshot(agency, case_id)
+        assert snapshot is not None and snapshot[0]["closed"]
+        assert svc.history_snapshot(agency, case_id) == snapshot

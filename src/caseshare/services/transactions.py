@@ -343,7 +343,14 @@ class TransactionService(FormWriter):
                 changed += self._follow_new_cases(agency_id, referrers - set(by_case), position)
         named = {b.case_id for b in blocks if _names_owner(b)}
         self._drop_shares_on_transfer(agency_id, user, {c: pre[c] for c in named}, reason)
-        if ctx.settings.extension_close_cascade:
+        # §8.4 cascade: a form applied last, in received order, closes its hosts' open extensions
+        # as they are now. An edit (applied at its old position) and a form under ``reconcile``
+        # were rebuilt by replay, which re-derived every cascade in replay order
+        # (``rebuild_cases``): closing here too would close an extension that, at the form's
+        # place in the history, was not yet the host's, and the stored state would no longer be
+        # what a replay gives (S-TX-8)
+        rebuilt = current is not None or ctx.settings.ordering == "reconcile"
+        if ctx.settings.extension_close_cascade and not rebuilt:
             changed += self._cascade(agency_id, sub_id, position, pre, reason)
         verb = "replaced its earlier version" if current is not None else "was applied"
         return SubmitResult(
