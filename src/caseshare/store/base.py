@@ -420,11 +420,10 @@ class Connection:
                     raw.execute("RESET plan_cache_mode", prepare=False)
                 return list(cursor.fetchall())
             except Exception:
-                # the pipeline stopped at the error: the reset may not have run (a setting
-                # set in a transaction that is rolled back goes back by itself)
-                from psycopg.pq import TransactionStatus
-
-                if raw.info.transaction_status == TransactionStatus.IDLE:
+                # the pipeline stopped at the error, so the reset may not have run (never in a
+                # transaction here: autocommit); a reset that fails too (the connection is
+                # gone) must not hide the statement's own error
+                with contextlib.suppress(Exception):  # reason: the first error is the one
                     raw.execute("RESET plan_cache_mode", prepare=False)
                 raise
         except Exception as exc:
