@@ -412,18 +412,31 @@ class CaseListStore(Connection):
         where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound, live=live)
         column = f"c.{SORTS[flt.sort]}"
         op, direction = (">", "ASC") if ascending else ("<", "DESC")
-        params = list(where.params)
-        sql = where.sql
-        if after is not None:
+        select = f"SELECT {SUMMARY_COLUMNS}, {column}, c.agency_id FROM cases c WHERE {where.sql}"
+        order = f" ORDER BY {column} {direction}, c.pk {direction}"
+        if after is None:
+            return self.rows(f"{select}{order} LIMIT {int(limit)}", where.params)
+        if self.dialect is not SQLITE:
             # a row value, as the walk's: PostgreSQL bounds the sort index's range with it,
             # where it read the expanded OR from the index's start and filtered
-            sql += f" AND ({column}, c.pk) {op} (?, ?)"
-            params += list(after)
-        return self.rows(
-            f"SELECT {SUMMARY_COLUMNS}, {column}, c.agency_id FROM cases c WHERE {sql}"
-            f" ORDER BY {column} {direction}, c.pk {direction} LIMIT {int(limit)}",
-            params,
-        )
+            return self.rows(
+                f"{select} AND ({column}, c.pk) {op} (?, ?){order} LIMIT {int(limit)}",
+                [*where.params, *after],
+            )
+        # SQLite starts an index range at a row-value bound on its first column only: where
+        # many cases share the sort value (a bulk load's server_modified_on) every later page
+        # read the index from the first of them, all the pages before it (14-20 ms at page 20
+        # at size L). The rows after the key as disjoint ranges in order, each a range of the
+        # index (agency_id, column, pk), read until the page is full: the same rows, in order.
+        rows: list[Row] = []
+        for part in _segments(column, after, None, ascending):
+            rows += self.rows(
+                f"{select} AND {part.sql}{order} LIMIT {int(limit) - len(rows)}",
+                [*where.params, *part.params],
+            )
+            if len(rows) >= limit:
+                break
+        return rows
 
     def _with_received(
         self,
