@@ -98,11 +98,17 @@ def disagreements(world: World, data: dict[str, Any]) -> list[str]:
                 f"S-ACC-7 {user}: listing {sorted(listed)} but the check allows view on "
                 f"{sorted(viewable)}"
             )
-        paged = world.listed(user)
-        if sorted(paged) != sorted(listed):
-            problems.append(
-                f"S-ACC-7 {user}: the list's pages hold {sorted(paged)}, not {sorted(listed)}"
-            )
+        # the walk's two forms of implicit_parent: per row, and through the user's own set
+        # (``caselist.walks_sparse``, chosen by what the user reaches; both for everyone here)
+        for sparse in (False, True):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(caselist, "SPARSE", sparse)
+                paged = world.listed(user)
+            if sorted(paged) != sorted(listed):
+                problems.append(
+                    f"S-ACC-7 {user} (sparse={sparse}): the list's pages hold {sorted(paged)},"
+                    f" not {sorted(listed)}"
+                )
         rowwise = world.sees(user, rowwise=True)
         if rowwise != listed:
             problems.append(
