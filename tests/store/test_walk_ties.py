@@ -124,3 +124,45 @@ def test_segments_cover_the_window_in_order_and_apart() -> None:
         ("c.x = ? AND c.pk > ?", ["a", 5]),
         ("c.x > ?", ["a"]),
     ]
+
+
+def test_layouts_skip_a_walk_once_most_first_pages_of_its_kind_missed() -> None:
+    """``Layouts``: no prediction before ``least`` walks; past it, a kind whose walks mostly
+    missed skips its walk, all but one in ``probe``; a kind whose walks hit never does."""
+    layouts = caselist.Layouts(window=8, least=4, share=0.75, probe=3)
+    missing, hitting = ("a",), ("b",)
+    for _ in range(3):
+        layouts.record(missing, True)
+        layouts.record(hitting, False)
+    assert not layouts.skip(missing)  # three walks: too few to tell
+    layouts.record(missing, True)
+    layouts.record(hitting, False)
+    assert [layouts.skip(missing) for _ in range(6)] == [True, True, False, True, True, False]
+    assert not any(layouts.skip(hitting) for _ in range(6))
+    for _ in range(8):  # the layout changed: the probes hit, the window forgets the misses
+        layouts.record(missing, False)
+    assert not layouts.skip(missing)
+
+
+def test_s_acc_7_a_first_page_that_skips_its_walk_lists_the_same_cases(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Users who see none of the agency miss every walk: after enough of them, Ben's first
+    page (a user of the same kind) goes to the candidate set at once, and every page of his,
+    in every sort, is still the next slice of his cases."""
+    monkeypatch.setattr(caselist, "LAYOUTS", caselist.Layouts())
+    monkeypatch.setattr(caselist, "_WALK_MISSES", set())
+    svc = world.svc
+    nobodies = [
+        svc.create_user(world.agency, None, f"nobody{n}-{uuid.uuid4().hex[:4]}") for n in range(12)
+    ]
+    for nobody in nobodies:  # the agency's version is the same from here on
+        assert svc.list_cases(nobody, limit=5).items == []
+    skipped = dict(caselist.LAYOUTS._skips)
+    assert world.paged(world.ben, "modified", False) == world.expected(world.ben, "modified", False)
+    assert sum(caselist.LAYOUTS._skips.values()) > sum(skipped.values())
+    for sort in ("opened_on", "name"):
+        for descending in (False, True):
+            assert world.paged(world.ben, sort, descending) == world.expected(
+                world.ben, sort, descending
+            )

@@ -17,6 +17,8 @@ characters (no trigram) are answered by the scan alone.
 from __future__ import annotations
 
 import random
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +92,65 @@ def fts_phrase(q: str) -> str:
 
 #: (agency, version, user, filter, direction) whose walk found too few of the user's cases
 _WALK_MISSES: set[tuple[Any, ...]] = set()
+
+
+def _shape(ctx: AgencyContext, user: User) -> tuple[bool, bool, bool]:
+    """What sets users apart in how much of the sort order they see: the walk's form, the
+    role tree below them, criteria rules held (which reach cases anywhere in the order)."""
+    seat = ctx.seat(user)
+    criteria = any(rule.criteria is not None for rule, _ in seat.rules)
+    return walks_sparse(ctx, user), seat.manages, criteria
+
+
+def _remember_miss(missed: tuple[Any, ...]) -> None:
+    if len(_WALK_MISSES) > 10_000:
+        _WALK_MISSES.clear()
+    _WALK_MISSES.add(missed)
+
+
+class Layouts:
+    """How the first pages' walks went for the users of an agency, per filter, direction and
+    walk form: where the agency's sort order puts first what such users do not see (a
+    bulk-loaded agency's households, at size L), nearly every one of their walks misses, pays
+    the window (with the user's live set walked in its statement) and then builds the
+    candidate set anyway. Once most of the recent first pages missed, a new user's first page
+    goes to the candidate set at once; one in ``probe`` still walks, so a layout that changes
+    (cases written since, ``WALK`` set otherwise) is seen again. A plan choice, never an
+    answer: both plans list exactly the user's cases, in order."""
+
+    def __init__(self, window: int = 16, least: int = 8, share: float = 0.75, probe: int = 8):
+        self.window, self.least, self.share, self.probe = window, least, share, probe
+        self._walks: dict[tuple[Any, ...], deque[bool]] = {}
+        self._skips: dict[tuple[Any, ...], int] = {}
+        self._lock = threading.Lock()
+
+    def skip(self, key: tuple[Any, ...]) -> bool:
+        """Whether a first page of this kind should skip its walk (counted when it does)."""
+        with self._lock:
+            walks = self._walks.get(key)
+            if walks is None or len(walks) < self.least:
+                return False
+            if sum(walks) < self.share * len(walks):
+                return False
+            skips = self._skips.get(key, 0) + 1
+            self._skips[key] = skips
+            return skips % self.probe != 0
+
+    def record(self, key: tuple[Any, ...], missed: bool) -> None:
+        with self._lock:
+            if key not in self._walks and len(self._walks) > 10_000:
+                self._walks.clear()
+                self._skips.clear()
+            self._walks.setdefault(key, deque(maxlen=self.window)).append(missed)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._walks.clear()
+            self._skips.clear()
+
+
+#: the process's record of first-page walks (``Layouts``)
+LAYOUTS = Layouts()
 
 
 #: take users who see much of the agency by their role or permissions apart (tests turn
@@ -394,19 +455,29 @@ class CaseListStore(Connection):
         # a text search finds its candidates through the store's trigram index: its walk (which
         # reads rows to match the text) pays off only for a user who sees much of the agency
         walk = not flt.q or sees_much(ctx, user)
-        if not roots and WALK > 0 and walk and missed not in _WALK_MISSES:
+        walk = walk and not roots and WALK > 0 and missed not in _WALK_MISSES
+        # a first page: how the walks of users of its kind went (``Layouts``); one that skips
+        # its walk is remembered as a miss, as a walk that missed is
+        kind = None
+        if walk and after is None:
+            kind = (ctx.agency_id, ctx.version, flt, ascending, WALK, *_shape(ctx, user))
+            if LAYOUTS.skip(kind):
+                walk = False
+                kind = None
+                _remember_miss(missed)
+        if walk:
             walked = self._walk(
                 ctx, user, flt, limit=limit, after=after, ascending=ascending, live=live
             )
+            if kind is not None:
+                LAYOUTS.record(kind, walked is None)
             if walked is not None:
                 if not inbound:
                     return walked
                 # cases sent here (S-AG-4) are not on this agency's sort index: the page is
                 # the first ``limit`` of the walked page and the received cases, in one query
                 return self._with_received(ctx, user, flt, walked, limit, after, ascending, inbound)
-            if len(_WALK_MISSES) > 10_000:
-                _WALK_MISSES.clear()
-            _WALK_MISSES.add(missed)
+            _remember_miss(missed)
         if live is None and read_live is not None:  # the candidate query walks it otherwise
             live = read_live()
         where = self.visible_where(ctx, user, flt, roots=roots, inbound=inbound, live=live)
