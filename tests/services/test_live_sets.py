@@ -226,3 +226,55 @@ def test_a_write_held_open_elsewhere_is_listed_when_it_commits(world: World) -> 
         assert listed(w, w.ali) == {"c", "p", "g"}
     assert listed(w, w.ali) == set()
     assert listed(w, w.ali) == w.svc.visible_case_ids(w.ali) == set()
+
+
+def test_sqlite_connections_share_a_stamp_until_anything_is_written(world: World) -> None:
+    """``shared_stamp``: once each has looked, two connections of this process to one file
+    give the same stamp while nothing is written; after a write by either, or by another
+    process, neither gives a stamp of before again."""
+    w = world
+    a, b = w.store, w.other.store
+    if a.dialect.name != "sqlite":
+        assert a.shared_stamp() is None
+        return
+    a.list_stamp(), b.list_stamp()  # each connection's first look moves the stamp
+    before = a.list_stamp()
+    assert b.list_stamp() == before == a.list_stamp()
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))  # b writes
+    after_b = a.list_stamp()
+    assert after_b != before and b.list_stamp() not in (before,)
+    settled = b.list_stamp()
+    assert a.list_stamp() == settled
+    code = (
+        "import sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "db.execute('UPDATE cases SET name = name || ? WHERE case_id = ?', ('!', 'g'))\n"
+        "db.commit()\n"
+    )
+    path = a.url.removeprefix("sqlite:///")
+    subprocess.run([sys.executable, "-c", code, path], check=True, timeout=120)
+    assert b.list_stamp() not in (before, settled)
+    assert a.list_stamp() not in (before, settled)
+    with a.transaction():
+        assert a.list_stamp() is None  # inside a transaction: no stamp
+
+
+def test_a_live_set_read_on_one_connection_serves_the_others(world: World) -> None:
+    """A server's pool: the set one connection read is used by the next page on another, and
+    a change through either is listed at once on both."""
+    w = world
+    w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.ali))
+
+    def across() -> None:
+        assert listed(w, w.ali) == {"c", "p", "g"}  # reads and holds the set
+        page = w.other.list_cases(w.ali, limit=50)
+        assert {item["case_id"] for item in page.items} == {"c", "p", "g"}
+
+    hits, _ = quietly(w, across)
+    if w.store.dialect.name == "sqlite":
+        # the first connection's first page marks, its second reads the set; the other
+        # connection's page is served from it (with a stamp per connection: a miss)
+        assert hits == 1
+    w.svc.change_owner(w.agency, w.admin, "c", Principal("user", w.bea))
+    assert {i["case_id"] for i in w.other.list_cases(w.ali, limit=50).items} == set()
+    assert listed(w, w.ali) == set()

@@ -73,6 +73,12 @@ def _bump_epoch() -> None:
         _write_epoch += 1
 
 
+#: ``Connection.shared_stamp``: one generation for every SQLite connection of this process,
+#: bumped whenever a connection sees that something was written since it last looked
+_SHARED_LOCK = threading.Lock()
+_shared_generation = 0
+
+
 #: at most so many hot statement texts remembered per connection (psycopg keeps at most
 #: ``prepared_max``, 100, prepared statements; the oldest are dropped first)
 _HOT_MAX = 64
@@ -99,6 +105,10 @@ class Connection:
     def __init__(self, url: str) -> None:
         self.url = url
         self.serial = next(_SERIALS)
+        #: what ``shared_stamp`` last saw on this connection (None: it never looked), and the
+        #: database file it names (path, device, inode)
+        self._seen: tuple[int, int, int] | None = None
+        self._file: tuple[str, int, int] | None = None
         scheme = urlparse(url).scheme
         self._depth = 0
         self._lock = threading.RLock()
@@ -180,18 +190,57 @@ class Connection:
         version = raw.execute("PRAGMA data_version").fetchone()[0]
         return (self.serial, epoch, changes, version)
 
+    def shared_stamp(self) -> tuple[Any, ...] | None:
+        """``read_stamp``'s promise for every SQLite connection of this process to the same
+        database file: what is read under it on one connection may be used on another while
+        ``shared_stamp`` returns the same stamp there. None where ``read_stamp`` is None.
+
+        The stamp is the file and a process-wide generation. Each connection, when asked,
+        compares what ``read_stamp`` reads of it (the write epoch, its ``total_changes``, its
+        ``PRAGMA data_version``) with what it saw when last asked, and bumps the generation
+        when they differ (or when it was never asked). So after any write W, by anyone: every
+        connection that looked before W bumps at its first look after it; one that never
+        looked before W bumps at its first look. Either bump comes after W, hence after any
+        stamp taken before W, and the first connection to look after W has bumped before it
+        returns: a stamp taken before W never equals one taken after it. A connection that
+        sees W late only bumps again (a miss, never a stale answer). An in-memory database is
+        each connection's own: its stamp stays per connection."""
+        if self.dialect is not SQLITE or self._depth:
+            return None
+        if self._file is None:
+            path = sqlite_path(self.url)
+            if path == ":memory:" or "mode=memory" in path or path.startswith("file:"):
+                return self.read_stamp()
+            # the file itself, not its name: a file made anew where another was (tests) is
+            # another database, whose connections must never share a stamp with the old one's
+            found = os.stat(path)
+            self._file = (os.path.abspath(path), found.st_dev, found.st_ino)
+        global _shared_generation
+        raw = self._raw
+        with _SHARED_LOCK:
+            seen = (
+                _write_epoch,
+                raw.total_changes,
+                raw.execute("PRAGMA data_version").fetchone()[0],
+            )
+            if seen != self._seen:
+                self._seen = seen
+                _shared_generation += 1
+            return (self._file, _shared_generation)
+
     def list_stamp(self) -> tuple[Any, ...] | None:
         """A stamp for what a list page holds between pages (``store.livesets``): on SQLite
-        ``read_stamp``; on PostgreSQL outside a transaction, the server's MVCC snapshot
-        (``pg_current_snapshot()``: xmin, xmax and the transactions in progress), one round
-        trip. Two snapshots with the same text see exactly the same committed transactions,
-        and what a snapshot sees only grows, so when the stamps read before and after some
-        statements are equal, each of those statements saw the data the stamp names, whatever
-        committed meanwhile elsewhere (any commit or abort of any transaction in the cluster
-        changes the text: the hit rate falls under writes, never the correctness). None
-        inside a transaction: its own uncommitted writes are not in any stamp."""
+        ``shared_stamp`` (a server's connections share users' live sets); on PostgreSQL
+        outside a transaction, the server's MVCC snapshot (``pg_current_snapshot()``: xmin,
+        xmax and the transactions in progress), one round trip. Two snapshots with the same
+        text see exactly the same committed transactions, and what a snapshot sees only
+        grows, so when the stamps read before and after some statements are equal, each of
+        those statements saw the data the stamp names, whatever committed meanwhile elsewhere
+        (any commit or abort of any transaction in the cluster changes the text: the hit rate
+        falls under writes, never the correctness). None inside a transaction: its own
+        uncommitted writes are not in any stamp."""
         if self.dialect is SQLITE:
-            return self.read_stamp()
+            return self.shared_stamp()
         if self._depth:
             return None
         return (self.url, self.value("SELECT pg_current_snapshot()::text"))

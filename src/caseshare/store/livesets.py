@@ -1,14 +1,15 @@
 """Users' S-SYNC-1 live sets held in process while nothing was written (issue 12 item 1).
 
-A list page tests row cause ``sync`` with the recursive walk of ``VisibilityQuery.synced``;
-run in every page statement it was half of a page's time on SQLite. The walk's answer (the
-pks of the user's live set) is kept here under the connection's ``read_stamp`` taken BEFORE
-the walk ran, and put into a page's SQL as a list of pks only while that connection's stamp is
-still the same: any commit by any connection of any process, and any write of this process,
-changes it (``Connection.read_stamp``), so a page never lists a case the user's live set lost,
-nor misses one it gained. The set is the walk's own answer, never a second algorithm's, so
-list = check (S-ACC-7) holds as before. Outside a transaction only (inside one, every page
-runs the walk).
+A list page tests row cause ``sync`` with the recursive walk of ``VisibilityQuery.synced``; run
+in every page statement it was half of a page's time on SQLite. The walk's answer (the pks of
+the user's live set) is kept here under the connection's ``list_stamp`` taken BEFORE the walk
+ran, and put into a page's SQL as a list of pks only while the stamp is still the same: any
+commit by any connection of any process, and any write of this process, changes it
+(``Connection.shared_stamp`` on SQLite, which every connection of the process to the same file
+shares, so a server's pool serves a user's pages from one set), so a page never lists a case
+the user's live set lost, nor misses one it gained. The set is the walk's own answer, never a
+second algorithm's, so list = check (S-ACC-7) holds as before. Outside a transaction only
+(inside one, every page runs the walk).
 
 On PostgreSQL the stamp is the server's MVCC snapshot (``Connection.list_stamp``), read before
 and after a page in a round trip each.
@@ -42,7 +43,7 @@ SEEN = _Seen()
 
 
 class LiveSets:
-    """Live-set pks by (connection serial, agency, context version, user), each with the
+    """Live-set pks by (database, agency, context version, user), each with the
     stamp taken before it was read (or the stamp of a first page, with the ``SEEN`` mark)."""
 
     def __init__(self, size: int = MAX_SETS) -> None:
