@@ -9,6 +9,7 @@ from typing import Any
 
 from caseshare.core.sync import DeviceCase, SyncNode
 from caseshare.store.base import Connection, dumps, loads, utcnow
+from caseshare.store.dialect import SQLITE
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ _LIVE_ENDS = (
     "i.case_pk <> i.ref_pk AND NOT EXISTS (SELECT 1 FROM cases d"
     " WHERE d.pk IN (i.case_pk, i.ref_pk) AND d.deleted <> 0)"
 )
+#: the most cases ``may_sync`` walks back from a case before it answers "maybe"
+PROBE_CASES = 2_000
+
 #: the other end of index row ``i`` from the walk's current case ``w.pk``
 _OTHER = "CASE WHEN i.case_pk = w.pk THEN i.ref_pk ELSE i.case_pk END"
 
@@ -76,7 +80,7 @@ class SyncLogStore(Connection):
         ids: no open case of theirs reaches it. One recursive query walking back from the case
         — to the cases indexing it, and from an open case to its hosts — so its cost follows the
         case's family below it, not the user's cases. True means "maybe": ``sync_graph`` and
-        ``core.sync`` decide.
+        ``core.sync`` decide; so does a case whose family holds more than ``PROBE_CASES``.
         """
         query = self.may_sync_query(agency_id, owner_ids, case_pk=case_pk)
         return query is not None and bool(self.rows(*query, hot=True))
@@ -100,14 +104,22 @@ class SyncLogStore(Connection):
         if not params:
             return None
         seed, key = ("c.case_id = ?", case_id) if case_pk is None else ("c.pk = ?", case_pk)
+        # SQLite: a LIMIT on the recursive step ends the walk there (its reader's LIMIT does
+        # not); PostgreSQL refuses one there, and walks only as far as its reader reads
+        inner = f" LIMIT {PROBE_CASES + 1}" if self.dialect is SQLITE else ""
+        # at most PROBE_CASES of the walk are read (both stores stop a recursive walk when
+        # its reader stops): past them the answer is "maybe", which the caller settles from
+        # the user's own cases. A case whose family is big (a household with thousands of
+        # extensions) cost a walk of all of it, 2.2 s at size L, for every such check.
         return (
             f"WITH RECURSIVE w(pk) AS (SELECT c.pk FROM cases c WHERE {seed} AND c.agency_id = ?"
             f" AND c.deleted = 0 UNION SELECT {_OTHER} FROM w"
             " JOIN case_indices i ON i.ref_pk = w.pk"
             " OR (i.case_pk = w.pk AND i.relationship = 'extension')"
             f" WHERE {_LIVE_ENDS} AND (i.ref_pk = w.pk OR NOT EXISTS (SELECT 1 FROM cases y"
-            " WHERE y.pk = i.case_pk AND y.closed <> 0)))"
-            f" SELECT 1 FROM w WHERE {owned} LIMIT 1",
+            f" WHERE y.pk = i.case_pk AND y.closed <> 0)){inner})"
+            f" SELECT count(*) FROM (SELECT CASE WHEN {owned} THEN 1 ELSE 0 END AS owned FROM w"
+            f" LIMIT {PROBE_CASES + 1}) x HAVING count(*) > {PROBE_CASES} OR max(x.owned) = 1",
             (key, agency_id, *params),
         )
 
