@@ -774,3 +774,29 @@ def test_a_form_declared_iso_8859_1_is_read_as_iso_8859_1() -> None:
     with pytest.raises(CaseShareError) as info:
         decode_submission(plain.encode("latin-1"))  # undeclared, so UTF-8, and it is not
     assert "not UTF-8 text" in info.value.message
+
+
+# Text without any "<!" is parsed by the standard library's C parser, anything else (and bytes)
+# by defusedxml's: both must give the same blocks, and the same refusal, word for word.
+SAME_EITHER_WAY = [
+    form(block("<create><case_type>t</case_type><case_name>N</case_name></create>")),
+    form(block("<update><p>a &amp; b &lt;c&gt; &#233;t&#xE9;</p><q> spaced </q></update>")),
+    form(block("<update><p>Zoë 東京</p></update><close/>")),
+    '<?xml version="1.0" encoding="ISO-8859-1"?>' + form(block("<update><p>é</p></update>")),
+    form(block("<!-- a comment --><update><p>x</p></update>")),
+    form(block("<update><p><![CDATA[<b>&raw</b>]]></p></update>")),
+]
+
+
+@pytest.mark.parametrize("payload", SAME_EITHER_WAY)
+def test_text_and_its_bytes_parse_alike(payload: str) -> None:
+    raw = payload.replace('encoding="ISO-8859-1"', 'encoding="UTF-8"').encode("utf-8")
+    assert parse_submission(payload) == parse_submission(raw)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["<data>", "<data></datum>", "<a/><b/>", "not xml", form(block("<update><p>&x;</p></update>"))],
+)
+def test_text_and_its_bytes_are_refused_alike(payload: str) -> None:
+    assert refused(payload).message == refused(payload.encode("utf-8")).message

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import NamedTuple
 
 from caseshare.core.levels import Cause, Level
 from caseshare.core.principals import Principal
@@ -73,9 +74,12 @@ class TeamRole:
     level: Level
 
 
-@dataclass(frozen=True, slots=True)
-class StoredGrant:
-    """A stored access row: a manual share, an assignment or a team membership."""
+class StoredGrant(NamedTuple):
+    """A stored access row: a manual share, an assignment or a team membership.
+
+    A named tuple, as ``Principal`` is: a check builds one per grant of the case and its
+    neighbours (17 a check on average at size S), and a frozen dataclass's ``__init__``
+    cost ~1 µs each against ~0.15 µs for a tuple (``store.cases._grant``)."""
 
     id: int
     case_pk: int

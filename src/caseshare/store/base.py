@@ -658,8 +658,13 @@ def rows_as_json(
     return f"json_to_recordset(CAST(? AS json)) AS v({record})", values, param
 
 
+#: ``dumps``'s encoder, made once: ``json.dumps`` with any option builds a new encoder at every
+#: call (~0.7 µs of ~2 µs for a case's properties; a form of ten cases dumps ~30 values)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def loads(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from caseshare.core.errors import CaseShareError
@@ -62,7 +63,12 @@ def _grant_row(r: tuple[Any, ...]) -> GrantRow:
     )
 
 
-def _facts(row: tuple[Any, ...], grants: tuple[StoredGrant, ...] = ()) -> CaseFacts:
+def _facts(
+    row: Sequence[Any],
+    grants: tuple[StoredGrant, ...] = (),
+    parents: tuple[CaseFacts, ...] = (),
+    children: tuple[CaseFacts, ...] = (),
+) -> CaseFacts:
     return CaseFacts(
         pk=row[0],
         agency_id=row[1],
@@ -75,7 +81,14 @@ def _facts(row: tuple[Any, ...], grants: tuple[StoredGrant, ...] = ()) -> CaseFa
         deleted=bool(row[8]),
         external_id=row[9],
         grants=grants,
+        parents=parents,
+        children=children,
     )
+
+
+#: a ``StoredGrant`` from its six values in order: ``tuple.__new__`` skips the named tuple's
+#: Python-level ``__new__`` (a check builds one per grant of the case and its neighbours)
+_grant = partial(tuple.__new__, StoredGrant)
 
 
 def case_facts(row: tuple[Any, ...]) -> CaseFacts:
@@ -346,7 +359,7 @@ class CaseStore(Connection):
             params,
         ):
             out[r[1]].append(
-                StoredGrant(r[0], r[1], _CAUSE[r[2]], principal_of(r[3]), _LEVEL[r[4]], r[5])
+                _grant((r[0], r[1], _CAUSE[r[2]], principal_of(r[3]), _LEVEL[r[4]], r[5]))
             )
         return {pk: tuple(gs) for pk, gs in out.items()}
 
@@ -474,7 +487,7 @@ class CaseStore(Connection):
         found: dict[int, list[StoredGrant]] = {}
         for r in grant_rows:
             found.setdefault(r[1], []).append(
-                StoredGrant(r[0], r[1], _CAUSE[r[2]], principal_of(r[3]), _LEVEL[r[4]], r[5])
+                _grant((r[0], r[1], _CAUSE[r[2]], principal_of(r[3]), _LEVEL[r[4]], r[5]))
             )
         grants = {pk: tuple(gs) for pk, gs in found.items()}
         return _assemble(own, parents, children, grants, child_limit)
@@ -670,27 +683,33 @@ def _fields(case: CaseFacts) -> dict[str, Any]:
     }
 
 
+def _grants_found(pk: int, found: Any) -> tuple[StoredGrant, ...]:
+    """A case's grants from ``facts_by_id``'s JSON array of them: SQLite hands back text
+    (``[]`` when there are none, not decoded), PostgreSQL a decoded list (None when none)."""
+    if found is None or found == "[]":
+        return ()
+    found = loads(found)
+    if len(found) > 1:
+        found.sort()  # by grant id, as ``grants_for`` gives them
+    return tuple(
+        [_grant((g[0], pk, _CAUSE[g[1]], principal_of(g[2]), _LEVEL[g[3]], g[4])) for g in found]
+    )
+
+
 def _facts_found(rows: Sequence[Any]) -> CaseFacts | None:
     """``facts_by_id``'s answer from its rows: (part, facts columns…, grants as JSON)."""
-    grants: dict[int, tuple[StoredGrant, ...]] = {}
+    own = None
+    parents: list[CaseFacts] = []
+    children: list[CaseFacts] = []
     for r in rows:
-        found = loads(r[-1])  # PostgreSQL decodes JSON itself; SQLite hands back text
-        if found:
-            if len(found) > 1:
-                found.sort()  # by grant id, as ``grants_for`` gives them
-            pk = r[1]
-            grants[pk] = tuple(
-                StoredGrant(g[0], pk, _CAUSE[g[1]], principal_of(g[2]), _LEVEL[g[3]], g[4])
-                for g in found
-            )
-    own = next((r for r in rows if r[0] == 0), None)
+        part = r[0]
+        if part == 0:
+            own = r
+        else:
+            (parents if part == 1 else children).append(_facts(r[1:-1], _grants_found(r[1], r[-1])))
     if own is None:
         return None
-    return CaseFacts(
-        **{**_fields(_facts(own[1:-1])), "grants": grants.get(own[1], ())},
-        parents=tuple(_facts(r[1:-1], grants.get(r[1], ())) for r in rows if r[0] == 1),
-        children=tuple(_facts(r[1:-1], grants.get(r[1], ())) for r in rows if r[0] == 2),
-    )
+    return _facts(own[1:-1], _grants_found(own[1], own[-1]), tuple(parents), tuple(children))
 
 
 def _assemble(
@@ -710,10 +729,6 @@ def _assemble(
         if len(down.setdefault(r[0], [])) < child_limit:
             down[r[0]].append(_facts(r[1:], grants.get(r[1], ())))
     return {
-        r[2]: CaseFacts(
-            **{**_fields(_facts(r)), "grants": grants.get(r[0], ())},
-            parents=tuple(up.get(r[0], ())),
-            children=tuple(down.get(r[0], ())),
-        )
+        r[2]: _facts(r, grants.get(r[0], ()), tuple(up.get(r[0], ())), tuple(down.get(r[0], ())))
         for r in own
     }

@@ -92,6 +92,12 @@ class PostgresDialect(Dialect):
     def in_list(self, expr: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         if not values:
             return "FALSE", []
+        # text or integers as one array literal, a plain string psycopg passes as is: a list
+        # is adapted element by element in Python (~5 µs for a list of 15 texts; an access
+        # check sends four or five lists, a form several)
+        literal = _array_literal(values)
+        if literal is not None:
+            return f"{expr} = ANY(CAST(? AS {literal[0]}))", [literal[1]]
         return f"{expr} = ANY(?)", [list(values)]
 
     def agency_is(self, column: str) -> str:
@@ -114,6 +120,24 @@ class PostgresDialect(Dialect):
 
     def first_line(self, expr: str) -> str:
         return f"split_part({expr}, chr(10), 1)"
+
+
+#: PostgreSQL's bigint range: an integer out of it goes as a list (psycopg sends numeric)
+_BIGINT = range(-(2**63), 2**63)
+
+
+def _array_literal(values: Sequence[Any]) -> tuple[str, str] | None:
+    """PostgreSQL array input text for ``values`` and its type (``text[]`` or ``bigint[]``)
+    when every value is a ``str``, or every value an ``int`` (never a ``bool``) in bigint's
+    range; None for anything else (the caller sends a list). Each text is double-quoted with
+    its backslashes and double quotes escaped, so commas, braces, spaces, ``NULL`` and the
+    empty string stay literal text."""
+    if all(type(v) is str for v in values):
+        quoted = [v.replace("\\", "\\\\").replace('"', '\\"') for v in values]
+        return "text[]", '{"' + '","'.join(quoted) + '"}'
+    if all(type(v) is int and v in _BIGINT for v in values):
+        return "bigint[]", "{" + ",".join(map(str, values)) + "}"
+    return None
 
 
 SQLITE = SQLiteDialect()
