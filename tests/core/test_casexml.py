@@ -800,3 +800,13 @@ def test_text_and_its_bytes_parse_alike(payload: str) -> None:
 )
 def test_text_and_its_bytes_are_refused_alike(payload: str) -> None:
     assert refused(payload).message == refused(payload.encode("utf-8")).message
+
+
+@pytest.mark.parametrize("case_id", ["dev/1", "/", "a/b/c", ".", ".."])
+def test_s_tx_5_a_case_id_no_address_can_carry_is_a_bad_block(case_id: str) -> None:
+    """A case id with '/', or '.' or '..', could be created but never opened: every address of
+    the case (``/api/v1/cases/{case_id}``, the web's case pages) would miss it."""
+    error = refused(form(block("<update/>", f'case_id="{case_id}"')))
+    assert error.code == "invalid_case_block" and error.details["field"] == "case_id"
+    assert "case_id may not" in error.message
+    assert [b.case_id for b in parse_case_blocks(form(block("<update/>", 'case_id="dev.1"')))]

@@ -132,6 +132,19 @@ def test_issue8_fault6_a_case_id_beyond_latin1_is_created_once_with_an_encoded_l
         assert "exists already" in expect(again, 422, "validation_error")["message"]
 
 
+def test_a_case_id_no_address_can_carry_is_refused(http: HttpCast) -> None:
+    """A case whose id holds '/' (or is '.' or '..') could be listed but never opened: its
+    address would miss it. The API refuses it (its body's pattern refuses '/' already; the
+    service refuses the rest as forms do, ``casexml.unaddressable``)."""
+    slashed = {"case_type": "patient", "name": "N", "case_id": f"a/{uuid.uuid4().hex[:6]}"}
+    expect(http.post("owner", CASES, slashed), 422, "validation_error")
+    for case_id in (".", ".."):
+        response = http.post(
+            "owner", CASES, {"case_type": "patient", "name": "N", "case_id": case_id}
+        )
+        assert "case_id may not" in expect(response, 422, "validation_error")["message"]
+
+
 def test_an_index_to_a_case_the_creator_cannot_see_is_like_a_missing_one(http: HttpCast) -> None:
     hidden = http.new_case("Hidden parent")
     mine = f"user:{http.id('outsider')}"

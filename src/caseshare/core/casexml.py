@@ -277,6 +277,18 @@ def parse_client_datetime(value: str) -> datetime:
 # --- the document ------------------------------------------------------------------------------
 
 
+def unaddressable(case_id: str) -> str | None:
+    """Why a case id cannot be a case's address (``/api/v1/cases/{case_id}``, the web's case
+    pages), or None when it can: a ``/`` splits the path (``%2F`` too, decoded before a route is
+    matched), and ``.`` or ``..`` are folded away by every client. Forms and the services both
+    refuse such ids, so no case is listed that no address reaches."""
+    if "/" in case_id:
+        return "a case_id may not hold '/', which no address of the case could carry"
+    if case_id in (".", ".."):
+        return f"a case_id may not be {case_id!r}, which clients fold out of an address"
+    return None
+
+
 def _invalid(message: str, **details: object) -> CaseShareError:
     return CaseShareError("invalid_case_block", message, dict(details))
 
@@ -412,6 +424,9 @@ def _parse_block(el: Element, position: int) -> CaseBlock:
         )
     check = _Checker(case_id, position)
     check.length("case_id", case_id)
+    problem = unaddressable(case_id)
+    if problem is not None:
+        raise check.error(problem[0].upper() + problem[1:] + ".", "case_id")
     user_id = check.length("user_id", (el.get("user_id") or "").strip()) or None
     date_modified = check.date("date_modified", el.get("date_modified"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from caseshare.core.casexml import MAX_FIELD_LENGTH, MAX_PROPERTY_LENGTH
+from caseshare.core.casexml import MAX_FIELD_LENGTH, MAX_PROPERTY_LENGTH, unaddressable
 from caseshare.core.engine import AgencyContext
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Cause
@@ -166,6 +166,9 @@ class CaseService(HistoryService):
                     raise CaseShareError(
                         "validation_error", f"{label} is longer than {MAX_FIELD} characters."
                     )
+            problem = unaddressable(case_id)
+            if problem is not None:
+                raise CaseShareError("validation_error", problem[0].upper() + problem[1:] + ".")
             if not case_type:
                 raise CaseShareError("validation_error", "A case needs a case type.")
             if not name:
