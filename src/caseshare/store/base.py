@@ -213,7 +213,10 @@ class Connection:
                 return self.read_stamp()
             # the file itself, not its name: a file made anew where another was (tests) is
             # another database, whose connections must never share a stamp with the old one's
-            found = os.stat(path)
+            try:
+                found = os.stat(path)
+            except OSError:  # not a plain file path (a URI, options): this connection's own
+                return self.read_stamp()
             self._file = (os.path.abspath(path), found.st_dev, found.st_ino)
         global _shared_generation
         raw = self._raw
