@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from caseshare.http import create_app
 from caseshare.http.pool import ServicePool
 from caseshare.services import Caseshare
-from caseshare.services.recents import RecentViews
+from caseshare.services.recents import RecentViews, TokenUses
 from caseshare.store import Store, open_store
 from caseshare.store.base import sqlite_path
 from tests.conftest import module_url
@@ -56,21 +56,22 @@ def test_a_case_read_writes_nothing_and_a_clean_shutdown_keeps_the_view(database
         with TestClient(app) as client:
             assert client.get(f"{API}/cases", headers=bearer).status_code == 200  # warm
             statements.clear()
+            store.execute("UPDATE api_tokens SET last_used_at = NULL")  # its use is noted again
             read = client.get(f"{API}/cases/{cast.case}", headers=bearer)
             assert read.status_code == 200, read.text[:300]
-            # a token's once-a-minute "last used" note is another matter (not a case read)
-            writes = [
-                s
-                for s in statements
-                if s.lstrip().upper().startswith(WRITES) and "api_tokens" not in s
-            ]
+            # nothing written on the path: not the view, nor the token's "last used"
+            writes = [s for s in statements if s.lstrip().upper().startswith(WRITES)]
             assert writes == []
+            assert len(pool.token_uses) == 1
             # listed at once by this process, buffer or database
             recent = client.get(f"{API}/me/recent", headers=bearer).json()["items"]
             assert recent[0]["case_id"] == cast.case
-        # the lifespan's end flushed the buffer: the view is in the database
+        # the lifespan's end flushed the buffer: the view is in the database, and the
+        # token's last use
         assert case_pk in [pk for pk, _ in store.recent_pks(owner)]
-        assert len(pool.recents) == 0
+        assert len(pool.recents) == 0 and len(pool.token_uses) == 0
+        used = "SELECT count(*) FROM api_tokens WHERE user_id = ? AND last_used_at IS NOT NULL"
+        assert store.value(used, (owner,)) >= 1
     finally:
         pool.close()
         store.close()
@@ -153,4 +154,32 @@ def test_a_clean_shutdown_during_a_flush_loses_no_view(database: str) -> None:
     finally:
         gate.set()
         pool.close()
+        store.close()
+
+
+def test_token_uses_keep_the_newest_time_and_a_later_write_is_never_undone(
+    sqlite_url: str,
+) -> None:
+    """``TokenUses`` keeps one time per token, the newest; ``touch_tokens`` never moves a
+    token's recorded last use back (a flush of an older note after a newer one)."""
+    uses = TokenUses()
+    uses.note(7, "2026-11-27T10:00:00Z")
+    uses.note(7, "2026-11-27T09:00:00Z")
+    uses.note(8, "2026-11-27T09:30:00Z")
+    assert uses.take() == {7: "2026-11-27T10:00:00Z", 8: "2026-11-27T09:30:00Z"}
+    assert len(uses) == 0
+    store = open_store(sqlite_url)
+    try:
+        cast = build_http_cast(store)
+        token_id = int(
+            store.value("SELECT min(id) FROM api_tokens WHERE user_id = ?", (cast.owner,))
+        )
+        with store.transaction():
+            store.touch_tokens({token_id: "2026-11-27T10:00:00Z"})
+            store.touch_tokens({token_id: "2026-11-27T09:00:00Z"})
+        assert (
+            store.value("SELECT last_used_at FROM api_tokens WHERE id = ?", (token_id,))
+            == "2026-11-27T10:00:00Z"
+        )
+    finally:
         store.close()

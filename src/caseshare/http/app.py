@@ -81,7 +81,7 @@ def create_app(
             for _attempt in range(20):
                 with contextlib.suppress(Exception):  # reason: the database is gone; recents only
                     await services.flush_recents()
-                if not len(services.recents):
+                if not len(services.recents) and not len(services.token_uses):
                     break
                 await asyncio.sleep(0.25)
             if pool is None:

@@ -18,7 +18,7 @@ import anyio
 
 from caseshare.core.errors import Busy
 from caseshare.services import Caseshare, ContextCache
-from caseshare.services.recents import FLUSH_EVERY, RecentViews
+from caseshare.services.recents import FLUSH_EVERY, RecentViews, TokenUses
 from caseshare.store import Store, open_store
 
 _log = logging.getLogger("caseshare.recents")
@@ -54,6 +54,8 @@ class ServicePool:
         self.cache = ContextCache()
         #: case views noted by reads, written by ``keep_flushing`` (never on a read's path)
         self.recents = RecentViews()
+        #: API tokens' last uses, written by the same flush
+        self.token_uses = TokenUses()
         self._opener = opener or (lambda u: open_store(u, migrate=False))
         self._idle: list[Caseshare] = [self._new() for _ in range(self.size)]
         self._lent: set[Caseshare] = set()
@@ -62,11 +64,13 @@ class ServicePool:
     def _new(self) -> Caseshare:
         svc = Caseshare(self._opener(self.url), self.cache)
         svc.recents = self.recents
+        svc.token_uses = self.token_uses
         return svc
 
     async def flush_recents(self) -> None:
-        """Write every buffered case view, a batch per transaction, with a borrowed service in
-        a worker thread; a batch the database refuses stays in the buffer for the next try."""
+        """Write every buffered case view, a batch per transaction, then the buffered token
+        uses, with a borrowed service in a worker thread; what the database refuses stays in
+        its buffer for the next try."""
         while len(self.recents):
             svc = await self.borrow()
             try:
@@ -74,7 +78,13 @@ class ServicePool:
             finally:
                 self.give_back(svc)
             if not written:
-                return  # refused and given back to the buffer: the next round tries again
+                break  # refused and given back to the buffer: the next round tries again
+        if len(self.token_uses):
+            svc = await self.borrow()
+            try:
+                await anyio.to_thread.run_sync(svc.flush_token_uses)
+            finally:
+                self.give_back(svc)
 
     async def keep_flushing(
         self, every: float = FLUSH_EVERY, stop: asyncio.Event | None = None

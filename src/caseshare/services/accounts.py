@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from caseshare.core.errors import Busy, CaseShareError
 from caseshare.core.model import User
 from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.recents import TokenUses
 
 #: failed sign-ins for one user name within FAILURE_WINDOW before it is locked for a while
 MAX_FAILURES = 5
@@ -298,11 +299,35 @@ class AccountService(ServiceBase):
         stale = row.last_used_at is None or row.last_used_at[:16] != _iso(_now())[:16]
         return user, row.id if stale else None
 
+    #: the HTTP app's buffer of token uses (``services.recents.TokenUses``); None writes each
+    #: at once
+    token_uses: TokenUses | None = None
+
     def touch_token(self, token_id: int) -> None:
-        """Bookkeeping that never fails a request: when the database is busy, the token's next
-        use records it instead."""
+        """Bookkeeping that never fails a request: with a buffer (the HTTP app) the use is only
+        put there, for the background flush; without one it is written at once, and when the
+        database is busy the token's next use records it instead."""
+        if self.token_uses is not None:
+            self.token_uses.note(token_id)
+            return
         with contextlib.suppress(Busy), self.store.in_passing():
             self.store.touch_token(token_id)
+
+    def flush_token_uses(self) -> int:
+        """Write the buffered token uses in one transaction; returns how many. Uses the
+        database refuses (busy) go back to the buffer for the next flush."""
+        if self.token_uses is None:
+            return 0
+        uses = self.token_uses.take()
+        if not uses:
+            return 0
+        try:
+            with self.store.in_passing():
+                self.store.touch_tokens(uses)
+        except CaseShareError:  # Busy, or a deadlock the database resolved
+            self.token_uses.put(uses)
+            return 0
+        return len(uses)
 
     def token_user(self, secret: str) -> int | None:
         """The active user a bearer token belongs to, or None (unknown, revoked, inactive)."""

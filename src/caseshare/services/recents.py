@@ -85,3 +85,33 @@ class RecentViews:
                 if u == user_id and at > mine.get(pk, ""):
                     mine[pk] = at
             return list(mine.items())
+
+
+class TokenUses:
+    """API tokens' last uses, noted off a request's path (issue 12 item 7) and written by the
+    flush that writes the case views: a token's "last used" is recorded at most once a minute,
+    and each such write had moved every read stamp of the database (the list's and the
+    check's caches) once a minute per token in use. Thread-safe; the newest time of a token
+    wins. A ``kill -9`` may lose the uses of the last flush interval, bookkeeping only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._uses: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._uses)
+
+    def note(self, token_id: int, at: str | None = None) -> None:
+        self.put({token_id: at or utcnow()})
+
+    def put(self, uses: dict[int, str]) -> None:
+        with self._lock:
+            for token_id, at in uses.items():
+                if at > self._uses.get(token_id, ""):
+                    self._uses[token_id] = at
+
+    def take(self) -> dict[int, str]:
+        """Every noted use, taken out for a flush (``put`` them back if it fails)."""
+        with self._lock:
+            taken, self._uses = self._uses, {}
+            return taken

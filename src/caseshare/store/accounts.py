@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from caseshare.store.base import Connection, utcnow
@@ -99,6 +100,15 @@ class AccountStore(Connection):
 
     def touch_token(self, token_id: int) -> None:
         self.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (utcnow(), token_id))
+
+    def touch_tokens(self, uses: Mapping[int, str]) -> None:
+        """Record tokens' last uses (token id -> when); a later use already recorded stays."""
+        for token_id, at in sorted(uses.items()):
+            self.execute(
+                "UPDATE api_tokens SET last_used_at = ? WHERE id = ?"
+                " AND (last_used_at IS NULL OR last_used_at < ?)",
+                (at, token_id, at),
+            )
 
     # -- failed sign-ins --------------------------------------------------------------------
 
