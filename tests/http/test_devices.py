@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import httpx
+import pytest
 
 from caseshare.core.casexml import CASE_NS
 from caseshare.core.restore import RESPONSE_NS, SYNC_NS, state_hash
@@ -279,6 +281,29 @@ def test_failure_messages_are_well_formed_xml(http: HttpCast) -> None:
     xml = f'<data><case xmlns="{CASE_NS}" case_id="{case_id}"><create/></case></data>'
     message = _message(_submit(http, "owner", xml, raw=True), 422, "processing_failure")
     assert message.startswith("invalid_case_block: ")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/casexml.py (not this branch's to edit) takes any case_id; the API's CaseId "
+    "refuses '/' and a '/' cannot be addressed in a path, so the case is listed but unreachable",
+)
+def test_s_tx_5_a_case_id_a_form_may_create_can_be_opened_over_the_api(http: HttpCast) -> None:
+    """A case a device made is the API's and the web's like any other: a case_id with '/' (or one
+    that is '.' or '..', which clients fold away) must be refused by the form (S-TX-5, a bad
+    block) with invalid_case_block, or be reachable at /api/v1/cases/{percent-encoded id}. Today
+    the form is applied, the case is listed, and every address of it answers 404."""
+    case_id = f"dev/{uuid.uuid4().hex[:8]}"
+    answer = _submit(http, "owner", form(block(case_id, create(name="Slashed"))))
+    if answer.status_code == 422:
+        assert _message(answer, 422, "processing_failure").startswith("invalid_case_block: ")
+        return
+    assert answer.status_code == 201
+    http.client.cookies.clear()
+    record = http.client.get(
+        f"/api/v1/cases/{quote(case_id, safe='')}", headers=http.headers("owner")
+    )
+    assert record.status_code == 200, record.text[:300]
 
 
 def test_s_sync_3_the_restore_is_offered_as_json_over_http(http: HttpCast) -> None:
