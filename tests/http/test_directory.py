@@ -137,6 +137,32 @@ def test_invalid_new_users_are_refused(http: HttpCast, body: dict[str, Any]) -> 
     expect(http.post("admin", f"{API}/users", body), 422, "validation_error")
 
 
+def test_s_not_1_an_email_address_with_a_line_break_is_refused(http: HttpCast) -> None:
+    """Emails go to the address as stored (S-NOT-1): one with a line break or another control
+    character is a header injection ("Bcc: …") no message may carry, so creating or changing a
+    user with one is 422 validation_error and nothing is stored."""
+    user = new_user(http)
+    path = f"{API}/users/{user['id']}"
+    for email in (
+        "nina@north.example\r\nBcc: eve@evil.example",
+        "nina@north.example\nX: y",
+        "nina\t@north.example",
+        "nina\u2028@north.example",
+    ):
+        body = {"username": "nina-injected", "email": email}
+        refusal = expect(http.post("admin", f"{API}/users", body), 422, "validation_error")
+        assert "email" in refusal["message"], refusal
+        refusal = expect(
+            http.call("admin", "PATCH", path, {"email": email}), 422, "validation_error"
+        )
+        assert "email" in refusal["message"], refusal
+    assert expect(http.get("admin", path), 200)["email"] == user["email"]
+    names = {
+        u["username"] for u in expect(http.get("admin", f"{API}/users?q=nina-inj"), 200)["items"]
+    }
+    assert "nina-injected" not in names
+
+
 def test_admins_update_users(http: HttpCast) -> None:
     user = new_user(http)
     role = expect(http.post("admin", f"{API}/roles", {"name": "Nurse"}), 201)

@@ -12,7 +12,7 @@ from caseshare.core.principals import Principal
 from caseshare.core.rules import Criterion, Rule, check_limits
 from caseshare.core.settings import Settings
 from caseshare.services.base import ServiceBase, actor_name
-from caseshare.services.names import checked_name, checked_username
+from caseshare.services.names import checked_email, checked_name, checked_username
 
 
 class AdminService(ServiceBase):
@@ -72,6 +72,7 @@ class AdminService(ServiceBase):
         locations: list[int] | None = None,
     ) -> int:
         username = checked_username(username)
+        email = checked_email(email)
         perms = frozenset(permissions or ())
         unknown = perms - set(PERMISSIONS)
         if unknown:
@@ -549,6 +550,8 @@ class AdminService(ServiceBase):
             self.require_admin(actor, agency_id)
             self._mine("users", user_id, agency_id, "User")
             profile = {k: changes[k] for k in ("full_name", "email") if k in changes}
+            if "email" in profile:
+                profile["email"] = checked_email(profile["email"])
             if profile:
                 self._change_user(agency_id, actor, user_id, "user.profile", **profile)
             if "role_id" in changes:

@@ -36,3 +36,16 @@ def checked_username(text: str) -> str:
             " “nina” or “nina.nurse@clinic”.",
         )
     return name
+
+
+def checked_email(text: str) -> str:
+    """An email address as stored (or '' for none): trimmed, and without a line break or any
+    other character no mail header carries (S-NOT-1: one would be a header injection)."""
+    email = text.strip()
+    if not email.isprintable():
+        raise CaseShareError(
+            "validation_error",
+            "An email address is one line of text without tabs or other control characters,"
+            " such as “nina@clinic.example”.",
+        )
+    return email
