@@ -178,14 +178,15 @@ def test_s_not_1_a_message_no_mail_header_can_carry_fails_visibly_and_the_rest_a
 ) -> None:
     """Text the API stores may not fit in a mail header: a case named over two lines (names may
     hold line breaks), a full name over two lines, an address with a line break (a header
-    injection) or with letters SMTP cannot carry without SMTPUTF8. None may stop the outbox:
+    injection; refused since, but stored before) or with letters SMTP cannot carry without
+    SMTPUTF8. None may stop the outbox:
     a subject or display name is written on one line, an address no header can carry fails that
     one message visibly, and every other message due in the same batch is sent once."""
     svc = Caseshare(store)
     tag = uuid.uuid4().hex[:8]
     agency = svc.create_agency(f"mail-{tag}", "Mail")
     people = [
-        ("Ann Lines", f"ann@{tag}.example\r\nBcc: eve@evil.example"),  # injection: fails
+        ("Ann Lines", f"ann@{tag}.example"),  # injection, below: fails
         ("Jos\u00e9", f"jos\u00e9@{tag}.example"),  # not ASCII: fails
         ("Two\r\nLines", f"two@{tag}.example"),  # display name over two lines: sent
         ("Plain", f"plain@{tag}.example"),  # sent
@@ -197,6 +198,8 @@ def test_s_not_1_a_message_no_mail_header_can_carry_fails_visibly_and_the_rest_a
             user = svc.context(agency).directory.users[uid]
             notice = case_assigned(f"k{i}", "First line\nsecond line", "Olga\r\nOwner")
             ids += svc.notify(agency, notice, [user])
+    injection = f"ann@{tag}.example\r\nBcc: eve@evil.example"  # stored before it was refused
+    store.execute("UPDATE outbox SET recipient_email = ? WHERE id = ?", (injection, ids[0]))
     with running() as server:
         report = Courier(store, parse_smtp_url(server.url), base_url=BASE).deliver()
         assert (report.sent, report.retrying, report.failed) == (2, 0, 2), report
