@@ -163,6 +163,31 @@ def test_s_not_1_an_email_address_with_a_line_break_is_refused(http: HttpCast) -
     assert "nina-injected" not in names
 
 
+@pytest.mark.parametrize("odd", ["a\x00b", "\x1b[31mred", "a\x0bb", "O\ufffe"])
+def test_names_with_control_characters_are_refused_alike_on_both_stores(
+    http: HttpCast, odd: str
+) -> None:
+    """A user's full name, an API token's name and a saved filter's name hold text as a case's
+    name does: a control character (NUL above all, which PostgreSQL cannot store and SQLite
+    could) is 422 validation_error on both stores, with the same sentence, and nothing is
+    stored — the same request never gets two answers from the two databases."""
+    user = new_user(http, full_name="Nina Nurse")
+    path = f"{API}/users/{user['id']}"
+    for method, address, body in (
+        ("POST", f"{API}/users", {"username": unique_name(), "full_name": odd}),
+        ("PATCH", path, {"full_name": odd}),
+        ("POST", f"{API}/tokens", {"name": odd}),
+        ("POST", f"{API}/me/filters", {"name": odd, "filter": {}}),
+    ):
+        refusal = expect(http.call("admin", method, address, body), 422, "validation_error")
+        assert "control character" in refusal["message"], refusal
+    assert expect(http.get("admin", path), 200)["full_name"] == "Nina Nurse"
+    names = [t["name"] for t in expect(http.get("admin", f"{API}/tokens"), 200)["items"]]
+    assert odd not in names
+    filters = expect(http.get("admin", f"{API}/me/filters"), 200)["items"]
+    assert odd not in [f["name"] for f in filters]
+
+
 def test_admins_update_users(http: HttpCast) -> None:
     user = new_user(http)
     role = expect(http.post("admin", f"{API}/roles", {"name": "Nurse"}), 201)

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from caseshare.core.errors import Busy, CaseShareError
 from caseshare.core.model import User
 from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.cases import check_text
 
 #: failed sign-ins for one user name within FAILURE_WINDOW before it is locked for a while
 MAX_FAILURES = 5
@@ -244,6 +245,7 @@ class AccountService(ServiceBase):
         name = name.strip()
         if not name or len(name) > 100:
             raise CaseShareError("validation_error", "Give the token a name of 1–100 characters.")
+        check_text("The token's name", name)
         user = self.store.user(user_id)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction():

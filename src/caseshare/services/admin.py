@@ -12,6 +12,7 @@ from caseshare.core.principals import Principal
 from caseshare.core.rules import Criterion, Rule, check_limits
 from caseshare.core.settings import Settings
 from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.cases import check_text
 from caseshare.services.names import checked_email, checked_name, checked_username
 
 
@@ -73,6 +74,7 @@ class AdminService(ServiceBase):
     ) -> int:
         username = checked_username(username)
         email = checked_email(email)
+        check_text("The user's full name", full_name)
         perms = frozenset(permissions or ())
         unknown = perms - set(PERMISSIONS)
         if unknown:
@@ -552,6 +554,8 @@ class AdminService(ServiceBase):
             profile = {k: changes[k] for k in ("full_name", "email") if k in changes}
             if "email" in profile:
                 profile["email"] = checked_email(profile["email"])
+            if "full_name" in profile:
+                check_text("The user's full name", profile["full_name"])
             if profile:
                 self._change_user(agency_id, actor, user_id, "user.profile", **profile)
             if "role_id" in changes:

@@ -9,6 +9,7 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.services.access import SORTS, CaseFilter
 from caseshare.services.base import ServiceBase
+from caseshare.services.cases import check_text
 from caseshare.services.recents import FLUSH_BATCH, RecentViews
 from caseshare.store.contention import is_integrity_error
 from caseshare.store.personal import RECENT_KEEP
@@ -146,6 +147,7 @@ class PersonalService(ServiceBase):
         name = name.strip()
         if not name or len(name) > 100:
             raise CaseShareError("validation_error", "Give the filter a name of 1–100 characters.")
+        check_text("The filter's name", name)
         flt = case_filter(raw)
         stored = {k: v for k, v in asdict(flt).items() if v != getattr(CaseFilter(), k)}
         with self.store.transaction():
