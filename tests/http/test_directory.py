@@ -188,6 +188,46 @@ def test_names_with_control_characters_are_refused_alike_on_both_stores(
     assert odd not in [f["name"] for f in filters]
 
 
+def test_rule_criteria_and_saved_filters_with_a_nul_are_refused_alike_on_both_stores(
+    http: HttpCast,
+) -> None:
+    """A sharing rule's conditions and a saved filter's fields are stored as JSON: a NUL in one
+    of their texts was stored on SQLite and refused on PostgreSQL (whose jsonb cannot hold
+    one). Both stores now answer 422 validation_error naming the control character, and store
+    nothing; the same text without the NUL is taken."""
+    odd = "pat\x00ient"
+    rule = {"kind": "criteria", "grantee": "group:1", "level": "read"}
+    conditions = (
+        {"field": "case_type", "op": "equals", "value": odd},
+        {"field": "case_type", "op": "in", "value": ["patient", odd]},
+        {"field": "property", "op": "equals", "key": "district", "value": odd},
+        {"all": [{"field": "name", "op": "starts_with", "value": odd}]},
+    )
+    rules_before = len(expect(http.get("admin", f"{API}/rules"), 200)["items"])
+    for criteria in conditions:
+        body = rule | {"name": unique_name(), "criteria": criteria}
+        refusal = expect(http.post("admin", f"{API}/rules", body), 422, "validation_error")
+        assert "control character" in refusal["message"], refusal
+    assert len(expect(http.get("admin", f"{API}/rules"), 200)["items"]) == rules_before
+    taken = rule | {
+        "name": unique_name(),
+        "criteria": {"field": "case_type", "op": "equals", "value": "patient"},
+    }
+    made = expect(http.post("admin", f"{API}/rules", taken), 201)
+    change = taken | {"criteria": conditions[0]}
+    change.pop("kind")
+    refusal = expect(
+        http.call("admin", "PATCH", f"{API}/rules/{made['id']}", change), 422, "validation_error"
+    )
+    assert "control character" in refusal["message"], refusal
+    filters_before = len(expect(http.get("owner", f"{API}/me/filters"), 200)["items"])
+    for fields in ({"q": odd}, {"case_type": odd}, {"owner": odd}):
+        body = {"name": unique_name(), "filter": fields}
+        refusal = expect(http.post("owner", f"{API}/me/filters", body), 422, "validation_error")
+        assert "control character" in refusal["message"], refusal
+    assert len(expect(http.get("owner", f"{API}/me/filters"), 200)["items"]) == filters_before
+
+
 def test_admins_update_users(http: HttpCast) -> None:
     user = new_user(http)
     role = expect(http.post("admin", f"{API}/roles", {"name": "Nurse"}), 201)

@@ -13,7 +13,7 @@ from caseshare.core.rules import Criterion, Rule, check_limits
 from caseshare.core.settings import Settings
 from caseshare.services.base import ServiceBase, actor_name
 from caseshare.services.cases import check_text
-from caseshare.services.names import checked_email, checked_name, checked_username
+from caseshare.services.names import check_texts, checked_email, checked_name, checked_username
 
 
 class AdminService(ServiceBase):
@@ -444,6 +444,7 @@ class AdminService(ServiceBase):
         if lvl not in (Level.READ, Level.EDIT):
             raise CaseShareError("invalid_access_level", "A sharing rule gives read or edit.")
         name = checked_name(name, "rule")
+        check_texts("A rule's condition", criteria)
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             ctx = self.context(agency_id)

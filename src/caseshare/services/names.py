@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields, is_dataclass
+from typing import Any
 
 from caseshare.core.errors import CaseShareError
 from caseshare.services.cases import check_text
@@ -49,3 +51,21 @@ def checked_email(text: str) -> str:
             " such as “nina@clinic.example”.",
         )
     return email
+
+
+def check_texts(label: str, value: Any) -> None:
+    """``check_text`` on every text inside ``value`` — a rule's conditions, a saved filter's
+    fields: keys and items of dicts, lists and tuples, and the fields of dataclasses. They are
+    stored as JSON, and a NUL that SQLite would keep PostgreSQL cannot: both refuse it alike."""
+    if isinstance(value, str):
+        check_text(label, value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_texts(label, key)
+            check_texts(label, item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_texts(label, item)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for field in fields(value):
+            check_texts(label, getattr(value, field.name))
