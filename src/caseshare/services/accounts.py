@@ -173,7 +173,7 @@ class AccountService(ServiceBase):
         """
         agency_id = self.store.agency_by_slug(agency_slug)
         key = username.strip().casefold()
-        if agency_id is None:
+        if agency_id is None or "\x00" in key:  # a NUL names no one (and no attempt to count)
             _password_ok(0, None, password)  # the same time as any other wrong answer
             return None
         since = _iso(_now() - FAILURE_WINDOW)
