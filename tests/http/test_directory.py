@@ -196,7 +196,7 @@ def test_rule_criteria_and_saved_filters_with_a_nul_are_refused_alike_on_both_st
     one). Both stores now answer 422 validation_error naming the control character, and store
     nothing; the same text without the NUL is taken."""
     odd = "pat\x00ient"
-    rule = {"kind": "criteria", "grantee": "group:1", "level": "read"}
+    rule = {"kind": "criteria", "grantee": f"group:{http.cast.group}", "level": "read"}
     conditions = (
         {"field": "case_type", "op": "equals", "value": odd},
         {"field": "case_type", "op": "in", "value": ["patient", odd]},
