@@ -802,7 +802,7 @@ def test_text_and_its_bytes_are_refused_alike(payload: str) -> None:
     assert refused(payload).message == refused(payload.encode("utf-8")).message
 
 
-@pytest.mark.parametrize("case_id", ["dev/1", "/", "a/b/c", ".", ".."])
+@pytest.mark.parametrize("case_id", ["dev/1", "/", "a/b/c", "a\x7fb", ".", ".."])
 def test_s_tx_5_a_case_id_no_address_can_carry_is_a_bad_block(case_id: str) -> None:
     """A case id with '/', or '.' or '..', could be created but never opened: every address of
     the case (``/api/v1/cases/{case_id}``, the web's case pages) would miss it."""

@@ -325,3 +325,18 @@ def test_odd_digits_in_any_admin_form_get_a_clean_answer_never_a_500(
         for path, _ in _addresses(http, world, "POST"):
             answer = admin.post(path, fields)
             assert answer.status_code < 500, (path, odd, answer.text[-300:])
+
+
+def test_a_users_page_past_the_last_user_is_an_empty_page_with_a_way_back(http: HttpCast) -> None:
+    """The users screen pages by name (``after``/``before``): a cursor past every name — the
+    last page's "next" link once its users were deactivated, or one typed by hand — is an
+    empty page whose "previous" link leads back to the last users, never a server error."""
+    admin = Browser(http, "admin")
+    for after in ("zzzz", "~", "\uffff"):
+        answer = admin.get(f"/admin/people?status=all&after={after}")
+        assert answer.status_code == 200, answer.text[-300:]
+        back = re.search(r'href="(/admin/people\?[^"]*before=[^"]*)"', answer.text)
+        assert back is not None, answer.text[-2000:]
+        previous = admin.get(back.group(1).replace("&amp;", "&"))
+        assert previous.status_code == 200
+        assert http.cast.store.user(http.id("owner")).username in previous.text

@@ -281,6 +281,19 @@ def test_failure_messages_are_well_formed_xml(http: HttpCast) -> None:
     assert message.startswith("invalid_case_block: ")
 
 
+def test_s_tx_5_a_case_id_no_address_can_carry_is_a_bad_block(http: HttpCast) -> None:
+    """A case a device makes is the API's and the web's like any other: a case_id with '/', a
+    control character, or one that is '.' or '..' (which clients fold away) could be listed
+    but never opened, so the form is refused (S-TX-5, a bad block) and nothing is stored."""
+    suffix = uuid.uuid4().hex[:8]
+    for case_id in (f"dev/{suffix}", f"dev\x7f{suffix}", ".", ".."):
+        answer = _submit(http, "owner", form(block(case_id, create(name="Unreachable"))))
+        assert _message(answer, 422, "processing_failure").startswith("invalid_case_block: ")
+        http.client.cookies.clear()
+        listed = http.client.get("/api/v1/cases?q=Unreachable", headers=http.headers("owner"))
+        assert listed.json()["items"] == [], case_id
+
+
 def test_s_sync_3_the_restore_is_offered_as_json_over_http(http: HttpCast) -> None:
     """The same restore as JSON (format=json), with the same sync tokens and refusals."""
     case_id = _new_id()

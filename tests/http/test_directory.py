@@ -137,6 +137,97 @@ def test_invalid_new_users_are_refused(http: HttpCast, body: dict[str, Any]) -> 
     expect(http.post("admin", f"{API}/users", body), 422, "validation_error")
 
 
+def test_s_not_1_an_email_address_with_a_line_break_is_refused(http: HttpCast) -> None:
+    """Emails go to the address as stored (S-NOT-1): one with a line break or another control
+    character is a header injection ("Bcc: …") no message may carry, so creating or changing a
+    user with one is 422 validation_error and nothing is stored."""
+    user = new_user(http)
+    path = f"{API}/users/{user['id']}"
+    for email in (
+        "nina@north.example\r\nBcc: eve@evil.example",
+        "nina@north.example\nX: y",
+        "nina\t@north.example",
+        "nina\u2028@north.example",
+    ):
+        body = {"username": "nina-injected", "email": email}
+        refusal = expect(http.post("admin", f"{API}/users", body), 422, "validation_error")
+        assert "email" in refusal["message"], refusal
+        refusal = expect(
+            http.call("admin", "PATCH", path, {"email": email}), 422, "validation_error"
+        )
+        assert "email" in refusal["message"], refusal
+    assert expect(http.get("admin", path), 200)["email"] == user["email"]
+    names = {
+        u["username"] for u in expect(http.get("admin", f"{API}/users?q=nina-inj"), 200)["items"]
+    }
+    assert "nina-injected" not in names
+
+
+@pytest.mark.parametrize("odd", ["a\x00b", "\x1b[31mred", "a\x0bb", "O\ufffe"])
+def test_names_with_control_characters_are_refused_alike_on_both_stores(
+    http: HttpCast, odd: str
+) -> None:
+    """A user's full name, an API token's name and a saved filter's name hold text as a case's
+    name does: a control character (NUL above all, which PostgreSQL cannot store and SQLite
+    could) is 422 validation_error on both stores, with the same sentence, and nothing is
+    stored — the same request never gets two answers from the two databases."""
+    user = new_user(http, full_name="Nina Nurse")
+    path = f"{API}/users/{user['id']}"
+    for method, address, body in (
+        ("POST", f"{API}/users", {"username": unique_name(), "full_name": odd}),
+        ("PATCH", path, {"full_name": odd}),
+        ("POST", f"{API}/tokens", {"name": odd}),
+        ("POST", f"{API}/me/filters", {"name": odd, "filter": {}}),
+    ):
+        refusal = expect(http.call("admin", method, address, body), 422, "validation_error")
+        assert "control character" in refusal["message"], refusal
+    assert expect(http.get("admin", path), 200)["full_name"] == "Nina Nurse"
+    names = [t["name"] for t in expect(http.get("admin", f"{API}/tokens"), 200)["items"]]
+    assert odd not in names
+    filters = expect(http.get("admin", f"{API}/me/filters"), 200)["items"]
+    assert odd not in [f["name"] for f in filters]
+
+
+def test_rule_criteria_and_saved_filters_with_a_nul_are_refused_alike_on_both_stores(
+    http: HttpCast,
+) -> None:
+    """A sharing rule's conditions and a saved filter's fields are stored as JSON: a NUL in one
+    of their texts was stored on SQLite and refused on PostgreSQL (whose jsonb cannot hold
+    one). Both stores now answer 422 validation_error naming the control character, and store
+    nothing; the same text without the NUL is taken."""
+    odd = "pat\x00ient"
+    rule = {"kind": "criteria", "grantee": f"group:{http.cast.group}", "level": "read"}
+    conditions = (
+        {"field": "case_type", "op": "equals", "value": odd},
+        {"field": "case_type", "op": "in", "value": ["patient", odd]},
+        {"field": "property", "op": "equals", "key": "district", "value": odd},
+        {"all": [{"field": "name", "op": "starts_with", "value": odd}]},
+    )
+    rules_before = len(expect(http.get("admin", f"{API}/rules"), 200)["items"])
+    for criteria in conditions:
+        body = rule | {"name": unique_name(), "criteria": criteria}
+        refusal = expect(http.post("admin", f"{API}/rules", body), 422, "validation_error")
+        assert "control character" in refusal["message"], refusal
+    assert len(expect(http.get("admin", f"{API}/rules"), 200)["items"]) == rules_before
+    taken = rule | {
+        "name": unique_name(),
+        "criteria": {"field": "case_type", "op": "equals", "value": "patient"},
+    }
+    made = expect(http.post("admin", f"{API}/rules", taken), 201)
+    change = taken | {"criteria": conditions[0]}
+    change.pop("kind")
+    refusal = expect(
+        http.call("admin", "PATCH", f"{API}/rules/{made['id']}", change), 422, "validation_error"
+    )
+    assert "control character" in refusal["message"], refusal
+    filters_before = len(expect(http.get("owner", f"{API}/me/filters"), 200)["items"])
+    for fields in ({"q": odd}, {"case_type": odd}, {"owner": odd}):
+        body = {"name": unique_name(), "filter": fields}
+        refusal = expect(http.post("owner", f"{API}/me/filters", body), 422, "validation_error")
+        assert "control character" in refusal["message"], refusal
+    assert len(expect(http.get("owner", f"{API}/me/filters"), 200)["items"]) == filters_before
+
+
 def test_admins_update_users(http: HttpCast) -> None:
     user = new_user(http)
     role = expect(http.post("admin", f"{API}/roles", {"name": "Nurse"}), 201)

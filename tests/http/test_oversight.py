@@ -94,6 +94,27 @@ def test_s_tx_8_device_forms_are_listed_shown_archived_and_unarchived(http: Http
     expect(http.get("admin", f"{API}/submissions?status=lost"), 422)
 
 
+def test_s_tx_8_a_refused_form_is_not_archived_with_409_not_404(http: HttpCast) -> None:
+    """docs/api/oversight.md: archiving a form that is not normal is 409 invalid_transition; 404
+    is for an instanceID the agency never received. A form refused whole (stored with status
+    error) was received: the list and the form's own page show it, so its archive and unarchive
+    are 409 naming its status, and nothing changes."""
+    instance = uuid.uuid4().hex
+    refused = form(
+        block(f"dev-{uuid.uuid4().hex[:8]}", create() + update(x="1")), instance=instance
+    )
+    refused = refused.replace("<case_name>N</case_name>", "")  # a create without a name
+    assert _submit(http, "owner", refused).status_code == 422
+    path = f"{API}/submissions/{instance}"
+    shown = expect(http.get("admin", path), 200)
+    assert shown["status"] == "error"
+    for verb in ("archive", "unarchive"):
+        refusal = expect(http.post("admin", f"{path}/{verb}"), 409, "invalid_transition")
+        assert "error" in refusal["message"], refusal
+    assert [v["status"] for v in expect(http.get("admin", path), 200)["versions"]] == ["error"]
+    expect(http.post("admin", f"{API}/submissions/never-received/archive"), 404, "not_found")
+
+
 # -- changing structure after it is made -----------------------------------------------------
 
 

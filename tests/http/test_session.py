@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 from tests.http.cast import PASSWORD, HttpCast, expect
@@ -154,3 +155,31 @@ def test_the_sign_in_form_never_reuses_a_csrf_token_the_client_brought(http: Htt
     http.client.cookies.set("caseshare_csrf", "planted-by-someone-else")
     form = http.client.get("/signin")
     assert "planted-by-someone-else" not in form.text
+
+
+def test_a_nul_in_an_agency_or_user_name_is_a_wrong_sign_in_on_both_stores(
+    http: HttpCast,
+) -> None:
+    """No agency slug or user name holds a NUL, and PostgreSQL cannot even compare text with
+    one: a sign-in naming one (the API, the device endpoints' basic auth) is the same 401 "wrong"
+    on both stores — SQLite answered 401 and PostgreSQL 422 — and an agreement or an agency
+    share to a slug with one is the same 404 as any unknown agency."""
+    user = http.cast.store.user(http.id("owner")).username
+    for agency, name in ((f"{http.slug}\x00", user), (http.slug, f"{user}\x00"), ("\x00", "\x00")):
+        body = {"agency": agency, "username": name, "password": PASSWORD}
+        expect(http.post(None, "/api/v1/session", body), 401, "insufficient_access")
+    secret = base64.b64encode(f"{user}\x00:{PASSWORD}".encode()).decode()
+    device = http.client.get(
+        f"/a/{http.slug}/phone/restore/?version=2.0", headers={"Authorization": f"Basic {secret}"}
+    )
+    expect(device, 401, "insufficient_access")
+    expect(http.post("admin", "/api/v1/agreements", {"partner": "south\x00"}), 404, "not_found")
+    case_id = http.new_case("Sent nowhere")
+    expect(
+        http.post("owner", f"/api/v1/cases/{case_id}/agency-shares", {"agencies": ["x\x00"]}),
+        404,
+        "not_found",
+    )
+    # the owner can still sign in: nothing above spent one of her attempts
+    body = {"agency": http.slug, "username": user, "password": PASSWORD}
+    expect(http.post(None, "/api/v1/session", body), 200)

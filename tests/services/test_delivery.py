@@ -173,6 +173,53 @@ def test_s_not_1_out_of_attempts_a_message_is_failed_not_lost(store: Store) -> N
     assert f"gave up after {MAX_ATTEMPTS} attempts" in row.last_error
 
 
+def test_s_not_1_a_message_no_mail_header_can_carry_fails_visibly_and_the_rest_are_sent(
+    store: Store,
+) -> None:
+    """Text the API stores may not fit in a mail header: a case named over two lines (names may
+    hold line breaks), a full name over two lines, an address with a line break (a header
+    injection; refused since, but stored before) or with letters SMTP cannot carry without
+    SMTPUTF8. None may stop the outbox:
+    a subject or display name is written on one line, an address no header can carry fails that
+    one message visibly, and every other message due in the same batch is sent once."""
+    svc = Caseshare(store)
+    tag = uuid.uuid4().hex[:8]
+    agency = svc.create_agency(f"mail-{tag}", "Mail")
+    people = [
+        ("Ann Lines", f"ann@{tag}.example"),  # injection, below: fails
+        ("Jos\u00e9", f"jos\u00e9@{tag}.example"),  # not ASCII: fails
+        ("Two\r\nLines", f"two@{tag}.example"),  # display name over two lines: sent
+        ("Plain", f"plain@{tag}.example"),  # sent
+    ]
+    ids = []
+    with store.transaction():
+        for i, (name, email) in enumerate(people):
+            uid = svc.create_user(agency, None, f"u{i}", full_name=name, email=email)
+            user = svc.context(agency).directory.users[uid]
+            notice = case_assigned(f"k{i}", "First line\nsecond line", "Olga\r\nOwner")
+            ids += svc.notify(agency, notice, [user])
+    injection = f"ann@{tag}.example\r\nBcc: eve@evil.example"  # stored before it was refused
+    store.execute("UPDATE outbox SET recipient_email = ? WHERE id = ?", (injection, ids[0]))
+    with running() as server:
+        report = Courier(store, parse_smtp_url(server.url), base_url=BASE).deliver()
+        assert (report.sent, report.retrying, report.failed) == (2, 0, 2), report
+        assert Courier(store, parse_smtp_url(server.url)).deliver().sent == 0  # nothing twice
+    injected, foreign, two, plain = (store.outbox_row(i) for i in ids)
+    for bad in (injected, foreign):
+        assert bad and bad.status == "failed"
+        assert "cannot be written in a mail header" in bad.last_error, bad.last_error
+    assert two and two.status == "sent" and plain and plain.status == "sent"
+    assert sorted(server.handler.ids()) == sorted([two.message_id, plain.message_id])
+    received = {r.message_id: r for r in server.handler.received}
+    assert received[two.message_id].recipients == [two.recipient_email]
+    msg = received[two.message_id].message
+    assert msg["To"] == f"Two Lines <{two.recipient_email}>"
+    assert msg["Subject"] == "You were assigned to case First line second line"
+    assert "evil.example" not in str(received[plain.message_id].message)
+    # admins see both failures, to fix the addresses and queue them again
+    assert {r.id for r in store.outbox_page(agency, status="failed")} == {ids[0], ids[1]}
+
+
 def _kill_mid_batch(
     store_url: str, store: Store, *, record_held: bool
 ) -> tuple[list[int], Handler]:

@@ -280,10 +280,13 @@ def parse_client_datetime(value: str) -> datetime:
 def unaddressable(case_id: str) -> str | None:
     """Why a case id cannot be a case's address (``/api/v1/cases/{case_id}``, the web's case
     pages), or None when it can: a ``/`` splits the path (``%2F`` too, decoded before a route is
-    matched), and ``.`` or ``..`` are folded away by every client. Forms and the services both
-    refuse such ids, so no case is listed that no address reaches."""
+    matched), a control character is refused in every address, and ``.`` or ``..`` are folded
+    away by every client. Forms and the services both refuse such ids, so no case is listed
+    that no address reaches."""
     if "/" in case_id:
         return "a case_id may not hold '/', which no address of the case could carry"
+    if any(ch < " " or ch == "\x7f" for ch in case_id):
+        return "a case_id may not hold a control character, which no address of it may carry"
     if case_id in (".", ".."):
         return f"a case_id may not be {case_id!r}, which clients fold out of an address"
     return None

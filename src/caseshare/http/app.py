@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from caseshare.core.errors import CaseShareError
 from caseshare.http import errors, web
 from caseshare.http.docs import docs_page
-from caseshare.http.middleware import RefuseControlCharacters, RequestLog
+from caseshare.http.middleware import LimitRequestBody, RefuseControlCharacters, RequestLog
 from caseshare.http.pool import DEFAULT_QUEUE, DEFAULT_QUEUE_WAIT, ServicePool
 from caseshare.http.routes import (
     agency,
@@ -109,6 +109,7 @@ def create_app(
     app.add_exception_handler(psycopg.IntegrityError, errors.concurrent_change)
     app.add_exception_handler(sqlite3.IntegrityError, errors.concurrent_change)
     app.add_middleware(RefuseControlCharacters)
+    app.add_middleware(LimitRequestBody)  # before a byte of a body is held in memory
     app.add_middleware(RequestLog)  # the outermost: it times and logs every answer
     # Routes are matched one by one in this order: the busiest (cases) come first.
     for module in (

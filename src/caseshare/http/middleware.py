@@ -1,5 +1,5 @@
-"""Before routing: refusing addresses that carry control characters (NUL above all), and the
-one log line of every request."""
+"""Before routing: refusing addresses that carry control characters (NUL above all) and bodies
+larger than any route reads, and the one log line of every request."""
 
 from __future__ import annotations
 
@@ -86,3 +86,86 @@ class RequestLog:
                 status,
                 took,
             )
+
+
+#: the largest request body read, for every route but the device receiver (which keeps its own
+#: limit, the same size, and answers in OpenRosa XML): the API's and the pages' bodies are small
+MAX_BODY = 5 * 1024 * 1024
+#: addresses that answer in JSON; every other address is a page, refused with a page
+_JSON_PREFIXES = ("/api/", "/healthz", "/docs")
+
+
+class LimitRequestBody:
+    """A request body larger than ``MAX_BODY`` is a 413 ``validation_error``, refused before it
+    is read: by its Content-Length when it declares one, else as soon as the bytes that came
+    pass the limit. Without this, any client — signed in or not — made the server hold a body
+    of any size in memory before a route could refuse it."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/a/"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(path, send)
+                return
+        received = 0
+        over = False
+        started = False
+
+        async def receiving() -> Message:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = True  # the route sees the client gone and stops reading
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if over:
+                return  # the route's answer to a body cut short; the 413 goes instead
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receiving, sending)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await self._refuse(path, send)
+
+    async def _refuse(self, path: str, send: Send) -> None:
+        sentence = f"The request is larger than {self.limit // (1024 * 1024)} MiB; it was not read."
+        if path.startswith(_JSON_PREFIXES):
+            payload = json.dumps(body("validation_error", sentence)).encode()
+            kind = b"application/json"
+        else:
+            payload = (
+                '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+                "<title>Too large · caseshare</title></head><body><h1>This could not be done</h1>"
+                f"<p>{sentence} Go back and send less.</p></body></html>\n"
+            ).encode()
+            kind = b"text/html; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", kind),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from caseshare.core.errors import Busy, CaseShareError
 from caseshare.core.model import User
 from caseshare.services.base import ServiceBase, actor_name
+from caseshare.services.cases import check_text
 from caseshare.services.recents import TokenUses
 
 #: failed sign-ins for one user name within FAILURE_WINDOW before it is locked for a while
@@ -173,7 +174,7 @@ class AccountService(ServiceBase):
         """
         agency_id = self.store.agency_by_slug(agency_slug)
         key = username.strip().casefold()
-        if agency_id is None:
+        if agency_id is None or "\x00" in key:  # a NUL names no one (and no attempt to count)
             _password_ok(0, None, password)  # the same time as any other wrong answer
             return None
         since = _iso(_now() - FAILURE_WINDOW)
@@ -245,6 +246,7 @@ class AccountService(ServiceBase):
         name = name.strip()
         if not name or len(name) > 100:
             raise CaseShareError("validation_error", "Give the token a name of 1–100 characters.")
+        check_text("The token's name", name)
         user = self.store.user(user_id)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction():

@@ -12,7 +12,8 @@ from caseshare.core.principals import Principal
 from caseshare.core.rules import Criterion, Rule, check_limits
 from caseshare.core.settings import Settings
 from caseshare.services.base import ServiceBase, actor_name
-from caseshare.services.names import checked_name, checked_username
+from caseshare.services.cases import check_text
+from caseshare.services.names import check_texts, checked_email, checked_name, checked_username
 
 
 class AdminService(ServiceBase):
@@ -72,6 +73,8 @@ class AdminService(ServiceBase):
         locations: list[int] | None = None,
     ) -> int:
         username = checked_username(username)
+        email = checked_email(email)
+        check_text("The user's full name", full_name)
         perms = frozenset(permissions or ())
         unknown = perms - set(PERMISSIONS)
         if unknown:
@@ -441,6 +444,7 @@ class AdminService(ServiceBase):
         if lvl not in (Level.READ, Level.EDIT):
             raise CaseShareError("invalid_access_level", "A sharing rule gives read or edit.")
         name = checked_name(name, "rule")
+        check_texts("A rule's condition", criteria)
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             ctx = self.context(agency_id)
@@ -549,6 +553,10 @@ class AdminService(ServiceBase):
             self.require_admin(actor, agency_id)
             self._mine("users", user_id, agency_id, "User")
             profile = {k: changes[k] for k in ("full_name", "email") if k in changes}
+            if "email" in profile:
+                profile["email"] = checked_email(profile["email"])
+            if "full_name" in profile:
+                check_text("The user's full name", profile["full_name"])
             if profile:
                 self._change_user(agency_id, actor, user_id, "user.profile", **profile)
             if "role_id" in changes:

@@ -441,9 +441,18 @@ class HistoryService(ServiceBase):
             with self.pinned_context(agency_id):
                 self.require_admin(actor, agency_id)
                 sub = self.store.current_submission(agency_id, instance_id)
-                if sub is None:
-                    raise CaseShareError("not_found", f"Form {instance_id!r} was not found.")
                 want, new = ("normal", "archived") if archive else ("archived", "normal")
+                if sub is None:
+                    # received but never applied (refused whole): 409 with its status, as for
+                    # any form in the wrong state; 404 only for one never received
+                    stored = self.store.submissions(agency_id, instance_id)
+                    if not stored:
+                        raise CaseShareError("not_found", f"Form {instance_id!r} was not found.")
+                    raise CaseShareError(
+                        "invalid_transition",
+                        f"Form {instance_id!r} is {stored[-1].status}; only a {want} form can be"
+                        f" {'archived' if archive else 'unarchived'}.",
+                    )
                 if sub.status != want:
                     raise CaseShareError(
                         "invalid_transition",

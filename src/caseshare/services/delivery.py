@@ -197,6 +197,30 @@ class _Permanent(Exception):
     """The server refused this message for good (5xx)."""
 
 
+class _Unwritable(Exception):
+    """This message cannot be written at all (its address holds a line break, or letters SMTP
+    carries only with SMTPUTF8): it fails for good, and the rest of the batch goes on."""
+
+
+def _one_line(text: str) -> str:
+    """Header text on one line: a case name or a full name may hold line breaks (every one
+    ``str.splitlines`` sees), which no mail header may carry."""
+    return " ".join(text.splitlines())
+
+
+def _address(row: OutboxRow) -> str:
+    """The recipient's address as the envelope and the To header carry it, unchanged: one that
+    would need changing (a line break is a header injection) is refused, never guessed at."""
+    address = row.recipient_email
+    if not address.isascii() or not address.isprintable():
+        problem = "is not plain ASCII" if not address.isascii() else "holds a control character"
+        raise _Unwritable(
+            f"the address {address!r} cannot be written in a mail header: it {problem};"
+            " correct the user's email, then queue the message again"
+        )
+    return address
+
+
 def _refusal(code: int, text: str) -> Exception:
     message = f"{code} {text}".strip()
     return _Permanent(message) if 500 <= code < 600 else _Temporary(message)
@@ -274,6 +298,8 @@ class Courier:
                     self._temporary(row, str(exc), report)
                 except _Permanent as exc:
                     self._failed(row, f"refused by the mail server: {exc}", report)
+                except _Unwritable as exc:
+                    self._failed(row, str(exc), report)
                 else:
                     with self.store.transaction():
                         self.store.mark_sent(row.id, timestamp(self.clock()))
@@ -294,8 +320,8 @@ class Courier:
     def message(self, row: OutboxRow) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = formataddr(("caseshare", self.config.sender))
-        msg["To"] = formataddr((row.recipient_name, row.recipient_email))
-        msg["Subject"] = row.subject
+        msg["To"] = formataddr((_one_line(row.recipient_name), _address(row)))
+        msg["Subject"] = _one_line(row.subject)
         msg["Message-ID"] = row.message_id
         msg["Date"] = format_datetime(self.clock())
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
@@ -304,7 +330,11 @@ class Courier:
 
     def _send(self, smtp: smtplib.SMTP, row: OutboxRow) -> None:
         try:
-            smtp.send_message(self.message(row), self.config.sender, [row.recipient_email])
+            message = self.message(row)
+        except (ValueError, UnicodeError) as exc:  # whatever else no header can carry
+            raise _Unwritable(f"the message cannot be written in a mail header: {exc}") from None
+        try:
+            smtp.send_message(message, self.config.sender, [_address(row)])
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise _refusal(code, _text(text)) from None

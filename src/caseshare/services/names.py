@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields, is_dataclass
+from typing import Any
 
 from caseshare.core.errors import CaseShareError
 from caseshare.services.cases import check_text
@@ -36,3 +38,34 @@ def checked_username(text: str) -> str:
             " “nina” or “nina.nurse@clinic”.",
         )
     return name
+
+
+def checked_email(text: str) -> str:
+    """An email address as stored (or '' for none): trimmed, and without a line break or any
+    other character no mail header carries (S-NOT-1: one would be a header injection)."""
+    email = text.strip()
+    if not email.isprintable():
+        raise CaseShareError(
+            "validation_error",
+            "An email address is one line of text without tabs or other control characters,"
+            " such as “nina@clinic.example”.",
+        )
+    return email
+
+
+def check_texts(label: str, value: Any) -> None:
+    """``check_text`` on every text inside ``value`` — a rule's conditions, a saved filter's
+    fields: keys and items of dicts, lists and tuples, and the fields of dataclasses. They are
+    stored as JSON, and a NUL that SQLite would keep PostgreSQL cannot: both refuse it alike."""
+    if isinstance(value, str):
+        check_text(label, value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_texts(label, key)
+            check_texts(label, item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_texts(label, item)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for field in fields(value):
+            check_texts(label, getattr(value, field.name))

@@ -21,7 +21,7 @@ from caseshare.core.rules import Criterion, criteria_to_data
 from caseshare.services.accounts import AccountService
 from caseshare.services.admin import AdminService
 from caseshare.services.base import actor_name
-from caseshare.services.names import checked_name, checked_username
+from caseshare.services.names import check_texts, checked_name, checked_username
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -260,6 +260,7 @@ class OrganisationService(AdminService, AccountService):
         lvl = level if isinstance(level, Level) else Level.parse(level)
         if lvl not in (Level.READ, Level.EDIT):
             raise CaseShareError("invalid_access_level", "A sharing rule gives read or edit.")
+        check_texts("A rule's condition", criteria)
         with self.store.transaction():
             self.require_admin(actor, agency_id)
             ctx = self.context(agency_id)

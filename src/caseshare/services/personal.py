@@ -9,6 +9,8 @@ from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action
 from caseshare.services.access import SORTS, CaseFilter
 from caseshare.services.base import ServiceBase
+from caseshare.services.cases import check_text
+from caseshare.services.names import check_texts
 from caseshare.services.recents import FLUSH_BATCH, RecentViews
 from caseshare.store.contention import is_integrity_error
 from caseshare.store.personal import RECENT_KEEP
@@ -146,8 +148,10 @@ class PersonalService(ServiceBase):
         name = name.strip()
         if not name or len(name) > 100:
             raise CaseShareError("validation_error", "Give the filter a name of 1–100 characters.")
+        check_text("The filter's name", name)
         flt = case_filter(raw)
         stored = {k: v for k, v in asdict(flt).items() if v != getattr(CaseFilter(), k)}
+        check_texts("A saved filter's field", stored)
         with self.store.transaction():
             existing = self.store.saved_filters(user_id)
             if len(existing) >= MAX_FILTERS and all(f["name"] != name for f in existing):

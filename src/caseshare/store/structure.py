@@ -57,6 +57,8 @@ class StructureStore(Connection):
         return row[0], row[1], row[2], Settings.from_dict(loads(row[3]))
 
     def agency_by_slug(self, slug: str) -> int | None:
+        if "\x00" in slug:  # no slug holds one, and PostgreSQL cannot compare text with one
+            return None
         found = self.value("SELECT id FROM agencies WHERE slug = ?", (slug,))
         return None if found is None else int(found)
 
@@ -164,6 +166,8 @@ class StructureStore(Connection):
         return _user(row)
 
     def user_by_name(self, agency_id: int, username: str) -> User | None:
+        if "\x00" in username:  # as agency_by_slug: no user name holds one
+            return None
         row = self.row(
             f"SELECT {_USER_COLS} FROM users WHERE agency_id = ? AND username = ?",
             (agency_id, username),

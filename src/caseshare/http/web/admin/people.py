@@ -144,7 +144,11 @@ def users(
             "filters": FormState({"q": q, "status": status}),
             "statuses": STATUSES,
             "case_sharing": svc.context(viewer.agency_id).settings.case_sharing,
-            "prev": url("/admin/people", here, before=page[0].username) if start > 0 else None,
+            # past the last name (its users deactivated since, or a hand-typed cursor) the
+            # page is empty: "previous" is then the last page before that cursor
+            "prev": url("/admin/people", here, before=page[0].username if page else after)
+            if start > 0
+            else None,
             "next": url("/admin/people", here, after=page[-1].username)
             if end < len(found)
             else None,
