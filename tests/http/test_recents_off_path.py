@@ -166,8 +166,13 @@ def test_token_uses_keep_the_newest_time_and_a_later_write_is_never_undone(
     uses.note(7, "2026-11-27T10:00:00Z")
     uses.note(7, "2026-11-27T09:00:00Z")
     uses.note(8, "2026-11-27T09:30:00Z")
-    assert uses.take() == {7: "2026-11-27T10:00:00Z", 8: "2026-11-27T09:30:00Z"}
-    assert len(uses) == 0
+    taken = uses.take()
+    assert taken == {7: "2026-11-27T10:00:00Z", 8: "2026-11-27T09:30:00Z"}
+    assert len(uses) == 0 and uses.pending(7) == "2026-11-27T10:00:00Z"  # in flight: listed
+    uses.settle(taken, again=True)  # refused: back for the next flush
+    assert len(uses) == 2 and uses.pending(8) == "2026-11-27T09:30:00Z"
+    uses.settle(uses.take(), again=False)  # written
+    assert len(uses) == 0 and uses.pending(7) is None
     store = open_store(sqlite_url)
     try:
         cast = build_http_cast(store)

@@ -261,12 +261,13 @@ class AccountService(ServiceBase):
         return token_id, secret
 
     def tokens(self, user_id: int) -> list[dict[str, Any]]:
+        """The user's tokens; a use this process noted and has not written yet counts too."""
         return [
             {
                 "id": t.id,
                 "name": t.name,
                 "created_at": t.created_at,
-                "last_used_at": t.last_used_at,
+                "last_used_at": self._last_use(t.id, t.last_used_at),
                 "revoked": t.revoked_at is not None,
                 "revoked_at": t.revoked_at,
             }
@@ -315,6 +316,12 @@ class AccountService(ServiceBase):
         with contextlib.suppress(Busy), self.store.in_passing():
             self.store.touch_token(token_id)
 
+    def _last_use(self, token_id: int, stored: str | None) -> str | None:
+        noted = None if self.token_uses is None else self.token_uses.pending(token_id)
+        if noted is None or (stored is not None and stored >= noted):
+            return stored
+        return noted
+
     def flush_token_uses(self) -> int:
         """Write the buffered token uses in one transaction; returns how many. Uses the
         database refuses (busy) go back to the buffer for the next flush."""
@@ -327,8 +334,12 @@ class AccountService(ServiceBase):
             with self.store.in_passing():
                 self.store.touch_tokens(uses)
         except CaseShareError:  # Busy, or a deadlock the database resolved
-            self.token_uses.put(uses)
+            self.token_uses.settle(uses, again=True)
             return 0
+        except Exception:
+            self.token_uses.settle(uses, again=False)
+            raise
+        self.token_uses.settle(uses, again=False)
         return len(uses)
 
     def token_user(self, secret: str) -> int | None:

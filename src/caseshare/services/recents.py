@@ -97,6 +97,8 @@ class TokenUses:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._uses: dict[int, str] = {}
+        #: uses taken by a flush not yet settled: still listed (``pending``) meanwhile
+        self._flying: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self._uses)
@@ -111,7 +113,23 @@ class TokenUses:
                     self._uses[token_id] = at
 
     def take(self) -> dict[int, str]:
-        """Every noted use, taken out for a flush (``put`` them back if it fails)."""
+        """Every noted use, taken out for a flush, which ends with ``settle``."""
         with self._lock:
             taken, self._uses = self._uses, {}
+            self._flying.update(taken)
             return taken
+
+    def settle(self, uses: dict[int, str], *, again: bool) -> None:
+        """The end of a flush of ``uses``: written, or, ``again``, given back for the next."""
+        with self._lock:
+            for token_id, at in uses.items():
+                if self._flying.get(token_id) == at:
+                    del self._flying[token_id]
+        if again:
+            self.put(uses)
+
+    def pending(self, token_id: int) -> str | None:
+        """The token's newest use not yet written (or being written), if any."""
+        with self._lock:
+            found = [at for at in (self._uses.get(token_id), self._flying.get(token_id)) if at]
+            return max(found) if found else None
