@@ -298,3 +298,42 @@ def test_every_admin_screen_passes_axe_core(server: str, context: Any) -> None:
         page.goto(f"{server}{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"{path} is {width} px wide at 360"
+
+
+def test_a_users_page_past_the_last_name_is_empty_with_a_way_back(
+    server: str, context: Any
+) -> None:
+    """A cursor past every name (its users deactivated since, or typed by hand): the page says
+    there is no one to show and its "previous" link leads back to the last users."""
+    page = sign_in(context, server, "admin")
+    page.goto(f"{server}/admin/people?after=zzzz")
+    assert page.locator("#users td.empty").count() == 1
+    assert_accessible(page, "an empty users page")
+    page.click(".pager >> text=Previous")
+    assert page.locator("#users tbody tr").count() > 1
+    assert page.locator("#users td.empty").count() == 0
+
+
+def test_a_form_too_large_to_read_gets_a_page_that_says_so(server: str, context: Any) -> None:
+    """A form of more than 5 MiB (a pasted file, say) is refused before it is read, with a page
+    a person understands and can leave, not a stack trace or a dropped connection."""
+    page = sign_in(context, server, "admin")
+    page.goto(f"{server}/admin/people/new")
+    token = csrf_of(page)
+    with page.expect_navigation() as sent:
+        page.evaluate(
+            """token => {
+                const f = document.createElement("form");
+                f.method = "post"; f.action = "/admin/people/new";
+                for (const [k, v] of [["csrf_token", token], ["username", "big"],
+                                       ["full_name", "x".repeat(6 * 1024 * 1024)]]) {
+                    const i = document.createElement("input");
+                    i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i);
+                }
+                document.body.appendChild(f); f.submit();
+            }""",
+            token,
+        )
+    assert sent.value.status == 413
+    assert "larger than 5 MiB" in page.inner_text("main, body")
+    assert_accessible(page, "the 413 page")
