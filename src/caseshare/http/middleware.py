@@ -9,9 +9,13 @@ import re
 import time
 from urllib.parse import unquote
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from caseshare.http.errors import body
+from caseshare.http.web.errors import error_page, wants_page
 
 ACCESS_LOG = logging.getLogger("caseshare.access")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -91,8 +95,6 @@ class RequestLog:
 #: the largest request body read, for every route but the device receiver (which keeps its own
 #: limit, the same size, and answers in OpenRosa XML): the API's and the pages' bodies are small
 MAX_BODY = 5 * 1024 * 1024
-#: addresses that answer in JSON; every other address is a page, refused with a page
-_JSON_PREFIXES = ("/api/", "/healthz", "/docs")
 
 
 class LimitRequestBody:
@@ -112,7 +114,7 @@ class LimitRequestBody:
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(path, send)
+                await self._refuse(scope, receive, send)
                 return
         received = 0
         over = False
@@ -143,29 +145,17 @@ class LimitRequestBody:
             if not over:
                 raise
         if over and not started:
-            await self._refuse(path, send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, path: str, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 413 as every refusal is answered: the API's JSON body for programs, the app's
+        error page (its layout, menu and way on) for people."""
         sentence = f"The request is larger than {self.limit // (1024 * 1024)} MiB; it was not read."
-        if path.startswith(_JSON_PREFIXES):
-            payload = json.dumps(body("validation_error", sentence)).encode()
-            kind = b"application/json"
+        request = Request(scope, receive)
+        response: Response
+        if wants_page(request):
+            response = await error_page(request, HTTPException(413, detail=sentence))
         else:
-            payload = (
-                '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-                "<title>Too large · caseshare</title></head><body><h1>This could not be done</h1>"
-                f"<p>{sentence} Go back and send less.</p></body></html>\n"
-            ).encode()
-            kind = b"text/html; charset=utf-8"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", kind),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+            response = JSONResponse(body("validation_error", sentence), status_code=413)
+        response.headers["connection"] = "close"  # the rest of the body is never read
+        await response(scope, receive, send)
