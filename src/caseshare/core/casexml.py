@@ -278,17 +278,17 @@ def parse_client_datetime(value: str) -> datetime:
 
 
 def unaddressable(case_id: str) -> str | None:
-    """Why a case id cannot be a case's address (``/api/v1/cases/{case_id}``, the web's case
+    """Why (a sentence) a case id cannot be a case's address (``/api/v1/cases/{case_id}``, the web's case
     pages), or None when it can: a ``/`` splits the path (``%2F`` too, decoded before a route is
     matched), a control character is refused in every address, and ``.`` or ``..`` are folded
     away by every client. Forms and the services both refuse such ids, so no case is listed
     that no address reaches."""
     if "/" in case_id:
-        return "a case_id may not hold '/', which no address of the case could carry"
+        return "A case_id may not hold '/', which no address of the case could carry."
     if any(ch < " " or ch == "\x7f" for ch in case_id):
-        return "a case_id may not hold a control character, which no address of it may carry"
+        return "A case_id may not hold a control character, which no address of it may carry."
     if case_id in (".", ".."):
-        return f"a case_id may not be {case_id!r}, which clients fold out of an address"
+        return f"A case_id may not be {case_id!r}, which clients fold out of an address."
     return None
 
 
@@ -429,7 +429,7 @@ def _parse_block(el: Element, position: int) -> CaseBlock:
     check.length("case_id", case_id)
     problem = unaddressable(case_id)
     if problem is not None:
-        raise check.error(problem[0].upper() + problem[1:] + ".", "case_id")
+        raise check.error(problem, "case_id")
     user_id = check.length("user_id", (el.get("user_id") or "").strip()) or None
     date_modified = check.date("date_modified", el.get("date_modified"))
 

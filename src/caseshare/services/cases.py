@@ -168,7 +168,7 @@ class CaseService(HistoryService):
                     )
             problem = unaddressable(case_id)
             if problem is not None:
-                raise CaseShareError("validation_error", problem[0].upper() + problem[1:] + ".")
+                raise CaseShareError("validation_error", problem)
             if not case_type:
                 raise CaseShareError("validation_error", "A case needs a case type.")
             if not name:
