@@ -143,11 +143,6 @@ class Layouts:
                 self._skips.clear()
             self._walks.setdefault(key, deque(maxlen=self.window)).append(missed)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._walks.clear()
-            self._skips.clear()
-
 
 #: the process's record of first-page walks (``Layouts``)
 LAYOUTS = Layouts()
