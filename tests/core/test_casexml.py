@@ -565,6 +565,10 @@ def test_device_times(text: str, expected: datetime) -> None:
         "20140804T210907",
         "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
         "9999-12-31T23:00:00-02:00",  # after year 9999 in UTC
+        "٢٠١٤-٠٨-٠٤",  # other scripts' digits: \d and int() take them, devices never send them
+        "2014-08-04T٢١:09:07Z",
+        "2014-08-04T21:09:07.١٢٣Z",
+        "2014-08-04T21:09:07+٠٥:30",
     ],
 )
 def test_bad_device_times(text: str) -> None:

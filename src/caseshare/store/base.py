@@ -42,7 +42,7 @@ def sqlite_path(url: str) -> str:
 
 #: how long a note made in passing by a read waits for a lock before it is skipped
 PASSING_WAIT_MS = 50
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$", re.ASCII)
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
 
 
