@@ -63,6 +63,21 @@ def test_a_deactivated_user_is_refused_though_the_password_was_verified(cast: Ca
     assert cast.svc.authenticate(slug, name, PASSWORD) is None
 
 
+@pytest.mark.usefixtures("cheap")
+def test_reactivating_a_user_gives_back_the_attempts_spent_while_inactive(cast: Cast) -> None:
+    """A deactivated user who keeps signing in (with the right password) spends attempts; an
+    admin who reactivates them acts for them, as a reset does: the name is not left locked."""
+    slug, name = _slug(cast), _name(cast, cast.colleague)
+    cast.svc.set_password(cast.agency, None, cast.colleague, PASSWORD)
+    cast.svc.set_active(cast.agency, None, cast.colleague, False)
+    for _ in range(accounts.MAX_FAILURES):
+        assert cast.svc.authenticate(slug, name, PASSWORD) is None
+    assert code_of(cast.svc.authenticate, slug, name, PASSWORD) == "insufficient_access"
+    cast.svc.set_active(cast.agency, None, cast.colleague, True)
+    user = cast.svc.authenticate(slug, name, PASSWORD)
+    assert user is not None and user.id == cast.colleague
+
+
 def test_a_wrong_password_is_checked_every_time(cast: Cast, verifications: list[str]) -> None:
     slug, name = _slug(cast), _name(cast, cast.colleague)
     cast.svc.set_password(cast.agency, None, cast.colleague, PASSWORD)

@@ -157,6 +157,11 @@ class AdminService(ServiceBase):
             )
             if not active:
                 self.store.delete_user_sessions(user_id)
+            else:
+                # the admin acts for the user, as a password reset does: attempts spent while
+                # inactive (right password or not) no longer lock the name
+                name = self.store.user(user_id).username.strip().casefold()
+                self.store.clear_signin_failures(agency_id, name)
 
     def set_role(
         self, agency_id: int, actor: int | None, user_id: int, role_id: int | None
