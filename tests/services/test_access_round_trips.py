@@ -189,8 +189,9 @@ def test_a_first_page_walks_on_a_generic_plan_and_reads_its_annotations_together
 ) -> None:
     """Issue 12 item 1 (h15pgpage): the walk's page statement is set, run and reset in one
     pipeline (its generic plan, ``rows_generic``); the page's sharing states and X-Case
-    counts are read in another: the agency's version, the snapshot stamp, the window's end,
-    the walk, the annotations."""
+    counts are read in another. The agency's version and the snapshot stamp are one
+    statement, and the walk's window is a subquery of the page's: a full page is three round
+    trips; a short one asks once more whether cases follow the window (here none do)."""
     svc = pg.svc
     svc.list_cases(pg.owner, limit=5)  # the context cached, the statements prepared
     LIVE.clear()  # a first page under its stamp (a second one would read the live set)
@@ -198,4 +199,10 @@ def test_a_first_page_walks_on_a_generic_plan_and_reads_its_annotations_together
     assert svc.list_cases(pg.owner, limit=5).items
     modes = [s for s in sent.statements if "plan_cache_mode" in s]
     assert modes == ["SET plan_cache_mode = force_generic_plan", "RESET plan_cache_mode"]
-    assert sent.trips == 5, sent.statements
+    assert "pg_current_snapshot()" in sent.statements[0]
+    assert "FROM agencies" in sent.statements[0]
+    assert sent.trips == 4, sent.statements  # the page held fewer than 5 of the owner's cases
+    assert len(svc.list_cases(pg.owner, limit=50).items) < 50
+    LIVE.clear()
+    sent = _sent(pg.store, lambda: svc.list_cases(pg.owner, limit=1))
+    assert sent.trips == 3, sent.statements  # a full page: no question about the window

@@ -164,20 +164,29 @@ def test_a_write_that_lands_during_a_page_makes_the_page_read_again(world: World
     w = world
     _given_and_held(w)
     store = w.store
-    run = store._run
+    run, generic = store._run, store.rows_generic
     fired: list[str] = []
 
-    def racing(sql: str, params: Any, *, control: bool = False) -> Any:
+    def race(sql: str) -> None:
         if not fired and "ORDER BY" in sql and "FROM cases c" in sql:
             fired.append(sql)
             w.other.change_owner(w.agency, w.admin, "c", Principal("user", w.bea))
+
+    def racing(sql: str, params: Any, *, control: bool = False) -> Any:
+        race(sql)
         return run(sql, params, control=control)
 
+    def racing_generic(sql: str, params: Any = ()) -> Any:  # a first page's walk on PostgreSQL
+        race(sql)
+        return generic(sql, params)
+
     store._run = racing  # type: ignore[method-assign]
+    store.rows_generic = racing_generic  # type: ignore[method-assign]
     try:
         page = w.svc.list_cases(w.ali, limit=50)
     finally:
         del store._run
+        del store.rows_generic
     assert fired
     assert [item["case_id"] for item in page.items] == []
     assert listed(w, w.ali) == set()

@@ -20,7 +20,9 @@ from caseshare.services.context import ContextCache
 from caseshare.services.factcache import FACTS, Entry, Stamp
 from caseshare.store import Store
 from caseshare.store.caselist import SORTS, CaseFilter, sees_much
+from caseshare.store.dialect import SQLITE
 from caseshare.store.listing import Fragment, VisibilityQuery, summary
+from caseshare.store.livesets import Stamp as ListStamp
 
 __all__ = ["SORTS", "AccessService", "CaseCount", "CaseFilter", "Page"]
 
@@ -85,6 +87,24 @@ class AccessService:
         if found is None:
             raise CaseShareError("not_found", f"User {user_id} was not found.")
         return ctx, found
+
+    def _listing(self, user_id: int) -> tuple[AgencyContext, User, ListStamp | None]:
+        """``user`` for a list page, with the page's ``list_stamp`` read in the same round trip
+        as the agency's state on PostgreSQL (``agency_state_and_stamp``); None on SQLite,
+        whose stamp costs no round trip (the page reads it)."""
+        agency_id = self._agency_of.get(user_id)
+        if agency_id is None:  # a context of any age that lists the user names their agency
+            agency_id = self.cache.agency_listing(user_id)
+        if agency_id is None or self.store.dialect is SQLITE:
+            ctx, user = self.user(user_id)
+            return ctx, user, None
+        self._agency_of[user_id] = agency_id
+        state, stamp = self.store.agency_state_and_stamp(agency_id)
+        ctx = self.cache.at(self.store, agency_id, state)
+        found = ctx.directory.users.get(user_id)
+        if found is None:
+            raise CaseShareError("not_found", f"User {user_id} was not found.")
+        return ctx, found, stamp
 
     def case(self, ctx: AgencyContext, case_id: str) -> CaseFacts:
         found = self.store.case_row(ctx.agency_id, case_id)
@@ -484,7 +504,7 @@ class AccessService:
         flt = flt or CaseFilter()
         flt.validate()
         limit = max(1, min(int(limit), 500))
-        ctx, user = self.user(user_id)
+        ctx, user, stamp = self._listing(user_id)
         rows = self.store.case_page(
             ctx,
             user,
@@ -494,6 +514,7 @@ class AccessService:
             ascending=flt.descending == backwards,  # backwards walks the order the other way
             roots=roots,
             inbound=self.inbound_from(ctx),
+            stamp=stamp,
         )
         more = len(rows) > limit
         rows = rows[:limit]

@@ -368,6 +368,7 @@ class CaseListStore(Connection):
         ascending: bool = True,
         roots: bool = False,
         inbound: Sequence[int] = (),
+        stamp: Stamp | None = None,
     ) -> list[Row]:
         """Up to ``limit`` rows of ``SUMMARY_COLUMNS`` plus the sort value and the case's
         agency, in keyset order
@@ -386,8 +387,11 @@ class CaseListStore(Connection):
         recursive walk; a first page whose walk missed reads it before its candidate query,
         which would otherwise run the walk a second time. The stamp is read again after the
         page: when anything was written meanwhile, the page is read again with the walk, so
-        every page is read in the one state its live set was read in."""
-        stamp = self.list_stamp()
+        every page is read in the one state its live set was read in. ``stamp``: a
+        ``list_stamp`` the caller took before any read of the page (with the agency's state,
+        ``agency_state_and_stamp``), else read here."""
+        if stamp is None:
+            stamp = self.list_stamp()
         if stamp is None:
             return self._page(ctx, user, flt, limit, after, ascending, roots, inbound, None)
         held: list[Sequence[int] | None] = [self.live_set(ctx, user, stamp)]
@@ -550,10 +554,12 @@ class CaseListStore(Connection):
         stopping at the page's last row; None when they hold fewer than ``limit`` of the
         user's cases and more cases follow (the page is then not known from them).
 
-        The window's end is found first, by the sort index alone (``bound``); the page is
-        then the first ``limit`` visible cases up to it, so a user who sees 40% of the agency
-        tests some 2.5 rows per row of the page, never the whole window. Every sort column
-        is NOT NULL, so the row-value bound orders exactly as the index does."""
+        On SQLite the window's end is found first, by the sort index alone (``bound``); the
+        page is then the first ``limit`` visible cases up to it, so a user who sees 40% of the
+        agency tests some 2.5 rows per row of the page, never the whole window. Every sort
+        column is NOT NULL, so the row-value bound orders exactly as the index does. On
+        PostgreSQL the window is a subquery of the page's statement, read as far as the
+        page's last row; only a short page asks for the window's end."""
         # PostgreSQL, a first page without text search: the page's text is the same for every
         # user of the agency of a shape, prepared and run on its generic plan (``rows_generic``):
         # no planning per first page. Later pages (a keyset bound, the live set held) and text
@@ -572,51 +578,53 @@ class CaseListStore(Connection):
             parts.append(Fragment(f"(c.{column}, c.pk) {op} (?, ?)", list(after)))
         scan = Fragment(" AND ".join(p.sql for p in parts), [x for p in parts for x in p.params])
         order = f"c.{column} {direction}, c.pk {direction}"
-        bound = self.row(
-            f"SELECT c.{column}, c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
-            f" LIMIT 1 OFFSET {window - 1}",
-            scan.params,
-        )
-        within = scan
-        if bound is not None:
-            within = Fragment(
-                f"{scan.sql} AND (c.{column}, c.pk) {'<=' if ascending else '>='} (?, ?)",
-                [*scan.params, *bound],
-            )
         # the scan holds own cases only; a user who does not see much reaches parents through
         # their (small) direct set, not through every child of every row walked
         visible = query.visibility.visible_row_own("c", sparse=walks_sparse(ctx, user))
-        select = f"SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id FROM cases c WHERE"
+        select = f"SELECT {SUMMARY_COLUMNS}, c.{column}, c.agency_id FROM"
+        window_end = (
+            f"SELECT c.{column}, c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
+            f" LIMIT 1 OFFSET {window - 1}"
+        )
         if self.dialect is not SQLITE:
-            page = f"{select} {within.sql} AND {visible.sql} ORDER BY {order} LIMIT {int(limit)}"
-            params = [*within.params, *visible.params]
+            # the window as a subquery in the page's own statement: its LIMIT ends the index
+            # range where a separate statement found the bound (a round trip less a page), and
+            # the outer LIMIT stops pulling rows at the page's last
+            page = (
+                f"{select} (SELECT * FROM cases c WHERE {scan.sql} ORDER BY {order}"
+                f" LIMIT {window}) c WHERE {visible.sql} ORDER BY {order} LIMIT {int(limit)}"
+            )
+            params = [*scan.params, *visible.params]
             rows = self.rows_generic(page, params) if generic else self.rows(page, params)
-        else:
-            # SQLite ends an index range at a row-value bound only on the bound's first column:
-            # where many cases share the bound's sort value (a day's opened_on, a bulk load's
-            # server_modified_on) a walk that misses read every one of them, the agency at worst
-            # (29 ms at size M). Disjoint ranges, each ending where the window does, read in
-            # order until the page is full, test the same rows in the same order.
-            rows = []
-            parts = _segments(f"c.{column}", after, bound, ascending)
-            if bound is not None and len(parts) > 1:
-                # a window within one sort value (a tie run) is one range: no statement for
-                # ranges it cannot reach (each costs a compile of the page's SQL, ~1 ms)
-                first = self.row(
-                    f"SELECT c.{column}, c.pk FROM cases c WHERE {scan.sql} ORDER BY {order}"
-                    " LIMIT 1",
-                    scan.params,
-                )
-                if first is not None and first[0] == bound[0]:
-                    parts = _segments(f"c.{column}", (first[0], first[1]), bound, ascending, True)
-            for part in parts:
-                rows += self.rows(
-                    f"{select} {head.sql} AND {part.sql} AND {visible.sql} ORDER BY {order}"
-                    f" LIMIT {int(limit) - len(rows)}",
-                    [*head.params, *part.params, *visible.params],
-                )
-                if len(rows) >= limit:
-                    break
+            if len(rows) >= limit or self.row(window_end, scan.params) is None:
+                return rows  # a full page, or every case left in the order was tested
+            return None
+        bound = self.row(window_end, scan.params)
+        select = f"{select} cases c WHERE"
+        # SQLite ends an index range at a row-value bound only on the bound's first column:
+        # where many cases share the bound's sort value (a day's opened_on, a bulk load's
+        # server_modified_on) a walk that misses read every one of them, the agency at worst
+        # (29 ms at size M). Disjoint ranges, each ending where the window does, read in
+        # order until the page is full, test the same rows in the same order.
+        rows = []
+        parts = _segments(f"c.{column}", after, bound, ascending)
+        if bound is not None and len(parts) > 1:
+            # a window within one sort value (a tie run) is one range: no statement for
+            # ranges it cannot reach (each costs a compile of the page's SQL, ~1 ms)
+            first = self.row(
+                f"SELECT c.{column}, c.pk FROM cases c WHERE {scan.sql} ORDER BY {order} LIMIT 1",
+                scan.params,
+            )
+            if first is not None and first[0] == bound[0]:
+                parts = _segments(f"c.{column}", (first[0], first[1]), bound, ascending, True)
+        for part in parts:
+            rows += self.rows(
+                f"{select} {head.sql} AND {part.sql} AND {visible.sql} ORDER BY {order}"
+                f" LIMIT {int(limit) - len(rows)}",
+                [*head.params, *part.params, *visible.params],
+            )
+            if len(rows) >= limit:
+                break
         if len(rows) >= limit or bound is None:
             return rows
         return None

@@ -14,6 +14,7 @@ from caseshare.core.principals import Principal
 from caseshare.core.rules import Rule, criteria_to_data, parse_criteria
 from caseshare.core.settings import Settings
 from caseshare.store.base import Connection, dumps, loads
+from caseshare.store.dialect import SQLITE
 
 CHANGE_LOG_KEPT = 1000
 _USER_COLS = "id, agency_id, username, email, full_name, active, role_id, permissions"
@@ -112,6 +113,23 @@ class StructureStore(Connection):
         if found is None:
             raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
         return int(found[0]), int(found[1])
+
+    def agency_state_and_stamp(
+        self, agency_id: int
+    ) -> tuple[tuple[int, int], tuple[Any, ...] | None]:
+        """``agency_state`` and, on PostgreSQL outside a transaction, a ``list_stamp`` taken
+        in the same statement (a list page's first two reads in one round trip); else the
+        state alone and None (the page then takes its own stamp)."""
+        if self.dialect is SQLITE or self.in_transaction:
+            return self.agency_state(agency_id), None
+        found = self.row(
+            "SELECT version, change_seq, pg_current_snapshot()::text FROM agencies WHERE id = ?",
+            (agency_id,),
+            hot=True,
+        )
+        if found is None:
+            raise CaseShareError("not_found", f"Agency {agency_id} was not found.")
+        return (int(found[0]), int(found[1])), (self.url, found[2])
 
     def context_changes(self, agency_id: int, after: int, upto: int) -> list[tuple[str, int]]:
         """The logged changes ``after < seq <= upto``, in order; a pruned log returns fewer."""
