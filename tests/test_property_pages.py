@@ -212,3 +212,12 @@ def test_s_acc_7_every_plan_pages_the_visible_cases_in_order_on_postgres(
     postgres_store: Store, data: dict[str, Any], plans: Plans
 ) -> None:
     check_pages(postgres_store, data, plans, unique=True)
+
+
+@pytest.mark.postgres
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=received_worlds(), plans=PLANS)
+def test_s_ag_4_cases_sent_here_page_in_order_with_every_plan_on_postgres(
+    postgres_store: Store, data: dict[str, Any], plans: Plans
+) -> None:
+    check_pages(postgres_store, data, plans, unique=True)
