@@ -38,6 +38,8 @@ FILTERS: dict[str, Any] = {
     "created_by_me": True,
     "shared_with_me": True,
     "assigned_to_me": True,
+    "q": "smith",  # a text search (S-VIEW-1): names and property values of the strategies
+    "case_type": "t",
 }
 
 
