@@ -99,6 +99,23 @@ def planned_each_run(sql: str) -> str:
     return sql
 
 
+def _database_file(path: str) -> tuple[str, int, int] | None:
+    """The database file a SQLite connection has just opened at ``path``: (absolute path,
+    device, inode), read when it is opened, never later (a relative path names another file
+    once the working directory moves; a file put in its place is another database). None where
+    there is no file to share (in memory, a URI with options): ``shared_stamp`` then keeps the
+    connection's own stamp."""
+    if path == ":memory:" or "mode=memory" in path or path.startswith("file:"):
+        return None
+    # the file itself, not its name: a file made anew where another was (tests) is another
+    # database, whose connections must never share a stamp with the old one's
+    try:
+        found = os.stat(path)
+    except OSError:  # not a plain file path
+        return None
+    return (os.path.abspath(path), found.st_dev, found.st_ino)
+
+
 class Connection:
     """One database connection with explicit transactions; nested blocks become savepoints."""
 
@@ -106,7 +123,7 @@ class Connection:
         self.url = url
         self.serial = next(_SERIALS)
         #: what ``shared_stamp`` last saw on this connection (None: it never looked), and the
-        #: database file it names (path, device, inode)
+        #: database file it opened (path, device, inode; None: no file to share, its own stamp)
         self._seen: tuple[int, int, int] | None = None
         self._file: tuple[str, int, int] | None = None
         scheme = urlparse(url).scheme
@@ -151,6 +168,7 @@ class Connection:
                 "PRAGMA synchronous=NORMAL",
             ):
                 self._raw.execute(pragma)
+            self._file = _database_file(sqlite_path(url))
         else:
             raise CaseShareError(
                 "validation_error",
@@ -207,17 +225,8 @@ class Connection:
         each connection's own: its stamp stays per connection."""
         if self.dialect is not SQLITE or self._depth:
             return None
-        if self._file is None:
-            path = sqlite_path(self.url)
-            if path == ":memory:" or "mode=memory" in path or path.startswith("file:"):
-                return self.read_stamp()
-            # the file itself, not its name: a file made anew where another was (tests) is
-            # another database, whose connections must never share a stamp with the old one's
-            try:
-                found = os.stat(path)
-            except OSError:  # not a plain file path (a URI, options): this connection's own
-                return self.read_stamp()
-            self._file = (os.path.abspath(path), found.st_dev, found.st_ino)
+        if self._file is None:  # an in-memory database, a URI: this connection's own stamp
+            return self.read_stamp()
         global _shared_generation
         raw = self._raw
         with _SHARED_LOCK:
