@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from caseshare.core.restore import Restore
+from caseshare.core.restore import Restore, to_json, to_xml
 from tests.services.cast import Cast, code_of
-from tests.services.forms import block, create, index, update
+from tests.services.forms import block, create, form, index, update
 from tests.services.test_hq_translated import removed, sent, stored, submit, sync, user
 
 GRAPHS = Path(__file__).resolve().parents[2].parent / "shared/conformance/commcare"
@@ -92,6 +92,45 @@ def test_extension_indexes_index_tree_the_devices_log_after_posting_the_graph(
     outcome = set(graph["outcome"])
     holds_exactly(cast, cast.admin, first, outcome)
     assert sent(cast.svc.restore(cast.admin)) == outcome
+
+
+@pytest.mark.parametrize("made_by", ["device", "server"])
+@pytest.mark.parametrize("graph", CASES, ids=[g["name"] for g in CASES])
+def test_extension_indexes_index_tree_the_device_closes_cases_afterwards(
+    cast: Cast, graph: dict[str, Any], made_by: str
+) -> None:
+    """test_extension_indexes.IndexTreeTest, the closing done by a later form of the device:
+    the graph is made open — by the device's own form, or by someone else and then restored in
+    full — and the device's next form closes the graph's closed cases. Its sync log then holds
+    exactly the outcome (HQ's ``update_phone_lists`` and ``purge``), and the next sync sends
+    nothing."""
+    mine, rita = user(cast, cast.admin), user(cast, cast.reader)
+    owned = set(graph.get("owned", ()))
+    refs: dict[str, list[tuple[str, str, str]]] = {}
+    for i, (child, parent) in enumerate(graph.get("subcases", ())):
+        refs.setdefault(child, []).append((f"child_{i}", parent, "child"))
+    for i, (extension, host) in enumerate(graph.get("extensions", ())):
+        refs.setdefault(extension, []).append((f"extension_{i}", host, "extension"))
+    blocks = [
+        block(
+            name,
+            create(owner=mine if name in owned else rita)
+            + (indexes(*refs[name]) if name in refs else ""),
+        )
+        for name in sorted(_names(graph))
+    ]
+    first = cast.svc.restore(cast.admin)
+    if made_by == "device":
+        submit(cast, cast.admin, *blocks, token=first)
+        log = first
+    else:
+        cast.svc.submit(cast.agency, cast.admin, form(*blocks))
+        log = cast.svc.restore(cast.admin)
+    closing = [block(name, "<close/>") for name in sorted(graph.get("closed", ()))]
+    if closing:
+        submit(cast, cast.admin, *closing, token=log)
+    outcome = set(graph["outcome"])
+    holds_exactly(cast, cast.admin, log, outcome)
 
 
 # -- phone/tests/test_index_tree.py (PurgingTest) ----------------------------------------------
@@ -793,3 +832,146 @@ def test_bugs_missing_transactions_an_edit_adds_a_case(cast: Cast) -> None:
     forms = [t.submission_id for t in txs if not t.revoked and t.submission_id is not None]
     assert forms == [result.submission_id]
     assert stored(cast, "mt-1")["case_type"] == "patient"
+
+
+# -- phone/tests/test_ota_restore.py (OtaRestoreTest) ------------------------------------------
+
+
+def test_ota_restore_user_restore_with_case_and_sync_token(cast: Cast) -> None:
+    """test_ota_restore.OtaRestoreTest.testUserRestoreWithCase and _test_sync_token
+    (create_short.xml, update_short.xml): a case made by a form without a token is in the full
+    restore as HQ writes its v2 block — ``create`` with type, name and owner, ``external_id`` in
+    ``update``, the device time as ``date_modified``; a sync with that restore's token has no
+    case block; after another form updates the case, the next sync sends it again, updated."""
+    mine = user(cast, cast.owner)
+    submit(
+        cast,
+        cast.owner,
+        block(
+            "asdf",
+            create("test_case_type", "test case name", owner=mine)
+            + update(external_id="someexternal"),
+            "2010-06-29T13:42:50Z",
+        ),
+    )
+    full = cast.svc.restore(cast.owner)
+    xml = to_xml(full)
+    start = xml.index('case_id="asdf"')
+    mine_block = xml[xml.rindex("<case ", 0, start) : xml.index("</case>", start)]
+    assert 'date_modified="2010-06-29T13:42:50.000000Z"' in mine_block
+    assert (
+        "<create><case_type>test_case_type</case_type><case_name>test case name</case_name>"
+        f"<owner_id>{mine}</owner_id></create>"
+    ) in mine_block
+    assert "<update><external_id>someexternal</external_id>" in mine_block
+    quiet = sync(cast, cast.owner, full, set(full.case_ids))
+    assert sent(quiet) == set() and "asdf" in quiet.case_ids
+    submit(cast, cast.owner, block("asdf", update(somevalue="updated"), "2010-06-30T13:42:50Z"))
+    after = sync(cast, cast.owner, quiet, set(quiet.case_ids))
+    assert sent(after) == {"asdf"}
+    [case] = [c for c in after.cases if c.case_id == "asdf"]
+    assert dict(case.properties) == {"somevalue": "updated"} and case.external_id == "someexternal"
+
+
+def test_new_sync_legacy_support_toggle_handing_away_twice(cast: Cast) -> None:
+    """test_new_sync.TestNewSyncSpecifics.test_legacy_support_toggle: the device hands its
+    parent and child to someone else in one form, then sends the same hand-over again (in the
+    other order) with the same token, for cases no longer on its log. Both forms are applied,
+    the log holds neither case, and nothing is sent or removed."""
+    mine, rita = user(cast, cast.admin), user(cast, cast.reader)
+    first = cast.svc.restore(cast.admin)
+    submit(
+        cast,
+        cast.admin,
+        block("lst_parent", create(owner=mine)),
+        block("lst_child", create(owner=mine) + index("parent", "lst_parent")),
+    )
+    full = cast.svc.restore(cast.admin)
+    assert {"lst_parent", "lst_child"} <= sent(full)
+    away = (block("lst_parent", update(owner_id=rita)), block("lst_child", update(owner_id=rita)))
+    submit(cast, cast.admin, *away, token=full)
+    submit(cast, cast.admin, *reversed(away), token=full)
+    holds_exactly(cast, cast.admin, full, set(first.case_ids))
+
+
+# -- case/tests/test_exclusion.py (CaseExclusionTest) ------------------------------------------
+
+DEVICE_REPORT = "http://code.javarosa.org/devicereport"
+CASE_NS = "http://commcarehq.org/case/transaction/v2"
+
+
+def _raw_create(case_id: str) -> str:
+    return (
+        f'<case xmlns="{CASE_NS}" case_id="{case_id}" date_modified="2010-06-29T13:42:50">'
+        "<create><case_type>form_case_type</case_type><case_name>form case</case_name></create>"
+        "</case>"
+    )
+
+
+def test_exclusion_top_level_device_report(cast: Cast) -> None:
+    """test_exclusion.CaseExclusionTest.testTopLevelExclusion: a whole form tagged as a device
+    log is stored, and its case blocks make no case."""
+    report = (
+        f'<device_report xmlns="{DEVICE_REPORT}"><device_id>d1</device_id>'
+        '<log_subreport><log date="2010-06-29T13:42:50"><type>t</type><msg>m</msg></log>'
+        f"</log_subreport>{_raw_create('case_in_report')}</device_report>"
+    )
+    result = cast.svc.submit(cast.agency, cast.owner, report)
+    assert result.status == "normal" and result.cases == ()
+    assert cast.svc.stored_snapshot(cast.agency, "case_in_report") is None
+
+
+def test_exclusion_nested_device_report(cast: Cast) -> None:
+    """test_exclusion.CaseExclusionTest.testNestedExclusion (nested_device_report.xml): in a
+    form holding a device log, the form's own block makes its case and the block inside the
+    log is left alone."""
+    nested = (
+        '<form xmlns="http://www.commcarehq.org/case/test/devicelog">'
+        f"{_raw_create('case_in_form')}"
+        f'<log xmlns="{DEVICE_REPORT}">{_raw_create("case_in_device")}</log></form>'
+    )
+    result = cast.svc.submit(cast.agency, cast.owner, nested)
+    assert result.cases == ("case_in_form",)
+    assert stored(cast, "case_in_form")["name"] == "form case"
+    assert cast.svc.stored_snapshot(cast.agency, "case_in_device") is None
+
+
+# -- form_processor/tests/test_basic_cases.py (FundamentalCaseTests, more) ---------------------
+
+
+def test_fundamental_long_value_validation(cast: Cast) -> None:
+    """test_basic_cases.FundamentalCaseTests.test_long_value_validation: a case name over 255
+    characters makes the form an error (HQ: ``CaseValueError``; here ``invalid_case_block``,
+    S-TX-5) and no case."""
+    long_name = "this is a very long case name that exceeds the 255 char limit" * 5
+    code = code_of(
+        submit, cast, cast.owner, block("long-name", create(name=long_name)), instance="ln"
+    )
+    assert code == "invalid_case_block"
+    [row] = cast.store.submissions(cast.agency, "ln")
+    assert row.status == "error"
+    assert cast.svc.stored_snapshot(cast.agency, "long-name") is None
+
+
+def test_fundamental_date_opened_coercion(cast: Cast) -> None:
+    """test_basic_cases.FundamentalCaseTests.test_date_opened_coercion: a ``date_opened`` sent
+    as a full date and time is restored as its date."""
+    submit(
+        cast,
+        cast.owner,
+        block("dto", create() + update(date_opened="2024-03-04T10:11:12.123Z", dynamic="123")),
+    )
+    [case] = [c for c in to_json(cast.svc.restore(cast.owner))["cases"] if c["case_id"] == "dto"]
+    assert case["date_opened"] == "2024-03-04" and case["properties"] == {"dynamic": "123"}
+    assert "<date_opened>2024-03-04</date_opened>" in to_xml(cast.svc.restore(cast.owner))
+
+
+def test_fundamental_update_case_without_creating(cast: Cast) -> None:
+    """test_basic_cases.FundamentalCaseTests.test_update_case_without_creating_triggers_soft_
+    assert: a block with no create for a case that does not exist makes the case (HQ only
+    soft-asserts; S-TX-2 makes it), owned as a create without owner would be (S-CRT-2)."""
+    result = submit(cast, cast.owner, block("no-create", "", "2017-06-22T08:39:07.585427Z"))
+    assert result.cases == ("no-create",)
+    case = stored(cast, "no-create")
+    assert case["owner"] == str(cast.group_principal) and not case["closed"]
+    assert case["modified_on"] == "2017-06-22T08:39:07.585427Z"
