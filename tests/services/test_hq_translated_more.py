@@ -975,3 +975,45 @@ def test_fundamental_update_case_without_creating(cast: Cast) -> None:
     case = stored(cast, "no-create")
     assert case["owner"] == str(cast.group_principal) and not case["closed"]
     assert case["modified_on"] == "2017-06-22T08:39:07.585427Z"
+
+
+# -- case/tests/test_rebuild.py (TestActionSortKey, CaseRebuildSimpleTest) ---------------------
+
+
+def test_rebuild_sort_key_different_users_keep_received_order(cast: Cast) -> None:
+    """test_rebuild.TestActionSortKey.test_different_usernames_default_to_server_date and
+    test_default_to_phone_date_on_same_day, with ``ordering: reconcile`` (S-TX-3): one user's
+    forms received close together replay by device time; two users' forms stay in received
+    order whatever their device times say."""
+    cast.svc.update_settings(cast.agency, None, {"ordering": "reconcile"})
+    submit(cast, cast.owner, block("sk", create(), "2001-01-01T00:00:00Z"))
+    # the same user: received later, dated earlier → the earlier-dated form is replayed first
+    submit(cast, cast.owner, block("sk", update(same="late"), "2001-01-01T00:00:02Z"))
+    submit(cast, cast.owner, block("sk", update(same="early"), "2001-01-01T00:00:01Z"))
+    assert dict(stored(cast, "sk")["properties"])["same"] == "late"  # type: ignore[call-overload]
+    # two users: the later-received form wins although its device time is earlier
+    submit(cast, cast.owner, block("sk", update(users="user1"), "2001-01-01T00:00:05Z"))
+    submit(cast, cast.colleague, block("sk", update(users="user2"), "2001-01-01T00:00:04Z"))
+    assert dict(stored(cast, "sk")["properties"])["users"] == "user2"  # type: ignore[call-overload]
+    assert cast.svc.history_snapshot(cast.agency, "sk") == cast.svc.stored_snapshot(
+        cast.agency, "sk"
+    )
+
+
+def test_rebuild_with_opened_on_in_update(cast: Cast) -> None:
+    """test_rebuild.CaseRebuildSimpleTest.test_rebuild_with_opened_on_in_update: an update
+    setting the opened date and the external id is kept by a rebuild (archiving and unarchiving
+    another form of the case replays it)."""
+    submit(cast, cast.owner, block("roo", create(), "2013-02-07T04:40:40Z"))
+    submit(
+        cast,
+        cast.owner,
+        block("roo", update(date_opened="2012-10-18T12:16:22Z", external_id="521")),
+    )
+    submit(cast, cast.owner, block("roo", update(p="1")), instance="roo-3")
+    before = stored(cast, "roo")
+    assert str(before["opened_on"]).startswith("2012-10-18T12:16:22")
+    assert before["external_id"] == "521"
+    cast.svc.archive_submission(cast.agency, cast.admin, "roo-3")
+    cast.svc.unarchive_submission(cast.agency, cast.admin, "roo-3")
+    assert stored(cast, "roo") == before
