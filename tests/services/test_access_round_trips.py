@@ -206,3 +206,30 @@ def test_a_first_page_walks_on_a_generic_plan_and_reads_its_annotations_together
     LIVE.clear()
     sent = _sent(pg.store, lambda: svc.list_cases(pg.owner, limit=1))
     assert sent.trips == 3, sent.statements  # a full page: no question about the window
+
+
+def test_a_request_finds_its_token_or_session_and_its_user_in_one_statement(pg: Cast) -> None:
+    """Issue 12 item 7: every API request resolves its bearer token, every browser request its
+    session, to an active user (S-ACC-4) in one round trip; a deactivated user's credentials
+    resolve to no one, and reactivating restores them."""
+    svc = pg.svc
+    _, secret = svc.create_token(pg.reader, "program")
+    session = svc.start_session(pg.reader)
+
+    def by_token() -> int | None:
+        found = svc.token_owner(secret)
+        return None if found is None else found[0].id
+
+    def by_session() -> int | None:
+        found = svc.session_owner(session.token)
+        return None if found is None else found[1].id
+
+    for resolve in (by_token, by_session):
+        assert resolve() == pg.reader  # prepared
+        sent = _sent(pg.store, resolve)
+        assert sent.trips == 1, sent.statements
+    svc.set_active(pg.agency, None, pg.reader, False)
+    assert svc.token_owner(secret) is None
+    assert svc.session_owner(session.token) is None  # deactivating ended it, too
+    svc.set_active(pg.agency, None, pg.reader, True)
+    assert svc.token_owner(secret) is not None

@@ -10,6 +10,7 @@ from typing import Any
 
 from caseshare.core.agencyshares import sharing_state
 from caseshare.core.agreements import data_flows
+from caseshare.core.directory import Directory
 from caseshare.core.engine import Access, AgencyContext, Decision, evaluate
 from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Action, Level
@@ -63,6 +64,9 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
     #: the cursor of the page before this one (``backwards=True``), None on the first page
     prev_cursor: str | None = None
+    #: the directory of the agency context the page was read under (owners' names for a
+    #: response, without reading the agency's state again)
+    directory: Directory | None = None
 
 
 class AccessService:
@@ -524,8 +528,20 @@ class AccessService:
         first = _encode(rows[0][9], rows[0][0]) if rows else None
         last = _encode(rows[-1][9], rows[-1][0]) if rows else None
         if backwards:
-            return Page(items, last if cursor else None, limit, prev_cursor=first if more else None)
-        return Page(items, last if more else None, limit, prev_cursor=first if cursor else None)
+            return Page(
+                items,
+                last if cursor else None,
+                limit,
+                prev_cursor=first if more else None,
+                directory=ctx.directory,
+            )
+        return Page(
+            items,
+            last if more else None,
+            limit,
+            prev_cursor=first if cursor else None,
+            directory=ctx.directory,
+        )
 
     def visible_case_ids(
         self, user_id: int, flt: CaseFilter | None = None, *, rowwise: bool = False

@@ -222,11 +222,11 @@ class AccountService(ServiceBase):
 
     def session_owner(self, token: str) -> tuple[Session, User] | None:
         """Read only: the live session this cookie names and its active user, or None."""
-        row = self.store.session_by_hash(secret_hash(token))
-        if row is None or row.expires_at < _iso(_now()):
+        found = self.store.session_and_user(secret_hash(token))
+        if found is None:
             return None
-        user = self._active_user(row.user_id)
-        if user is None:
+        row, user = found
+        if row.expires_at < _iso(_now()) or not user.active:
             return None
         return Session(token, row.csrf, row.user_id, row.expires_at), user
 
@@ -293,11 +293,11 @@ class AccountService(ServiceBase):
         inactive user's token."""
         if not secret.startswith(TOKEN_PREFIX):
             return None
-        row = self.store.token_by_hash(secret_hash(secret))
-        if row is None or row.revoked_at is not None:
+        found = self.store.token_and_user(secret_hash(secret))
+        if found is None:
             return None
-        user = self._active_user(row.user_id)
-        if user is None:
+        row, user = found
+        if row.revoked_at is not None or not user.active:
             return None
         stale = row.last_used_at is None or row.last_used_at[:16] != _iso(_now())[:16]
         return user, row.id if stale else None
@@ -351,11 +351,3 @@ class AccountService(ServiceBase):
         if touch is not None:
             self.touch_token(touch)
         return user.id
-
-    def _active_user(self, user_id: int) -> User | None:
-        """The user's own row, not the agency context: cheap enough to run on the event loop."""
-        try:
-            user = self.store.user(user_id)
-        except CaseShareError:
-            return None
-        return user if user.active else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from caseshare.core.directory import Directory
@@ -17,12 +18,21 @@ from caseshare.store.base import Connection, dumps, loads
 from caseshare.store.dialect import SQLITE
 
 CHANGE_LOG_KEPT = 1000
-_USER_COLS = "id, agency_id, username, email, full_name, active, role_id, permissions"
+_USER_FIELDS = ("id", "agency_id", "username", "email", "full_name", "active", "role_id")
+_USER_COLS = ", ".join((*_USER_FIELDS, "permissions"))
 
 
-def _user(row: tuple[Any, ...]) -> User:
+def user_columns(alias: str) -> str:
+    """The columns ``user_from_row`` reads, of the users table under ``alias``."""
+    return ", ".join(f"{alias}.{c}" for c in (*_USER_FIELDS, "permissions"))
+
+
+def user_from_row(row: Sequence[Any]) -> User:
     perms = frozenset(p for p in (row[7] or "").split(",") if p)
     return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], perms)
+
+
+_user = user_from_row
 
 
 def _rule(row: tuple[Any, ...]) -> Rule:

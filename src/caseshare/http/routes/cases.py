@@ -330,7 +330,7 @@ def list_cases(
         limit=limit,
         cursor=_checked_cursor(cursor) if cursor else None,
     )
-    directory = svc.context(actor.agency_id).directory
+    directory = page.directory or svc.context(actor.agency_id).directory
     items = [summary_view(directory, item) for item in page.items]
     out: dict[str, Any] = {"items": items, "next_cursor": page.next_cursor}
     if count in ("true", "1", "exact"):
