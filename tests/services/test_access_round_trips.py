@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from caseshare.core.errors import CaseShareError
-from caseshare.core.levels import Cause, Level
+from caseshare.core.levels import Action, Cause, Level
 from caseshare.core.principals import Principal
 from caseshare.services import Caseshare
 from caseshare.store import Store
 from caseshare.store.livesets import LIVE
-from tests.services.cast import Cast
+from tests.services.cast import Cast, code_of
 
 
 @dataclass
@@ -233,3 +233,21 @@ def test_a_request_finds_its_token_or_session_and_its_user_in_one_statement(pg: 
     assert svc.session_owner(session.token) is None  # deactivating ended it, too
     svc.set_active(pg.agency, None, pg.reader, True)
     assert svc.token_owner(secret) is not None
+
+
+def test_load_and_authorise_of_a_known_user_is_the_checks_one_statement(pg: Cast) -> None:
+    """Issue 12 item 7: ``require`` in the caller's agency (every case read and check of the
+    API) reads nothing before the check's own statement once the user's agency is known;
+    a deactivated user still gets not_found (S-ACC-4: no access at all), and a user asking
+    in another agency's name too (S-ACC-3)."""
+    svc = pg.svc
+    svc.require(pg.reader, Action.VIEW, pg.case, agency_id=pg.agency)  # agency known, prepared
+    sent = _sent(
+        pg.store, lambda: svc.require(pg.reader, Action.VIEW, pg.case, agency_id=pg.agency)
+    )
+    assert sent.trips == 1, sent.statements
+    assert code_of(svc.require, pg.reader, Action.VIEW, pg.case, agency_id=pg.agency + 1000) == (
+        "not_found"
+    )
+    svc.set_active(pg.agency, None, pg.reader, False)
+    assert code_of(svc.require, pg.reader, Action.VIEW, pg.case, agency_id=pg.agency) == "not_found"

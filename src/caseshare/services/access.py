@@ -82,6 +82,12 @@ class AccessService:
     def context(self, agency_id: int) -> AgencyContext:
         return self.cache.get(self.store, agency_id)
 
+    def recent_context(self, agency_id: int) -> AgencyContext:
+        """The agency's context as this process last read it, without reading the agency's
+        state again: for names shown beside an answer that was just decided on a context at
+        least this old (a decision itself always uses ``context`` or reads the state)."""
+        return self.cache.held(self.store, agency_id) or self.context(agency_id)
+
     def user(self, user_id: int, stamp: Stamp | None = None) -> tuple[AgencyContext, User]:
         agency_id = self._agency_of.get(user_id)
         if agency_id is None:
@@ -180,25 +186,31 @@ class AccessService:
             found.setdefault(pk, set()).add(other)
         return {pk: len(found.get(pk, ())) for pk in case_pks}
 
+    def annotations(
+        self, case_pks: list[int], own: list[int]
+    ) -> tuple[dict[int, str | None], dict[int, int]]:
+        """``sharing_states`` of ``case_pks`` and ``xcase_counts`` of ``own`` (those of the
+        reader's own agency), both read in one round trip (PostgreSQL's pipeline)."""
+        links: list[tuple[int, str, int, int]] | None = None
+        matches: list[tuple[int, str, str, int]] | None = None
+        if case_pks and own:
+            store = self.store
+            found = store.rows_together(
+                [store.sharing_links_query(case_pks), store.xcase_matches_query(own)]
+            )
+            links = store.sharing_links_of(found[0])
+            matches = store.xcase_matches_of(found[1])
+        return self.sharing_states(case_pks, links), self.xcase_counts(own, matches)
+
     def _list_rows(self, agency_id: int, rows: list[Any]) -> list[dict[str, Any]]:
         """List rows with their sharing state and X-Case alert count; a case sent here from
         another agency shows its summary only (S-AG-4): no owner id, no external id, the
         sender's name and contact."""
         pks = [r[0] for r in rows]
         own = [r[0] for r in rows if r[10] == agency_id]
-        links: list[tuple[int, str, int, int]] | None = None
-        matches: list[tuple[int, str, str, int]] | None = None
-        if pks and own:  # both reads in one round trip (PostgreSQL's pipeline)
-            store = self.store
-            found = store.rows_together(
-                [store.sharing_links_query(pks), store.xcase_matches_query(own)]
-            )
-            links = store.sharing_links_of(found[0])
-            matches = store.xcase_matches_of(found[1])
-        states = self.sharing_states(pks, links)
+        states, alerts = self.annotations(pks, own)
         foreign = [r[0] for r in rows if r[10] != agency_id]
         senders = self.store.sender_cards(foreign) if foreign else {}
-        alerts = self.xcase_counts(own, matches)
         items = []
         for r in rows:
             item = summary(r)
@@ -410,8 +422,13 @@ class AccessService:
         (or an inactive one) gets not_found, never a decision on a same-named case of their own.
         """
         if agency_id is not None:
-            ctx, user = self.user(user_id)
-            if ctx.agency_id != agency_id or not user.active:
+            # users never change agency: once known, no read (an inactive user is refused
+            # below: S-ACC-4 leaves them no access, and no access is not_found)
+            known = self._agency_of.get(user_id)
+            if known is None:
+                ctx, user = self.user(user_id)
+                known = ctx.agency_id if user.active else None
+            if known != agency_id:
                 raise CaseShareError("not_found", f"Case {case_id!r} was not found.")
         access = self.access(user_id, case_id, include_deleted=include_deleted)
         if access.level is Level.NONE:

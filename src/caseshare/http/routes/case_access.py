@@ -60,7 +60,7 @@ def summary_view(directory: Directory, row: dict[str, Any]) -> dict[str, Any]:
 def namer_of(svc: Caseshare, agency_id: int) -> Namer:
     """Display names of the agency's principals; the agency's own name is read only when a
     text names the whole agency (most never do)."""
-    directory = svc.context(agency_id).directory
+    directory = svc.recent_context(agency_id).directory
     agency_name: list[str] = []
 
     def name(principal: Principal) -> str:

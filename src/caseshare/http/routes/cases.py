@@ -95,7 +95,8 @@ class OwnerChange(BaseModel):
 def record(svc: Caseshare, actor: Actor, access: Access) -> dict[str, Any]:
     """The full case record with the caller's own access to it."""
     row = svc.store.case_record(access.case_pk)
-    directory = svc.context(actor.agency_id).directory
+    directory = svc.recent_context(actor.agency_id).directory
+    states, alerts = svc.annotations([access.case_pk], [access.case_pk])
     return {
         "case_id": row["case_id"],
         "case_type": row["case_type"],
@@ -113,8 +114,8 @@ def record(svc: Caseshare, actor: Actor, access: Access) -> dict[str, Any]:
         "properties": row["properties"],
         # only indices to cases the caller may view (issue 8 item 10)
         "indices": svc.readable_indices(actor.user_id, access.case_pk),
-        "sharing_state": svc.sharing_states([access.case_pk])[access.case_pk],
-        "x_case_alert": svc.xcase_counts([access.case_pk])[access.case_pk],
+        "sharing_state": states[access.case_pk],
+        "x_case_alert": alerts[access.case_pk],
         "access": access_view(access, namer_of(svc, actor.agency_id)),
     }
 
