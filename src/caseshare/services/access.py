@@ -544,21 +544,11 @@ class AccessService:
         items = self._list_rows(ctx.agency_id, rows)
         first = _encode(rows[0][9], rows[0][0]) if rows else None
         last = _encode(rows[-1][9], rows[-1][0]) if rows else None
-        if backwards:
-            return Page(
-                items,
-                last if cursor else None,
-                limit,
-                prev_cursor=first if more else None,
-                directory=ctx.directory,
-            )
-        return Page(
-            items,
-            last if more else None,
-            limit,
-            prev_cursor=first if cursor else None,
-            directory=ctx.directory,
-        )
+        if backwards:  # "more" lies further back; the cursor came from a page after this one
+            next_cursor, prev_cursor = (last if cursor else None), (first if more else None)
+        else:
+            next_cursor, prev_cursor = (last if more else None), (first if cursor else None)
+        return Page(items, next_cursor, limit, prev_cursor=prev_cursor, directory=ctx.directory)
 
     def visible_case_ids(
         self, user_id: int, flt: CaseFilter | None = None, *, rowwise: bool = False
