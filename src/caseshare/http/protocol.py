@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import socket
 from typing import Any
 
@@ -31,10 +32,39 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def malformed_response(msg: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The whole 400 response, our JSON error (SPEC §14, ``http.errors.body``'s shape), for a
+    request the HTTP parser refused before the app saw it: uvicorn answers those itself, in
+    plain text. The connection closes after it, so it is written as bytes, past the parser."""
+    reason = msg.rstrip(".") or "Invalid HTTP request received"
+    payload = json.dumps(
+        {
+            "code": "validation_error",
+            "message": f"The request is not valid HTTP/1.1 ({reason}); nothing was done."
+            " Send a well-formed request.",
+            "details": {},
+        }
+    ).encode()
+    head = [b"HTTP/1.1 400 Bad Request\r\n"]
+    for name, value in default_headers:
+        head += [name, b": ", value, b"\r\n"]
+    head += [
+        b"content-type: application/json\r\n",
+        b"content-length: " + str(len(payload)).encode() + b"\r\n",
+        b"connection: close\r\n\r\n",
+    ]
+    return b"".join(head) + payload
+
+
 class NoDelayH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         _no_delay(transport)
         super().connection_made(transport)  # type: ignore[arg-type]
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse, as our JSON error."""
+        self.transport.write(malformed_response(msg, self.server_state.default_headers))
+        self.transport.close()
 
 
 def compiled_available() -> bool:
@@ -51,6 +81,11 @@ if importlib.util.find_spec("httptools") is not None:
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             _no_delay(transport)
             super().connection_made(transport)  # type: ignore[arg-type]
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to a request httptools cannot parse, as our JSON error."""
+            self.transport.write(malformed_response(msg, self.server_state.default_headers))
+            self.transport.close()
 
 
 def stack(choice: str = "auto") -> tuple[type[Any], str, str]:
