@@ -206,9 +206,9 @@ def test_an_empty_live_set_is_held_like_any_other(
     walks: list[int] = []
     live_walk = VisibilityQuery.live_walk
 
-    def counted(self: VisibilityQuery) -> Fragment:
+    def counted(self: VisibilityQuery, *, seeds_only: bool = False) -> Fragment:
         walks.append(1)
-        return live_walk(self)
+        return live_walk(self, seeds_only=seeds_only)
 
     monkeypatch.setattr(VisibilityQuery, "live_walk", counted)
 

@@ -30,7 +30,7 @@ from caseshare.core.principals import Principal
 from caseshare.store.base import Connection, Row
 from caseshare.store.dialect import SQLITE
 from caseshare.store.listing import SUMMARY_COLUMNS, Fragment, VisibilityQuery
-from caseshare.store.livesets import LIVE, Stamp
+from caseshare.store.livesets import GRAPH, LIVE, Stamp
 
 #: the sorts a list offers, by name: the column each one walks (then ``pk``)
 SORTS = {
@@ -426,9 +426,14 @@ class CaseListStore(Connection):
         if held is None and not now:  # the first page under this stamp: mark, walk in the page
             LIVE.put(key, stamp, None)
             return None
-        walk = query.live_walk()  # SEEN: the second page under it reads the set
-        # one text for every user of the agency (arrays for the owner ids): prepared
-        pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params, hot=True))
+        if self.dialect is SQLITE:  # the walk's steps level by level, held per case (GRAPH)
+            seeds = query.live_walk(seeds_only=True)
+            start = [int(r[0]) for r in self.rows(seeds.sql, seeds.params)]
+            pks = tuple(GRAPH.walk(self, start, VisibilityQuery.LIVE_STEP, stamp))
+        else:  # SEEN: the second page under it reads the set
+            walk = query.live_walk()
+            # one text for every user of the agency (arrays for the owner ids): prepared
+            pks = tuple(int(r[0]) for r in self.rows(walk.sql, walk.params, hot=True))
         LIVE.put(key, stamp, pks)
         return pks
 

@@ -463,9 +463,11 @@ class VisibilityQuery:
         walk = self.live_walk()
         return Fragment(f"{alias}.pk IN ({walk.sql})", walk.params)
 
-    def live_walk(self) -> Fragment:
+    def live_walk(self, *, seeds_only: bool = False) -> Fragment:
         """The statement of ``synced``'s walk: ``SELECT pk`` of every case of the user's live
-        set (only for a user who is not blocked and owns as someone)."""
+        set (only for a user who is not blocked and owns as someone). ``seeds_only``: the
+        cases the walk starts from (owned and available), for a walk run step by step
+        (``LIVE_STEP``, ``store.livesets.LiveGraph``)."""
         owned = _in(self.d, "c.owner", self.owner_ids)
 
         fence = self.d.per_row  # a few owned cases: probe each, never hash every extension
@@ -521,19 +523,38 @@ class VisibilityQuery:
                 f" WHERE (i.case_pk = live.pk AND {up_step}) OR (i.case_pk <> live.pk AND"
                 f" {down_step})"
             )
-        sql = (
+        seeds = (
             "WITH RECURSIVE"
             # owned open extensions, and the open hosts above them
             f" up(seed, pk) AS (SELECT c.pk, c.pk FROM cases c WHERE {mine} AND {ext('c')}"
             f"{up_hosts}),"
             # owned and available
             f" seed(pk) AS (SELECT c.pk FROM cases c WHERE {mine} AND NOT {ext('c')}"
-            f" UNION SELECT up.seed FROM up WHERE NOT {ext('up')}),"
-            f" live(pk) AS (SELECT pk FROM seed{step})"
-            " SELECT pk FROM live"
+            f" UNION SELECT up.seed FROM up WHERE NOT {ext('up')})"
         )
         agency = self.ctx.agency_id
-        return Fragment(sql, [agency, *owned.params, agency, *owned.params])
+        params = [agency, *owned.params, agency, *owned.params]
+        if seeds_only:
+            return Fragment(f"{seeds} SELECT pk FROM seed", params)
+        return Fragment(
+            f"{seeds}, live(pk) AS (SELECT pk FROM seed{step}) SELECT pk FROM live", params
+        )
+
+    #: ``live_walk``'s step from each of a set of live cases (a JSON array of pks, SQLite):
+    #: (from, to) for every case it indexes (undeleted) and every open extension of it that
+    #: does not also index it as child; the same conditions as the walk's recursive step
+    LIVE_STEP = (
+        "SELECT i.case_pk, i.ref_pk FROM case_indices i"
+        " WHERE i.case_pk IN (SELECT value FROM json_each(?1)) AND i.ref_pk <> i.case_pk"
+        " AND NOT EXISTS (SELECT 1 FROM cases d WHERE d.pk = i.ref_pk AND d.deleted <> 0)"
+        " UNION ALL SELECT i.ref_pk, i.case_pk FROM case_indices i"
+        " WHERE i.ref_pk IN (SELECT value FROM json_each(?1)) AND i.relationship = 'extension'"
+        " AND i.case_pk <> i.ref_pk"
+        " AND NOT EXISTS (SELECT 1 FROM cases h WHERE h.pk = i.case_pk"
+        " AND (h.deleted <> 0 OR h.closed <> 0))"
+        " AND NOT EXISTS (SELECT 1 FROM case_indices j WHERE j.case_pk = i.case_pk"
+        " AND j.ref_pk = i.ref_pk AND j.relationship = 'child')"
+    )
 
     def visible_row(self, alias: str = "c") -> Fragment:
         """``visible`` tested row by row: the user's own agency's cases (``visible_row_own``)
