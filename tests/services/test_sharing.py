@@ -262,6 +262,15 @@ def test_s_shr_6_change_owner_removes_manual_shares_and_keeps_the_rest(cast: Cas
     assert row is not None and row.owner == Principal("user", c.colleague)
 
 
+def test_s_shr_6_handing_a_case_to_its_own_owner_keeps_its_manual_shares(cast: Cast) -> None:
+    """S-SHR-6 deletes manual shares when the owner *changes*: naming the owner the case has
+    already changes nothing, as a form that re-states the same owner_id changes nothing."""
+    c = cast
+    assert c.svc.change_owner(c.agency, c.owner, c.case, str(c.group_principal)) == []
+    assert _manual_rows(c) == [(f"user:{c.reader}", "read")]
+    assert _level(c, c.reader) is Level.READ
+
+
 def _patients() -> Condition:
     return Condition("case_type", "equals", "patient")
 
