@@ -530,6 +530,19 @@ def test_s_team_1_a_role_in_use_is_only_deleted_by_replacing_it(cast: Cast) -> N
     )
 
 
+def test_s_team_1_a_role_in_use_is_not_replaced_by_itself(cast: Cast) -> None:
+    """S-TEAM-1: a role in use cannot be deleted, only replaced; naming the role itself as its
+    replacement replaces nothing, so it is refused and the role and its members stay."""
+    c = cast
+    observer = c.svc.create_team_role(c.agency, None, "observer", "read")
+    c.svc.team_add(c.agency, c.owner, c.case, c.outsider, observer)
+    assert code_of(c.svc.delete_team_role, c.agency, c.admin, observer, observer) == (
+        "validation_error"
+    )
+    assert observer in c.svc.context(c.agency).team_roles
+    assert _level(c, c.outsider) is Level.READ
+
+
 def test_s_team_1_only_full_access_manages_the_team(cast: Cast) -> None:
     c = cast
     observer = c.svc.create_team_role(c.agency, None, "observer", "read")

@@ -418,6 +418,12 @@ class AdminService(ServiceBase):
                     {"in_use": in_use},
                 )
             if replacement is not None:
+                if replacement == role_id:
+                    raise CaseShareError(
+                        "validation_error",
+                        f"Team role {role_id} cannot replace itself; name another role to move"
+                        " its case teams to.",
+                    )
                 if not self.store.belongs("team_roles", replacement, agency_id):
                     raise CaseShareError("validation_error", f"Team role {replacement} is unknown.")
                 self.store.replace_team_role(role_id, replacement)
