@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from caseshare.core.levels import Cause, Level
 from caseshare.core.principals import Principal
 from caseshare.core.rules import Condition, Rule
+from caseshare.services import Caseshare
 from tests.services.cast import Cast, code_of
 
 PATIENTS = Condition("case_type", "equals", "patient")
@@ -482,3 +486,42 @@ def test_s_aud_1_rule_membership_and_structure_changes_are_audited(cast: Cast) -
     assert events[4].before == {"member": f"user:{c.outsider}"}
     assert events[8].before == {"permissions": []}
     assert events[8].after == {"permissions": ["view_all"]}
+
+
+def test_s_rule_1_two_rules_added_at_once_never_pass_the_limit(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """S-RULE-1's limit holds under concurrency: while one service's transaction adds the 50th
+    criteria rule, another's add counts the rules only once that one has ended, and is refused
+    (it counted 49 and added a 51st on PostgreSQL)."""
+    c, other = two
+    _fill_rules(c, 0, 49)
+    outcome: list[str] = []
+    started = threading.Event()
+
+    def second() -> None:
+        started.set()
+        outcome.append(
+            code_of(
+                other.add_rule,
+                c.agency,
+                c.admin,
+                "51st",
+                "criteria",
+                f"user:{c.outsider}",
+                "read",
+                criteria=PATIENTS,
+            )
+        )
+
+    with c.store.transaction():
+        c.svc.add_rule(
+            c.agency, c.admin, "50th", "criteria", f"user:{c.outsider}", "read", criteria=PATIENTS
+        )
+        thread = threading.Thread(target=second)
+        thread.start()
+        started.wait(10)
+        time.sleep(0.3)  # the second add is waiting for this transaction now
+    thread.join(30)
+    assert outcome == ["validation_error"]
+    assert sum(r.kind == "criteria" for r in c.store.rules(c.agency)) == 50
