@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
+from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Cause, Level
 from caseshare.core.principals import Principal
 from caseshare.core.rules import Condition, Rule
@@ -525,3 +527,78 @@ def test_s_rule_1_two_rules_added_at_once_never_pass_the_limit(
     thread.join(30)
     assert outcome == ["validation_error"]
     assert sum(r.kind == "criteria" for r in c.store.rules(c.agency)) == 50
+
+
+def _at_once(c: Cast, first: Callable[[], object], second: Callable[[], object]) -> list[str]:
+    """Run ``first`` in a transaction of ``c``'s store and, while it is still open, ``second``
+    on another connection (in a thread): the §14 code ``second`` is refused with, if any."""
+    outcome: list[str] = []
+    started = threading.Event()
+
+    def run() -> None:
+        started.set()
+        try:
+            second()
+            outcome.append("ok")
+        except CaseShareError as exc:
+            outcome.append(exc.code)
+
+    with c.store.transaction():
+        first()
+        thread = threading.Thread(target=run)
+        thread.start()
+        started.wait(10)
+        time.sleep(0.3)  # the second change is waiting for this transaction now
+    thread.join(30)
+    return outcome
+
+
+def test_groups_nested_in_each_other_at_once_never_make_a_cycle(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """§1/§2: group nesting is allowed, cycles are rejected — also when two admins nest two
+    groups in each other at the same moment (on PostgreSQL both checks passed before)."""
+    c, other = two
+    a = c.svc.create_group(c.agency, None, "A")
+    b = c.svc.create_group(c.agency, None, "B")
+    outcome = _at_once(
+        c,
+        lambda: c.svc.add_member(c.agency, c.admin, a, Principal("group", b)),
+        lambda: other.add_member(c.agency, c.admin, b, Principal("group", a)),
+    )
+    assert outcome == ["validation_error"]
+    assert c.store.group_members(b) == []
+
+
+def test_roles_moved_below_each_other_at_once_never_make_a_cycle(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """§1: roles form a tree — two admins moving two roles below each other at once leave one
+    refused (a role hierarchy with a cycle has no top)."""
+    c, other = two
+    a = c.svc.create_role(c.agency, None, "A")
+    b = c.svc.create_role(c.agency, None, "B")
+    outcome = _at_once(
+        c,
+        lambda: c.svc.update_role(c.agency, c.admin, a, {"parent_id": b}),
+        lambda: other.update_role(c.agency, c.admin, b, {"parent_id": a}),
+    )
+    assert outcome == ["validation_error"]
+    assert other.context(c.agency).directory.roles[b].parent_id is None
+
+
+def test_locations_moved_below_each_other_at_once_never_make_a_cycle(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """§1: locations form a tree — two moves below each other at once leave one refused."""
+    c, other = two
+    kind = c.svc.create_location_type(c.agency, None, "district")
+    a = c.svc.create_location(c.agency, None, "A", kind)
+    b = c.svc.create_location(c.agency, None, "B", kind)
+    outcome = _at_once(
+        c,
+        lambda: c.svc.update_location(c.agency, c.admin, a, {"parent_id": b}),
+        lambda: other.update_location(c.agency, c.admin, b, {"parent_id": a}),
+    )
+    assert outcome == ["validation_error"]
+    assert other.context(c.agency).directory.locations[b].parent_id is None

@@ -232,6 +232,7 @@ class AdminService(ServiceBase):
     ) -> bool:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self.store.lock_agency(agency_id)  # two nestings at once: checked one after the other
             if not self.store.belongs("agency_groups", group_id, agency_id):
                 raise CaseShareError("validation_error", f"group:{group_id} is unknown.")
             table = {"user": "users", "group": "agency_groups"}.get(member.kind)

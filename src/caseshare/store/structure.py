@@ -384,8 +384,9 @@ class StructureStore(Connection):
 
     def lock_agency(self, agency_id: int) -> None:
         """Hold the agency's row until the transaction ends (PostgreSQL's ``FOR UPDATE``;
-        SQLite's write transactions hold the whole database already), so a limit counted next
-        (S-RULE-1's 300 / 50 rules) cannot be passed by a writer counting at the same time."""
+        SQLite's write transactions hold the whole database already), so what is checked next —
+        S-RULE-1's 300 / 50 rules, a group, role or location tree without cycles — cannot be
+        undone by a writer checking the same at the same time."""
         if self.is_postgres:
             self.execute("SELECT id FROM agencies WHERE id = ? FOR UPDATE", (agency_id,))
 
