@@ -642,3 +642,31 @@ def test_s_aud_1_a_refused_change_writes_no_audit_event(cast: Cast, attempt: str
     code_of(fn, *args, **kwargs)
     assert c.store.audit_events(c.agency, limit=10_000) == before
     assert _manual_rows(c) == [(f"user:{c.reader}", "read")]
+
+
+def test_s_team_1_a_role_level_change_reaches_managers_neighbours_and_the_list(
+    cast: Cast,
+) -> None:
+    """S-TEAM-1 with S-HIER-1, §3 implicit_child and S-ACC-7: a team role's level changed to
+    none takes at once the member's grant, the hierarchy grant of the manager above the member
+    and the implicit access both give on a child — in the check and in the list alike."""
+    c = cast
+    chief = c.svc.create_role(c.agency, None, "chief")
+    staff = c.svc.create_role(c.agency, None, "staff", chief)
+    manager = c.svc.create_user(c.agency, None, "mona")
+    c.svc.set_role(c.agency, None, manager, chief)
+    c.svc.set_role(c.agency, None, c.outsider, staff)
+    child = c.svc.create_case(
+        c.agency, c.owner, "visit", "Ann's visit", indices={"parent": (c.case, "child")}
+    )
+    observer = c.svc.create_team_role(c.agency, None, "observer", "read")
+    c.svc.team_add(c.agency, c.owner, c.case, c.outsider, observer)
+    for uid in (c.outsider, manager):
+        assert c.fresh().visible_case_ids(uid) == {c.case, child}
+        assert c.fresh().access(uid, child).level is Level.READ
+    c.svc.set_team_role_level(c.agency, c.admin, observer, "none")
+    for uid in (c.outsider, manager):
+        fresh = c.fresh()
+        assert fresh.visible_case_ids(uid) == set()
+        assert fresh.access(uid, c.case).level is Level.NONE
+        assert fresh.access(uid, child).level is Level.NONE
