@@ -280,7 +280,7 @@ def _condition_holds(actual: str | None, op: str, value: Any) -> bool:
     if op == "in":
         return actual in {str(v) for v in value}
     if op == "exists":
-        return True
+        return actual != ""  # a blank property has no value (docs/sharing.md)
     if op == "starts_with":
         return actual.startswith(str(value))
     raise ValueError(f"unknown criteria op {op!r}")

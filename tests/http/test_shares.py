@@ -273,6 +273,9 @@ def test_only_manual_rows_are_writable(http: HttpCast, roles: dict[str, int]) ->
         [row] = [r for r in rows if r["row_cause"] == cause]
         path = f"{API}/shares/{row['id']}"
         expect(http.call("owner", "PATCH", path, {"level": "read"}), 409, "read_only_share")
+        # turning the row into a manual one is an attempt on another cause all the same
+        body = {"level": "edit", "row_cause": "manual"}
+        expect(http.call("owner", "PATCH", path, body), 409, "read_only_share")
         expect(http.call("owner", "DELETE", path), 409, "read_only_share")
         expect(http.call("reader", "DELETE", path), 403, "insufficient_access")
         expect(http.call("foreigner", "DELETE", path), 404, "not_found")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
 
+from caseshare.core.errors import CaseShareError
 from caseshare.core.levels import Cause, Level
 from caseshare.core.principals import Principal
 from caseshare.core.rules import Condition, Rule
+from caseshare.services import Caseshare
 from tests.services.cast import Cast, code_of
 
 PATIENTS = Condition("case_type", "equals", "patient")
@@ -482,3 +488,117 @@ def test_s_aud_1_rule_membership_and_structure_changes_are_audited(cast: Cast) -
     assert events[4].before == {"member": f"user:{c.outsider}"}
     assert events[8].before == {"permissions": []}
     assert events[8].after == {"permissions": ["view_all"]}
+
+
+def test_s_rule_1_two_rules_added_at_once_never_pass_the_limit(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """S-RULE-1's limit holds under concurrency: while one service's transaction adds the 50th
+    criteria rule, another's add counts the rules only once that one has ended, and is refused
+    (it counted 49 and added a 51st on PostgreSQL)."""
+    c, other = two
+    _fill_rules(c, 0, 49)
+    outcome: list[str] = []
+    started = threading.Event()
+
+    def second() -> None:
+        started.set()
+        outcome.append(
+            code_of(
+                other.add_rule,
+                c.agency,
+                c.admin,
+                "51st",
+                "criteria",
+                f"user:{c.outsider}",
+                "read",
+                criteria=PATIENTS,
+            )
+        )
+
+    with c.store.transaction():
+        c.svc.add_rule(
+            c.agency, c.admin, "50th", "criteria", f"user:{c.outsider}", "read", criteria=PATIENTS
+        )
+        thread = threading.Thread(target=second)
+        thread.start()
+        started.wait(10)
+        time.sleep(0.3)  # the second add is waiting for this transaction now
+    thread.join(30)
+    assert outcome == ["validation_error"]
+    assert sum(r.kind == "criteria" for r in c.store.rules(c.agency)) == 50
+
+
+def _at_once(c: Cast, first: Callable[[], object], second: Callable[[], object]) -> list[str]:
+    """Run ``first`` in a transaction of ``c``'s store and, while it is still open, ``second``
+    on another connection (in a thread): the §14 code ``second`` is refused with, if any."""
+    outcome: list[str] = []
+    started = threading.Event()
+
+    def run() -> None:
+        started.set()
+        try:
+            second()
+            outcome.append("ok")
+        except CaseShareError as exc:
+            outcome.append(exc.code)
+
+    with c.store.transaction():
+        first()
+        thread = threading.Thread(target=run)
+        thread.start()
+        started.wait(10)
+        time.sleep(0.3)  # the second change is waiting for this transaction now
+    thread.join(30)
+    return outcome
+
+
+def test_groups_nested_in_each_other_at_once_never_make_a_cycle(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """§1/§2: group nesting is allowed, cycles are rejected — also when two admins nest two
+    groups in each other at the same moment (on PostgreSQL both checks passed before)."""
+    c, other = two
+    a = c.svc.create_group(c.agency, None, "A")
+    b = c.svc.create_group(c.agency, None, "B")
+    outcome = _at_once(
+        c,
+        lambda: c.svc.add_member(c.agency, c.admin, a, Principal("group", b)),
+        lambda: other.add_member(c.agency, c.admin, b, Principal("group", a)),
+    )
+    assert outcome == ["validation_error"]
+    assert c.store.group_members(b) == []
+
+
+def test_roles_moved_below_each_other_at_once_never_make_a_cycle(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """§1: roles form a tree — two admins moving two roles below each other at once leave one
+    refused (a role hierarchy with a cycle has no top)."""
+    c, other = two
+    a = c.svc.create_role(c.agency, None, "A")
+    b = c.svc.create_role(c.agency, None, "B")
+    outcome = _at_once(
+        c,
+        lambda: c.svc.update_role(c.agency, c.admin, a, {"parent_id": b}),
+        lambda: other.update_role(c.agency, c.admin, b, {"parent_id": a}),
+    )
+    assert outcome == ["validation_error"]
+    assert other.context(c.agency).directory.roles[b].parent_id is None
+
+
+def test_locations_moved_below_each_other_at_once_never_make_a_cycle(
+    two: tuple[Cast, Caseshare],
+) -> None:
+    """§1: locations form a tree — two moves below each other at once leave one refused."""
+    c, other = two
+    kind = c.svc.create_location_type(c.agency, None, "district")
+    a = c.svc.create_location(c.agency, None, "A", kind)
+    b = c.svc.create_location(c.agency, None, "B", kind)
+    outcome = _at_once(
+        c,
+        lambda: c.svc.update_location(c.agency, c.admin, a, {"parent_id": b}),
+        lambda: other.update_location(c.agency, c.admin, b, {"parent_id": a}),
+    )
+    assert outcome == ["validation_error"]
+    assert other.context(c.agency).directory.locations[b].parent_id is None

@@ -262,6 +262,15 @@ def test_s_shr_6_change_owner_removes_manual_shares_and_keeps_the_rest(cast: Cas
     assert row is not None and row.owner == Principal("user", c.colleague)
 
 
+def test_s_shr_6_handing_a_case_to_its_own_owner_keeps_its_manual_shares(cast: Cast) -> None:
+    """S-SHR-6 deletes manual shares when the owner *changes*: naming the owner the case has
+    already changes nothing, as a form that re-states the same owner_id changes nothing."""
+    c = cast
+    assert c.svc.change_owner(c.agency, c.owner, c.case, str(c.group_principal)) == []
+    assert _manual_rows(c) == [(f"user:{c.reader}", "read")]
+    assert _level(c, c.reader) is Level.READ
+
+
 def _patients() -> Condition:
     return Condition("case_type", "equals", "patient")
 
@@ -521,6 +530,19 @@ def test_s_team_1_a_role_in_use_is_only_deleted_by_replacing_it(cast: Cast) -> N
     )
 
 
+def test_s_team_1_a_role_in_use_is_not_replaced_by_itself(cast: Cast) -> None:
+    """S-TEAM-1: a role in use cannot be deleted, only replaced; naming the role itself as its
+    replacement replaces nothing, so it is refused and the role and its members stay."""
+    c = cast
+    observer = c.svc.create_team_role(c.agency, None, "observer", "read")
+    c.svc.team_add(c.agency, c.owner, c.case, c.outsider, observer)
+    assert code_of(c.svc.delete_team_role, c.agency, c.admin, observer, observer) == (
+        "validation_error"
+    )
+    assert observer in c.svc.context(c.agency).team_roles
+    assert _level(c, c.outsider) is Level.READ
+
+
 def test_s_team_1_only_full_access_manages_the_team(cast: Cast) -> None:
     c = cast
     observer = c.svc.create_team_role(c.agency, None, "observer", "read")
@@ -620,3 +642,31 @@ def test_s_aud_1_a_refused_change_writes_no_audit_event(cast: Cast, attempt: str
     code_of(fn, *args, **kwargs)
     assert c.store.audit_events(c.agency, limit=10_000) == before
     assert _manual_rows(c) == [(f"user:{c.reader}", "read")]
+
+
+def test_s_team_1_a_role_level_change_reaches_managers_neighbours_and_the_list(
+    cast: Cast,
+) -> None:
+    """S-TEAM-1 with S-HIER-1, §3 implicit_child and S-ACC-7: a team role's level changed to
+    none takes at once the member's grant, the hierarchy grant of the manager above the member
+    and the implicit access both give on a child — in the check and in the list alike."""
+    c = cast
+    chief = c.svc.create_role(c.agency, None, "chief")
+    staff = c.svc.create_role(c.agency, None, "staff", chief)
+    manager = c.svc.create_user(c.agency, None, "mona")
+    c.svc.set_role(c.agency, None, manager, chief)
+    c.svc.set_role(c.agency, None, c.outsider, staff)
+    child = c.svc.create_case(
+        c.agency, c.owner, "visit", "Ann's visit", indices={"parent": (c.case, "child")}
+    )
+    observer = c.svc.create_team_role(c.agency, None, "observer", "read")
+    c.svc.team_add(c.agency, c.owner, c.case, c.outsider, observer)
+    for uid in (c.outsider, manager):
+        assert c.fresh().visible_case_ids(uid) == {c.case, child}
+        assert c.fresh().access(uid, child).level is Level.READ
+    c.svc.set_team_role_level(c.agency, c.admin, observer, "none")
+    for uid in (c.outsider, manager):
+        fresh = c.fresh()
+        assert fresh.visible_case_ids(uid) == set()
+        assert fresh.access(uid, c.case).level is Level.NONE
+        assert fresh.access(uid, child).level is Level.NONE

@@ -232,6 +232,7 @@ class AdminService(ServiceBase):
     ) -> bool:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self.store.lock_agency(agency_id)  # two nestings at once: checked one after the other
             if not self.store.belongs("agency_groups", group_id, agency_id):
                 raise CaseShareError("validation_error", f"group:{group_id} is unknown.")
             table = {"user": "users", "group": "agency_groups"}.get(member.kind)
@@ -418,6 +419,12 @@ class AdminService(ServiceBase):
                     {"in_use": in_use},
                 )
             if replacement is not None:
+                if replacement == role_id:
+                    raise CaseShareError(
+                        "validation_error",
+                        f"Team role {role_id} cannot replace itself; name another role to move"
+                        " its case teams to.",
+                    )
                 if not self.store.belongs("team_roles", replacement, agency_id):
                     raise CaseShareError("validation_error", f"Team role {replacement} is unknown.")
                 self.store.replace_team_role(role_id, replacement)
@@ -464,6 +471,7 @@ class AdminService(ServiceBase):
                     raise CaseShareError("validation_error", "A criteria rule needs conditions.")
             else:
                 raise CaseShareError("validation_error", "A rule's kind is owner or criteria.")
+            self.store.lock_agency(agency_id)  # two adds at once count one after the other
             check_limits(self.store.rules(agency_id), kind)
             rule = Rule(
                 0,

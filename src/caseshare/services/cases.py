@@ -231,6 +231,8 @@ class CaseService(HistoryService):
             ctx, case = self._authorised_case(agency_id, actor, case_id, Action.TRANSFER)
             new_owner = Principal.parse(owner) if isinstance(owner, str) else owner
             choose_owner(ctx, None, new_owner, check_creator=False)
+            if new_owner == case.owner:  # not a change: its shares stay (as a form's, S-SHR-6)
+                return []
             removed = []
             for row in self.store.grant_rows(case.pk, cause=Cause.MANUAL, include_deleted=True):
                 self.store.delete_grant(row.id)

@@ -129,6 +129,7 @@ class OrganisationService(AdminService, AccountService):
         and leaving audited. Returns the groups joined and left."""
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self.store.lock_agency(agency_id)  # as add_member: one change after the other
             directory = self.context(agency_id).directory
             if user_id not in directory.users:
                 raise CaseShareError("not_found", f"User {user_id} was not found.")
@@ -191,6 +192,7 @@ class OrganisationService(AdminService, AccountService):
         _unset(changes, {"name", "parent_id", "archived"}, "location")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self.store.lock_agency(agency_id)  # two moves at once: checked one after the other
             directory = self.context(agency_id).directory
             loc = directory.locations.get(loc_id)
             if loc is None:
@@ -222,6 +224,7 @@ class OrganisationService(AdminService, AccountService):
         _unset(changes, {"name", "parent_id"}, "role")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            self.store.lock_agency(agency_id)  # two moves at once: checked one after the other
             directory = self.context(agency_id).directory
             role = directory.roles.get(role_id)
             if role is None:

@@ -392,6 +392,14 @@ class StructureStore(Connection):
             )
         )
 
+    def lock_agency(self, agency_id: int) -> None:
+        """Hold the agency's row until the transaction ends (PostgreSQL's ``FOR UPDATE``;
+        SQLite's write transactions hold the whole database already), so what is checked next —
+        S-RULE-1's 300 / 50 rules, a group, role or location tree without cycles — cannot be
+        undone by a writer checking the same at the same time."""
+        if self.is_postgres:
+            self.execute("SELECT id FROM agencies WHERE id = ? FOR UPDATE", (agency_id,))
+
     def create_rule(self, rule: Rule) -> int:
         rule_id = self.insert(
             "INSERT INTO rules (agency_id, name, kind, owner_in, criteria, grantee, level, active)"

@@ -207,6 +207,12 @@ def update_share(
 ) -> dict[str, Any]:
     entry = _share_of(svc, actor, share_id)
     _require(svc, actor, Action.SHARE, entry.case_id)
+    if entry.row_cause != Cause.MANUAL.value:  # S-SHR-4, whatever the body asks of it
+        raise CaseShareError(
+            "read_only_share",
+            f"Share {share_id} comes from {entry.row_cause}; only manual shares can be changed"
+            " through the share API.",
+        )
     fixed = {"case_id": entry.case_id, "grantee": entry.grantee, "row_cause": entry.row_cause}
     for name, now in fixed.items():
         sent = getattr(body, name)
