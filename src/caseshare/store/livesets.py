@@ -89,8 +89,8 @@ class LiveSets:
 LIVE = LiveSets()
 
 
-#: neighbours held per stamp at most; past it the graph starts again empty
-MAX_NODES = 500_000
+#: cases whose step is held per stamp at most (some 30 MB); past it the steps start again empty
+MAX_NODES = 200_000
 
 
 class LiveGraph:
