@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from xml.etree import ElementTree
 
@@ -326,3 +327,22 @@ def test_s_sync_3_the_restore_is_offered_as_json_over_http(http: HttpCast) -> No
     # another user's token is stale for this one
     mine = _restore(http, "owner", format="json").json()["restore_id"]
     assert _restore(http, "colleague", format="json", since=mine).status_code == 412
+
+
+def test_s_tx_5_a_utf16_form_is_refused_and_stored_on_both_stores(http: HttpCast) -> None:
+    """S-TX-5 and §14: a form encoded as UTF-16 or UTF-32, with or without a byte order mark,
+    is refused as ``invalid_case_block`` in OpenRosa XML and stored as an error, on SQLite and
+    PostgreSQL alike. Without a mark its NUL bytes passed as UTF-8: SQLite applied the form,
+    PostgreSQL answered a JSON 422 and kept no record of it."""
+    for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        case_id, instance = _new_id(), uuid.uuid4().hex
+        xml = form(block(case_id, create(name="Wide")), instance=instance).encode(codec)
+        for raw in (True, False):
+            message = _message(_submit(http, "owner", xml, raw=raw), 422, "processing_failure")
+            assert message.startswith("invalid_case_block: ") and "UTF-8" in message, codec
+        assert http.cast.store.case_states(http.cast.agency, [case_id]) == {}, codec
+        # not decoded, so filed under the digest of its bytes
+        digest = f"sha256:{hashlib.sha256(xml).hexdigest()}"
+        stored = http.cast.store.submissions(http.cast.agency, digest)
+        assert stored and {s.status for s in stored} == {"error"}, codec
+        assert "\x00" not in stored[0].xml
