@@ -18,6 +18,9 @@ from caseshare.store import Store, database_url, open_store
 #: one table from SPEC §14 codes to exit codes (0 allow/ok, 1 failed assertions, 3 deny)
 EXIT_CODES = {"not_found": 4, "insufficient_access": 3}
 EXIT_INVALID = 2
+#: every id is a 64-bit integer: a larger one names nothing (PostgreSQL finds no row; SQLite
+#: cannot even compare it)
+MAX_ID = 2**63
 
 
 def exit_code(error: CaseShareError) -> int:
@@ -47,7 +50,7 @@ def _agency(store: Store, slug: str | None) -> int:
 def _user(store: Store, agency_id: int, name: str) -> int:
     key = name.removeprefix("user:")
     found = store.user_by_name(agency_id, key)
-    if found is None and key.isascii() and key.isdigit():
+    if found is None and key.isascii() and key.isdigit() and int(key) < MAX_ID:
         user = store.user(int(key))
         if user.agency_id == agency_id:
             return user.id
@@ -373,6 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except CaseShareError as exc:
         return _fail(exc)
+    except OverflowError:  # SQLite: an id past 64 bits, which PostgreSQL finds no row for
+        return _fail(
+            CaseShareError(
+                "not_found", f"Nothing has that id: ids are whole numbers below {MAX_ID:,}."
+            )
+        )
     except ValueError as exc:  # a word of the command line that is not one we know
         return _fail(CaseShareError("validation_error", str(exc)))
     except KeyboardInterrupt:
