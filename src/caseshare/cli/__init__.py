@@ -370,6 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _argv_word(text: str) -> str:
+    """A word of the command line as typed: its bytes that are not UTF-8 as ``\\xNN``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that was never a byte
+        return repr(text)
+    return "'" + raw.decode("utf-8", "backslashreplace") + "'"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -380,6 +389,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(
             CaseShareError(
                 "not_found", f"Nothing has that id: ids are whole numbers below {MAX_ID:,}."
+            )
+        )
+    except UnicodeEncodeError as exc:
+        if not any("\udc80" <= ch <= "\udcff" for ch in exc.object):
+            return _fail(CaseShareError("validation_error", str(exc)))
+        # bytes of the command line that are not UTF-8 (Python's surrogate escapes)
+        return _fail(
+            CaseShareError(
+                "validation_error",
+                f"The word {_argv_word(exc.object)} is not UTF-8 text; names, ids and other"
+                " words of the command line must be.",
             )
         )
     except ValueError as exc:  # a word of the command line that is not one we know
