@@ -346,3 +346,19 @@ def test_s_tx_5_a_utf16_form_is_refused_and_stored_on_both_stores(http: HttpCast
         stored = http.cast.store.submissions(http.cast.agency, digest)
         assert stored and {s.status for s in stored} == {"error"}, codec
         assert "\x00" not in stored[0].xml
+
+
+def test_s_tx_7_a_refusal_for_a_case_out_of_reach_says_no_access_in_words(http: HttpCast) -> None:
+    """S-TX-7 and §14: a form that updates a case the user cannot see is ``insufficient_access``
+    with a sentence a person reads ("you have no access"), not the level's machine word
+    ("you have none access")."""
+    denied = form(block(http.cast.private, update(colour="red")))
+    message = _message(_submit(http, "outsider", denied), 403, "processing_failure")
+    assert message.startswith("insufficient_access: ") and "you have no access" in message
+    case_id = http.new_case("Read only for the reader")
+    message = _message(
+        _submit(http, "reader", form(block(case_id, update(colour="red")))),
+        403,
+        "processing_failure",
+    )
+    assert "you have read access" in message

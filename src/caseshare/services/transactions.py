@@ -56,7 +56,8 @@ def _names_owner(block: CaseBlock) -> bool:
 def _refusal(case_id: str, level: str, action: Action) -> CaseShareError:
     return CaseShareError(
         "insufficient_access",
-        f"Case {case_id!r}: you have {level} access, and a submission may only {action.value}"
+        f"Case {case_id!r}: you have {'no' if level == 'none' else level} access, and a"
+        f" submission may only {action.value}"
         f" cases you may {action.value}; the whole form was refused.",
         {"case_id": case_id, "level": level, "action": action.value},
     )
