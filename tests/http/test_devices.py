@@ -362,3 +362,20 @@ def test_s_tx_7_a_refusal_for_a_case_out_of_reach_says_no_access_in_words(http: 
         "processing_failure",
     )
     assert "you have read access" in message
+
+
+def test_s_tx_1_a_form_of_one_case_in_five_blocks_says_five_blocks(http: HttpCast) -> None:
+    """S-TX-1: a form may hold several blocks of one case; the success message counts the
+    blocks it applied (it counted the cases: "1 case block(s)" for five blocks)."""
+    case_id = _new_id()
+    xml = form(
+        block(case_id, update(a="1")),
+        block(case_id, create(name="Five blocks")),
+        block(case_id, update(a="2")),
+        block(case_id, "<close/>"),
+        block(case_id, update(a="3")),
+    )
+    message = _message(_submit(http, "owner", xml), 201, "submit_success")
+    assert message.endswith("was applied: 5 case block(s)."), message
+    state = http.cast.store.case_states(http.cast.agency, [case_id])[case_id][1]
+    assert state["properties"] == {"a": "3"} and state["closed"] is True

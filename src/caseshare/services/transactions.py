@@ -360,7 +360,7 @@ class TransactionService(FormWriter):
             "normal",
             current is not None,
             tuple(dict.fromkeys(changed)),
-            f"Form {instance_id} {verb}: {len(by_case)} case block(s).",
+            f"Form {instance_id} {verb}: {len(parsed.blocks)} case block(s).",
         )
 
     # -- checking ------------------------------------------------------------------------------
