@@ -118,14 +118,17 @@ class _scenario_store:
 def cmd_scenario_load(args: argparse.Namespace) -> int:
     """Load a world all or nothing: an invalid file leaves the database as it was."""
     from caseshare.scenario.world import World
-    from caseshare.scenario.yamlines import load
+    from caseshare.scenario.yamlines import load, read_text
 
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
+        text = read_text(Path(args.file))
     except OSError as exc:
         raise CaseShareError(
             "validation_error", f"Cannot read {args.file}: {exc.strerror}."
         ) from None
+    except ScenarioError as exc:
+        print(f"{args.file}:{exc.line or 0}: invalid: {exc.code}: {exc.message}")
+        return EXIT_INVALID
     store = open_store(args.database)
     try:
         with store.transaction():
