@@ -124,3 +124,30 @@ def test_s_15_a_control_character_is_an_invalid_world_on_both_stores(
     finally:
         store.close()
     assert info.value.code == "validation_error" and said in info.value.message, info.value
+
+
+@pytest.mark.parametrize(
+    "cases",
+    [
+        "  - {id: k, type: t, owner: 'user:olga', indices: 5}\n",
+        "  - {id: k, type: t, owner: 'user:olga', properties: 5}\n",
+    ],
+)
+def test_s_15_a_value_of_the_wrong_shape_is_an_invalid_file(
+    sqlite_url: str, tmp_path: Path, cases: str
+) -> None:
+    """SPEC §15 and §14: a number where a mapping goes (``indices: 5``) is an invalid file
+    (validation_error, naming the line and saying what is wrong), not an AttributeError
+    traceback."""
+    path = tmp_path / "shape.yaml"
+    path.write_text(
+        "agencies:\n  - slug: north\nusers:\n  - {id: olga}\ncases:\n" + cases, encoding="utf-8"
+    )
+    store = open_store(sqlite_url)
+    try:
+        with pytest.raises(ScenarioError) as info:
+            run_file(store, path)
+    finally:
+        store.close()
+    assert info.value.code == "validation_error" and info.value.line == 6, info.value
+    assert "wrong shape" in info.value.message or "propert" in info.value.message, info.value

@@ -364,7 +364,7 @@ def run_data(
             ok = expect == exc.code
             outcomes.append(Outcome(line, text, ok, f"refused: {exc.code}: {exc.message}"))
             continue
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ScenarioError(
                 "validation_error", f"action is missing a field: {exc}", line
             ) from None
