@@ -148,6 +148,42 @@ def test_s_15_scenario_test_unreadable_file_is_invalid(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("laughs.yaml", LAUGHS.encode(), "an alias (*name) repeats a list or mapping"),
+        ("deep.yaml", b"agencies: " + b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+        ("deeper.yaml", b"agencies: " + b"{a: " * 20_000 + b"1" + b"}" * 20_000, "too deeply"),
+        ("latin1.yaml", "agencies:\n  - slug: café\n".encode("latin-1"), "not UTF-8 text"),
+    ],
+)
+def test_s_15_a_hostile_scenario_file_is_invalid_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes, said: str
+) -> None:
+    """SPEC §15 and §14: a scenario file that would expand to billions of items (aliases of
+    aliases, "billion laughs"), nest past the parser's recursion, or is not UTF-8 is invalid
+    (exit 2) with a sentence, at once: it hung, ended in a RecursionError traceback (exit 1,
+    the code of failed assertions) or quoted the codec and stopped the other files."""
+    from caseshare.cli import main
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    ok = write(tmp_path, "ok.yaml", PASSING)
+    for argv in (("scenario", "test", str(path), str(ok)), ("scenario", "load", str(path))):
+        database = ("--database", f"sqlite:///{tmp_path / 'load.db'}")
+        code = main([*argv, *database] if argv[1] == "load" else list(argv))
+        out = capsys.readouterr().out
+        assert code == 2, out
+        assert f"{path}:" in out and "invalid: validation_error: " in out and said in out, out
+        if argv[1] == "test":
+            assert last_line(out) == "4 passed, 0 failed"  # the next file still ran
+
+
 def test_s_15_scenario_test_on_a_given_database(tmp_path: Path) -> None:
     path = write(tmp_path, "ok.yaml", PASSING)
     url = f"sqlite:///{tmp_path / 'given.db'}"

@@ -127,3 +127,27 @@ def test_submissions_recycle_bin_audit_and_report_at_the_console(
     code, out, _ = _run(capsys, "report", "case-sharing", *db)
     assert code == 0 and "loner\tin no case-sharing group or location" in out
     assert out.rstrip().endswith("2 user(s) not in exactly one case-sharing group or location")
+
+
+def test_submission_show_never_sends_a_forms_control_characters_to_the_terminal(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hostile input (S-TX-5, a refused form is stored as sent): a form that is not XML may
+    carry an ESC sequence (here one that retitles the terminal); `submission show` prints the
+    stored text with each control character as U+FFFD, never the sequence itself."""
+    from caseshare.core.errors import CaseShareError
+
+    store = open_store(sqlite_url)
+    try:
+        svc = Caseshare(store)
+        made = svc.open_agency("acme", "Acme", "ada", password="a long secret")
+        hostile = b"<data>\x1b]0;owned\x07\x1b[2J\x9b</data>"
+        with pytest.raises(CaseShareError) as info:
+            svc.submit(made.agency_id, made.admin_id, hostile)
+        assert info.value.code == "invalid_case_block"
+        [row] = store.submissions(made.agency_id)
+    finally:
+        store.close()
+    code, out, _ = _run(capsys, "submission", "show", row.instance_id, "--database", sqlite_url)
+    assert code == 0 and "<data>" in out and "]0;owned" in out
+    assert not any(ch in out for ch in "\x1b\x07\x9b"), repr(out)

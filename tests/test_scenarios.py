@@ -95,3 +95,59 @@ def test_every_rule_of_the_engine_issue_has_a_scenario() -> None:
     ]
     missing = [r for r in rules if r not in text]
     assert not missing, f"no scenario names {missing}"
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ('agencies:\n  - slug: "no\\0rth"\n', "The agency's slug holds a control character"),
+        ('agencies:\n  - slug: north\n    name: "No\\0rth"\n', "The agency's name holds"),
+        (
+            "agencies:\n  - slug: north\n  - slug: south\nagreements:\n"
+            '  - {id: a, from: north, to: south, status: rejected, reason: "no\\0"}\n',
+            "A reason holds a control character",
+        ),
+    ],
+)
+def test_s_15_a_control_character_is_an_invalid_world_on_both_stores(
+    store_url: str, tmp_path: Path, entry: str, said: str
+) -> None:
+    """SPEC §15 and §14: an agency slug, agency name or agreement reason holding a control
+    character is an invalid file (validation_error) on SQLite and PostgreSQL alike: SQLite
+    stored the NUL, PostgreSQL ended in a psycopg.DataError traceback."""
+    path = tmp_path / "nul.yaml"
+    path.write_text(entry, encoding="utf-8")
+    store = open_store(store_url)
+    try:
+        with pytest.raises(ScenarioError) as info:
+            run_file(store, path, unique=True)
+    finally:
+        store.close()
+    assert info.value.code == "validation_error" and said in info.value.message, info.value
+
+
+@pytest.mark.parametrize(
+    "cases",
+    [
+        "  - {id: k, type: t, owner: 'user:olga', indices: 5}\n",
+        "  - {id: k, type: t, owner: 'user:olga', properties: 5}\n",
+    ],
+)
+def test_s_15_a_value_of_the_wrong_shape_is_an_invalid_file(
+    sqlite_url: str, tmp_path: Path, cases: str
+) -> None:
+    """SPEC §15 and §14: a number where a mapping goes (``indices: 5``) is an invalid file
+    (validation_error, naming the line and saying what is wrong), not an AttributeError
+    traceback."""
+    path = tmp_path / "shape.yaml"
+    path.write_text(
+        "agencies:\n  - slug: north\nusers:\n  - {id: olga}\ncases:\n" + cases, encoding="utf-8"
+    )
+    store = open_store(sqlite_url)
+    try:
+        with pytest.raises(ScenarioError) as info:
+            run_file(store, path)
+    finally:
+        store.close()
+    assert info.value.code == "validation_error" and info.value.line == 6, info.value
+    assert "wrong shape" in info.value.message or "propert" in info.value.message, info.value

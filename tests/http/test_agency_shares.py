@@ -144,6 +144,12 @@ def test_s_ag_3_reject_with_a_reason_over_http(http: HttpCast, south: dict[str, 
     )["items"]
     share = f"{API}/agency-shares/{sent[0]['id']}"
     expect(http.post("foreigner", f"{share}/reject", {"reason": ""}), 422, "validation_error")
+    # §14: a control character (NUL: PostgreSQL refused it, SQLite stored it) is refused alike
+    for bad in ("Not\x00ours", "Not\x01ours"):
+        refusal = expect(
+            http.post("foreigner", f"{share}/reject", {"reason": bad}), 422, "validation_error"
+        )
+        assert "control character" in refusal["message"], refusal
     expect(http.post("admin", f"{share}/reject", {"reason": "no"}), 403, "insufficient_access")
     rejected = expect(http.post("foreigner", f"{share}/reject", {"reason": "Not ours"}), 200)
     assert rejected["status"] == "rejected" and rejected["reason"] == "Not ours"

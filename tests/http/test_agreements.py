@@ -81,6 +81,15 @@ def test_s_ag_1_withdraw_and_reject_over_http(http: HttpCast) -> None:
     gone = expect(http.post("admin", f"{API}/agreements/{first}/withdraw", {"reason": "Oops"}), 200)
     assert gone["status"] == "withdrawn"
     second = expect(http.post("admin", f"{API}/agreements", body), 201)["id"]
+    # §14: a reason with a control character (NUL: PostgreSQL refused it with a generic
+    # sentence, SQLite stored it and mailed it) is refused alike on both stores
+    for bad in ("Not\x00now", "Not\x07now"):
+        refusal = expect(
+            http.post("foreigner", f"{API}/agreements/{second}/reject", {"reason": bad}),
+            422,
+            "validation_error",
+        )
+        assert "control character" in refusal["message"], refusal
     no = expect(
         http.post("foreigner", f"{API}/agreements/{second}/reject", {"reason": "Not now"}), 200
     )

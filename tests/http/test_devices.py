@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from xml.etree import ElementTree
 
@@ -326,3 +327,55 @@ def test_s_sync_3_the_restore_is_offered_as_json_over_http(http: HttpCast) -> No
     # another user's token is stale for this one
     mine = _restore(http, "owner", format="json").json()["restore_id"]
     assert _restore(http, "colleague", format="json", since=mine).status_code == 412
+
+
+def test_s_tx_5_a_utf16_form_is_refused_and_stored_on_both_stores(http: HttpCast) -> None:
+    """S-TX-5 and §14: a form encoded as UTF-16 or UTF-32, with or without a byte order mark,
+    is refused as ``invalid_case_block`` in OpenRosa XML and stored as an error, on SQLite and
+    PostgreSQL alike. Without a mark its NUL bytes passed as UTF-8: SQLite applied the form,
+    PostgreSQL answered a JSON 422 and kept no record of it."""
+    for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        case_id, instance = _new_id(), uuid.uuid4().hex
+        xml = form(block(case_id, create(name="Wide")), instance=instance).encode(codec)
+        for raw in (True, False):
+            message = _message(_submit(http, "owner", xml, raw=raw), 422, "processing_failure")
+            assert message.startswith("invalid_case_block: ") and "UTF-8" in message, codec
+        assert http.cast.store.case_states(http.cast.agency, [case_id]) == {}, codec
+        # not decoded, so filed under the digest of its bytes
+        digest = f"sha256:{hashlib.sha256(xml).hexdigest()}"
+        stored = http.cast.store.submissions(http.cast.agency, digest)
+        assert stored and {s.status for s in stored} == {"error"}, codec
+        assert "\x00" not in stored[0].xml
+
+
+def test_s_tx_7_a_refusal_for_a_case_out_of_reach_says_no_access_in_words(http: HttpCast) -> None:
+    """S-TX-7 and §14: a form that updates a case the user cannot see is ``insufficient_access``
+    with a sentence a person reads ("you have no access"), not the level's machine word
+    ("you have none access")."""
+    denied = form(block(http.cast.private, update(colour="red")))
+    message = _message(_submit(http, "outsider", denied), 403, "processing_failure")
+    assert message.startswith("insufficient_access: ") and "you have no access" in message
+    case_id = http.new_case("Read only for the reader")
+    message = _message(
+        _submit(http, "reader", form(block(case_id, update(colour="red")))),
+        403,
+        "processing_failure",
+    )
+    assert "you have read access" in message
+
+
+def test_s_tx_1_a_form_of_one_case_in_five_blocks_says_five_blocks(http: HttpCast) -> None:
+    """S-TX-1: a form may hold several blocks of one case; the success message counts the
+    blocks it applied (it counted the cases: "1 case block(s)" for five blocks)."""
+    case_id = _new_id()
+    xml = form(
+        block(case_id, update(a="1")),
+        block(case_id, create(name="Five blocks")),
+        block(case_id, update(a="2")),
+        block(case_id, "<close/>"),
+        block(case_id, update(a="3")),
+    )
+    message = _message(_submit(http, "owner", xml), 201, "submit_success")
+    assert message.endswith("was applied: 5 case block(s)."), message
+    state = http.cast.store.case_states(http.cast.agency, [case_id])[case_id][1]
+    assert state["properties"] == {"a": "3"} and state["closed"] is True

@@ -18,6 +18,9 @@ from caseshare.store import Store, database_url, open_store
 #: one table from SPEC §14 codes to exit codes (0 allow/ok, 1 failed assertions, 3 deny)
 EXIT_CODES = {"not_found": 4, "insufficient_access": 3}
 EXIT_INVALID = 2
+#: every id is a 64-bit integer: a larger one names nothing (PostgreSQL finds no row; SQLite
+#: cannot even compare it)
+MAX_ID = 2**63
 
 
 def exit_code(error: CaseShareError) -> int:
@@ -47,7 +50,7 @@ def _agency(store: Store, slug: str | None) -> int:
 def _user(store: Store, agency_id: int, name: str) -> int:
     key = name.removeprefix("user:")
     found = store.user_by_name(agency_id, key)
-    if found is None and key.isascii() and key.isdigit():
+    if found is None and key.isascii() and key.isdigit() and int(key) < MAX_ID:
         user = store.user(int(key))
         if user.agency_id == agency_id:
             return user.id
@@ -115,14 +118,17 @@ class _scenario_store:
 def cmd_scenario_load(args: argparse.Namespace) -> int:
     """Load a world all or nothing: an invalid file leaves the database as it was."""
     from caseshare.scenario.world import World
-    from caseshare.scenario.yamlines import load
+    from caseshare.scenario.yamlines import load, read_text
 
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
+        text = read_text(Path(args.file))
     except OSError as exc:
         raise CaseShareError(
             "validation_error", f"Cannot read {args.file}: {exc.strerror}."
         ) from None
+    except ScenarioError as exc:
+        print(f"{args.file}:{exc.line or 0}: invalid: {exc.code}: {exc.message}")
+        return EXIT_INVALID
     store = open_store(args.database)
     try:
         with store.transaction():
@@ -367,12 +373,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _argv_word(text: str) -> str:
+    """A word of the command line as typed: its bytes that are not UTF-8 as ``\\xNN``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that was never a byte
+        return repr(text)
+    return "'" + raw.decode("utf-8", "backslashreplace") + "'"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except CaseShareError as exc:
         return _fail(exc)
+    except OverflowError:  # SQLite: an id past 64 bits, which PostgreSQL finds no row for
+        return _fail(
+            CaseShareError(
+                "not_found", f"Nothing has that id: ids are whole numbers below {MAX_ID:,}."
+            )
+        )
+    except UnicodeEncodeError as exc:
+        if not any("\udc80" <= ch <= "\udcff" for ch in exc.object):
+            return _fail(CaseShareError("validation_error", str(exc)))
+        # bytes of the command line that are not UTF-8 (Python's surrogate escapes)
+        return _fail(
+            CaseShareError(
+                "validation_error",
+                f"The word {_argv_word(exc.object)} is not UTF-8 text; names, ids and other"
+                " words of the command line must be.",
+            )
+        )
     except ValueError as exc:  # a word of the command line that is not one we know
         return _fail(CaseShareError("validation_error", str(exc)))
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,9 @@ def cmd_agency_list(args: argparse.Namespace) -> int:
 
 # -- submissions (S-TX-8) -----------------------------------------------------------------------
 
+#: what a terminal takes as a command, not text: C0 controls but tab and line breaks, DEL, C1
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
 
 def cmd_submission_list(args: argparse.Namespace) -> int:
     from caseshare.cli import _user
@@ -133,7 +137,9 @@ def cmd_submission_show(args: argparse.Namespace) -> int:
         others = [f"{v.id} {v.status}" for v in found.versions if v.id != form.id]
         if others:
             print(f"  other versions: {', '.join(others)}")
-        print(form.xml)
+        # a form refused as not XML is kept as sent: its control characters (an ESC sequence
+        # retitles or rewrites the admin's terminal) are shown as U+FFFD
+        print(_TERMINAL_CONTROL.sub("\ufffd", form.xml))
     return 0
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from caseshare.core.errors import CaseShareError
+from caseshare.core.restore import has_invalid_xml_chars
 
 MAX_REASON = 2000
 
@@ -48,6 +49,11 @@ def sharing_state(sent: Iterable[bool], received: Iterable[bool]) -> str | None:
     return "inactive"
 
 
+CONTROL_IN_REASON = (
+    "A reason holds a control character; write plain text (tabs and line breaks are fine)."
+)
+
+
 def check_reason(reason: str | None, *, required: bool) -> str:
     text = (reason or "").strip()
     if required and not text:
@@ -56,4 +62,6 @@ def check_reason(reason: str | None, *, required: bool) -> str:
         )
     if len(text) > MAX_REASON:
         raise CaseShareError("validation_error", f"A reason is at most {MAX_REASON} characters.")
+    if has_invalid_xml_chars(text):  # PostgreSQL refused NUL, SQLite stored it for the emails
+        raise CaseShareError("validation_error", CONTROL_IN_REASON)
     return text

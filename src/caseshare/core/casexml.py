@@ -39,6 +39,13 @@ _DEVICE_REPORT: Final = f"{{{DEVICE_REPORT_NS}}}"
 _DECLARATION: Final = re.compile(
     rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']"""
 )
+#: the byte order marks of UTF-32 and UTF-16, which a form may not be encoded in
+_WIDE_BOMS: Final = (
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+)
 _META_TAG: Final = f"{{{META_NS}}}meta"
 _CREATE_FIELDS: Final = ("case_type", "case_name", "owner_id")
 #: update keys that land in a case's own columns and so are held to MAX_FIELD_LENGTH
@@ -217,14 +224,29 @@ def decode_submission(raw: bytes) -> str:
             " (or ISO-8859-1, declared as such).",
             field="encoding",
         )
+    if raw.startswith(_WIDE_BOMS) or _wide(raw[:8]):
+        # UTF-16 or UTF-32 (with or without a byte order mark): its NUL bytes are valid UTF-8
+        # and Latin-1, and expat would read the decoded text as UTF-16 all the same, so such a
+        # form was applied on SQLite and could not be stored on PostgreSQL
+        raise _invalid(
+            "The submission is UTF-16 or UTF-32 encoded; send the form encoded as UTF-8.",
+            field="encoding",
+        )
     try:
-        return raw.decode("utf-8-sig" if codec == "utf-8" else codec)
+        text = raw.decode("utf-8-sig" if codec == "utf-8" else codec)
     except UnicodeDecodeError as exc:
         raise _invalid(
             f"The submission is not {declared} text (byte {exc.start} is not valid {declared});"
             " send the form encoded as UTF-8.",
             field="encoding",
         ) from None
+    return text
+
+
+def _wide(head: bytes) -> bool:
+    """Whether a document's first bytes are ``<`` or white space in UTF-16 or UTF-32 (each
+    ASCII character with NUL bytes beside it, as the XML autodetection table has it)."""
+    return b"\x00" in head and head.replace(b"\x00", b"")[:1] in (b"<", b" ", b"\t", b"\r", b"\n")
 
 
 def parse_case_blocks(

@@ -11,7 +11,7 @@ from typing import Any
 from caseshare.core.errors import CODES, CaseShareError
 from caseshare.core.levels import Action, Level
 from caseshare.scenario.world import World
-from caseshare.scenario.yamlines import ScenarioError, line_of, load
+from caseshare.scenario.yamlines import ScenarioError, line_of, load, read_text
 from caseshare.store import Store
 
 
@@ -364,7 +364,7 @@ def run_data(
             ok = expect == exc.code
             outcomes.append(Outcome(line, text, ok, f"refused: {exc.code}: {exc.message}"))
             continue
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ScenarioError(
                 "validation_error", f"action is missing a field: {exc}", line
             ) from None
@@ -373,4 +373,4 @@ def run_data(
 
 
 def run_file(store: Store, path: Path, *, unique: bool = False) -> list[Outcome]:
-    return run_data(store, load(path.read_text(encoding="utf-8")), unique=unique)
+    return run_data(store, load(read_text(path)), unique=unique)

@@ -104,8 +104,15 @@ class World:
             return fn(*args)
         except CaseShareError as exc:
             raise ScenarioError(exc.code, exc.message, line) from None
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, ValueError) as exc:
             raise ScenarioError("validation_error", str(exc).strip("'\""), line) from None
+        except (TypeError, AttributeError) as exc:  # e.g. ``indices: 5`` where a mapping goes
+            raise ScenarioError(
+                "validation_error",
+                "a value of this entry has the wrong shape (a number, list or mapping where"
+                f" another is expected): {exc}",
+                line,
+            ) from None
 
     def _build(self, data: Mapping[str, Any]) -> None:
         agencies = _entries(data, "agencies") or [(None, {"slug": "default"})]

@@ -26,6 +26,9 @@ class AdminService(ServiceBase):
         settings: dict[str, Any] | None = None,
         actor: int | None = None,
     ) -> int:
+        # what neither an address nor PostgreSQL's text can hold (a scenario file may name any)
+        check_text("The agency's slug", slug)
+        check_text("The agency's name", name)
         with self.store.transaction():
             if self.store.agency_by_slug(slug) is not None:
                 raise CaseShareError("validation_error", f"Agency {slug!r} exists already.")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from caseshare.core import notices
+from caseshare.core.agencyshares import CONTROL_IN_REASON
 from caseshare.core.agreements import (
     Agreement,
     Flow,
@@ -21,6 +22,7 @@ from caseshare.core.agreements import (
     search_allowed,
 )
 from caseshare.core.errors import CaseShareError
+from caseshare.core.restore import has_invalid_xml_chars
 from caseshare.services.base import actor_name
 from caseshare.services.notifications import NotificationService, person
 from caseshare.store import AgreementRow
@@ -90,6 +92,8 @@ def _reason(reason: str | None, *, required: bool, what: str) -> str:
         raise CaseShareError(
             "validation_error", f"A reason is at most {MAX_REASON} characters long."
         )
+    if has_invalid_xml_chars(text):  # PostgreSQL refused NUL, SQLite stored it for the emails
+        raise CaseShareError("validation_error", CONTROL_IN_REASON)
     return text
 
 

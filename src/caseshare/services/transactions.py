@@ -56,7 +56,8 @@ def _names_owner(block: CaseBlock) -> bool:
 def _refusal(case_id: str, level: str, action: Action) -> CaseShareError:
     return CaseShareError(
         "insufficient_access",
-        f"Case {case_id!r}: you have {level} access, and a submission may only {action.value}"
+        f"Case {case_id!r}: you have {'no' if level == 'none' else level} access, and a"
+        f" submission may only {action.value}"
         f" cases you may {action.value}; the whole form was refused.",
         {"case_id": case_id, "level": level, "action": action.value},
     )
@@ -359,7 +360,7 @@ class TransactionService(FormWriter):
             "normal",
             current is not None,
             tuple(dict.fromkeys(changed)),
-            f"Form {instance_id} {verb}: {len(by_case)} case block(s).",
+            f"Form {instance_id} {verb}: {len(parsed.blocks)} case block(s).",
         )
 
     # -- checking ------------------------------------------------------------------------------
