@@ -19,6 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from caseshare.core.levels import Cause
+from caseshare.core.rules import MAX_CRITERIA_RULES, Condition
 from caseshare.services.accounts import MAX_FAILURES
 from caseshare.store import Store, open_store
 from tests.conftest import module_url
@@ -304,3 +305,55 @@ def test_issue8_fault9_parallel_wrong_passwords_evaluate_exactly_five(live: Live
         if answer.status_code == 429:
             assert int(answer.headers["Retry-After"]) > 0
             assert answer.json()["code"] == "insufficient_access"
+
+
+# -- S-RULE-1: the rule limits hold under racing creates -------------------------------------------
+
+
+def test_s_rule_1_racing_creates_never_pass_the_criteria_rule_limit(live: Live) -> None:
+    """At 49 criteria rules, four admins' creates at once: one is made (the 50th), the others
+    are refused with the limit's message; never 51 or more (S-RULE-1: at most 50)."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    nobody = Condition("case_type", "equals", "no-such-type")  # grants nothing to anyone
+    made = [
+        svc.add_rule(
+            agency, None, f"limit {n}", "criteria", live.user("admin"), "read", criteria=nobody
+        )
+        for n in range(MAX_CRITERIA_RULES - 1 - _criteria_rules(live))
+    ]
+    body = {
+        "kind": "criteria",
+        "grantee": live.user("admin"),
+        "level": "read",
+        "criteria": {"case_type": "no-such-type"},
+    }
+    try:
+        with live.client("admin") as admin:
+            for n in range(ROUNDS // 2):
+                answers = race(
+                    *[
+                        lambda k=k, n=n: admin.post(
+                            f"{API}/rules", json={**body, "name": f"racing {n}.{k}"}
+                        )
+                        for k in range(4)
+                    ]
+                )
+                won = [int(a.json()["id"]) for a in answers if a.status_code == 201]
+                made += won
+                clean(*answers, allowed={201, 422})
+                assert len(won) == 1 and _criteria_rules(live) == MAX_CRITERIA_RULES, n
+                refused = [a.json() for a in answers if a.status_code == 422]
+                assert all("at most 50 criteria rules" in r["message"] for r in refused)
+                svc.delete_rule(agency, None, made.pop())  # 49 again
+    finally:
+        for rule_id in made:
+            svc.delete_rule(agency, None, rule_id)
+
+
+def _criteria_rules(live: Live) -> int:
+    return int(
+        live.store.value(
+            "SELECT count(*) FROM rules WHERE agency_id = ? AND kind = 'criteria'",
+            (live.cast.agency,),
+        )
+    )

@@ -464,6 +464,7 @@ class AdminService(ServiceBase):
                     raise CaseShareError("validation_error", "A criteria rule needs conditions.")
             else:
                 raise CaseShareError("validation_error", "A rule's kind is owner or criteria.")
+            self.store.lock_rules(agency_id)  # racing creates count one after the other
             check_limits(self.store.rules(agency_id), kind)
             rule = Rule(
                 0,

@@ -375,6 +375,14 @@ class StructureStore(Connection):
         self.execute("DELETE FROM team_roles WHERE id = ?", (role_id,))
         self.bump(agency_id, "team_role", role_id)
 
+    def lock_rules(self, agency_id: int) -> None:
+        """Until the transaction ends, be the only one adding to the agency's rules, so that
+        the rules counted for S-RULE-1's limits stay the rules there are: the agency's row,
+        locked as ``bump`` locks it (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every
+        writer already)."""
+        if self.is_postgres:
+            self.execute("SELECT id FROM agencies WHERE id = ? FOR UPDATE", (agency_id,))
+
     def team_role_in_use(self, role_id: int) -> int:
         return int(
             self.value(
