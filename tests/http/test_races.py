@@ -357,3 +357,55 @@ def _criteria_rules(live: Live) -> int:
             (live.cast.agency,),
         )
     )
+
+
+# -- hierarchies: two moves at once never make a cycle ---------------------------------------------
+
+
+def test_s_hier_1_two_roles_moved_below_each_other_at_once_never_make_a_cycle(
+    live: Live,
+) -> None:
+    """Role A moved below B while B is moved below A: in either serial order the second move
+    is refused (a role cannot move below itself), so the hierarchy S-HIER-1 walks stays a
+    tree."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            a = svc.create_role(agency, None, f"Race role A{n}")
+            b = svc.create_role(agency, None, f"Race role B{n}")
+            answers = race(
+                lambda a=a, b=b: admin.patch(f"{API}/roles/{a}", json={"parent_id": b}),
+                lambda a=a, b=b: admin.patch(f"{API}/roles/{b}", json={"parent_id": a}),
+            )
+            clean(*answers, allowed={200, 409, 422})
+            assert sorted(r.status_code for r in answers)[0] == 200
+            parents = {
+                r[0]: r[1]
+                for r in live.store.rows(
+                    "SELECT id, parent_id FROM roles WHERE id IN (?, ?)", (a, b)
+                )
+            }
+            assert not (parents[a] == b and parents[b] == a), (n, parents)
+
+
+def test_s_own_2_two_groups_nested_in_each_other_at_once_never_make_a_cycle(
+    live: Live,
+) -> None:
+    """Group A added to B while B is added to A: the second is refused (a group cannot contain
+    itself), so membership (S-OWN-2) stays a hierarchy."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            a = svc.create_group(agency, None, f"Race group A{n}")
+            b = svc.create_group(agency, None, f"Race group B{n}")
+            answers = race(
+                lambda a=a, b=b: admin.post(
+                    f"{API}/groups/{a}/members", json={"member": f"group:{b}"}
+                ),
+                lambda a=a, b=b: admin.post(
+                    f"{API}/groups/{b}/members", json={"member": f"group:{a}"}
+                ),
+            )
+            clean(*answers, allowed={201, 409, 422})
+            assert sorted(r.status_code for r in answers)[0] == 201
+            assert not (live.store.group_contains(a, b) and live.store.group_contains(b, a)), n

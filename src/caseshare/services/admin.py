@@ -239,6 +239,8 @@ class AdminService(ServiceBase):
                 raise CaseShareError(
                     "validation_error", f"{member} is not a user or group of this agency."
                 )
+            if member.kind == "group":  # a nesting at once the other way round waits
+                self.store.lock_structure(agency_id)
             if member.kind == "group" and self.store.group_contains(member.id, group_id):
                 raise CaseShareError(
                     "validation_error",
@@ -464,7 +466,7 @@ class AdminService(ServiceBase):
                     raise CaseShareError("validation_error", "A criteria rule needs conditions.")
             else:
                 raise CaseShareError("validation_error", "A rule's kind is owner or criteria.")
-            self.store.lock_rules(agency_id)  # racing creates count one after the other
+            self.store.lock_structure(agency_id)  # racing creates count one after the other
             check_limits(self.store.rules(agency_id), kind)
             rule = Rule(
                 0,

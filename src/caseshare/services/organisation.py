@@ -191,6 +191,8 @@ class OrganisationService(AdminService, AccountService):
         _unset(changes, {"name", "parent_id", "archived"}, "location")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            # a move at once the other way round waits: the cycle check reads what it wrote
+            self.store.lock_structure(agency_id)
             directory = self.context(agency_id).directory
             loc = directory.locations.get(loc_id)
             if loc is None:
@@ -222,6 +224,8 @@ class OrganisationService(AdminService, AccountService):
         _unset(changes, {"name", "parent_id"}, "role")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
+            # a move at once the other way round waits: the cycle check reads what it wrote
+            self.store.lock_structure(agency_id)
             directory = self.context(agency_id).directory
             role = directory.roles.get(role_id)
             if role is None:

@@ -375,11 +375,12 @@ class StructureStore(Connection):
         self.execute("DELETE FROM team_roles WHERE id = ?", (role_id,))
         self.bump(agency_id, "team_role", role_id)
 
-    def lock_rules(self, agency_id: int) -> None:
-        """Until the transaction ends, be the only one adding to the agency's rules, so that
-        the rules counted for S-RULE-1's limits stay the rules there are: the agency's row,
-        locked as ``bump`` locks it (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every
-        writer already)."""
+    def lock_structure(self, agency_id: int) -> None:
+        """Until the transaction ends, be the only one changing the agency's structure where
+        a check reads what another change may write: the rules counted for S-RULE-1's limits,
+        the role, location and group hierarchies checked for cycles. The agency's row, locked
+        as ``bump`` locks it (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every writer
+        already); what is read after it includes every change committed before."""
         if self.is_postgres:
             self.execute("SELECT id FROM agencies WHERE id = ? FOR UPDATE", (agency_id,))
 
