@@ -20,7 +20,9 @@ from argon2 import PasswordHasher
 
 from caseshare.core.levels import Cause
 from caseshare.core.rules import MAX_CRITERIA_RULES, Condition
+from caseshare.core.targets import MAX_IDENTIFIERS
 from caseshare.services.accounts import MAX_FAILURES
+from caseshare.services.personal import MAX_FILTERS
 from caseshare.store import Store, open_store
 from tests.conftest import module_url
 from tests.http.cast import build_http_cast
@@ -409,3 +411,55 @@ def test_s_own_2_two_groups_nested_in_each_other_at_once_never_make_a_cycle(
             clean(*answers, allowed={201, 409, 422})
             assert sorted(r.status_code for r in answers)[0] == 201
             assert not (live.store.group_contains(a, b) and live.store.group_contains(b, a)), n
+
+
+# -- per-user and per-target limits hold under racing writes ---------------------------------------
+
+
+def test_issue8_racing_saved_filters_never_pass_the_limit(live: Live) -> None:
+    """At 49 saved filters, four new names at once: one is kept (the 50th), the others are
+    refused with the limit's message."""
+    svc, user = live.cast.fresh(), live.cast.reader
+    for n in range(len(svc.saved_filters(user)), MAX_FILTERS - 1):
+        svc.save_filter(user, f"kept {n}", {})
+    with live.client("reader") as reader:
+        for n in range(ROUNDS // 2):
+            answers = race(
+                *[
+                    lambda k=k, n=n: reader.post(
+                        f"{API}/me/filters", json={"name": f"race {n}.{k}"}
+                    )
+                    for k in range(4)
+                ]
+            )
+            clean(*answers, allowed={201, 422})
+            won = [a.json()["id"] for a in answers if a.status_code == 201]
+            assert len(won) == 1 and len(svc.saved_filters(user)) == MAX_FILTERS, n
+            svc.delete_filter(user, won[0])
+
+
+def test_issue8_racing_identifiers_never_pass_a_targets_limit(live: Live) -> None:
+    """At 49 identifiers on a target, four more at once: one is added (the 50th), the others
+    are refused with the limit's message."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    case_id = live.new_case("Identifier race")
+    target = svc.add_target(
+        agency,
+        live.cast.owner,
+        case_id,
+        "suspect",
+        "Racing target",
+        [{"type": "email", "value": f"p{n}@race.example"} for n in range(MAX_IDENTIFIERS - 1)],
+    )
+    url = f"{API}/cases/{case_id}/targets/{target['id']}/identifiers"
+    with live.client("owner") as owner:
+        answers = race(
+            *[
+                lambda k=k: owner.post(url, json={"type": "email", "value": f"r{k}@race.example"})
+                for k in range(4)
+            ]
+        )
+        clean(*answers, allowed={201, 422})
+        assert sorted(a.status_code for a in answers) == [201, 422, 422, 422]
+        stored = owner.get(f"{API}/cases/{case_id}/targets").json()["items"]
+        assert [len(t["identifiers"]) for t in stored] == [MAX_IDENTIFIERS]

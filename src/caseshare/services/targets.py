@@ -152,6 +152,7 @@ class TargetService(ServiceBase):
     ) -> dict[str, Any]:
         with self.store.transaction():
             case = self._target_case(agency_id, actor, case_id, Action.EDIT)
+            self.store.lock_holder("targets", target_id)  # adds at once count one by one
             before = self._target_of(case, target_id)
             ident = identifier(type, value, deconfliction)
             _limit(len(before.identifiers) + 1)
