@@ -463,3 +463,47 @@ def test_issue8_racing_identifiers_never_pass_a_targets_limit(live: Live) -> Non
         assert sorted(a.status_code for a in answers) == [201, 422, 422, 422]
         stored = owner.get(f"{API}/cases/{case_id}/targets").json()["items"]
         assert [len(t["identifiers"]) for t in stored] == [MAX_IDENTIFIERS]
+
+
+# -- S-ACC-4: two admins never lock the agency out -------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deactivate", "demote"])
+def test_s_acc_4_two_admins_removing_each_other_at_once_leave_one_admin(
+    live: Live, how: str
+) -> None:
+    """An admin cannot deactivate themselves (nor take their own admin permission), so an
+    agency is never locked out. Two admins doing it to each other at the same moment: in either
+    serial order the second is no admin any more and is refused, so one admin stays."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    admins = [
+        svc.create_user(agency, None, f"race-{how}-{n}", permissions=["admin"]) for n in range(2)
+    ]
+    tokens = [svc.create_token(a, "tests")[1] for a in admins]
+    clients = [
+        httpx.Client(base_url=live.server.url, headers={"Authorization": f"Bearer {t}"})
+        for t in tokens
+    ]
+
+    def remove(actor: int, other: int) -> Callable[[], httpx.Response]:
+        if how == "deactivate":
+            return lambda: clients[actor].post(f"{API}/users/{admins[other]}/deactivate")
+        return lambda: clients[actor].patch(
+            f"{API}/users/{admins[other]}", json={"permissions": []}
+        )
+
+    try:
+        for n in range(ROUNDS // 2):
+            answers = race(remove(0, 1), remove(1, 0))
+            clean(*answers, allowed={200, 401, 403, 404})
+            users = [live.store.user(a) for a in admins]
+            left = [u for u in users if u.active and "admin" in u.permissions]
+            assert len(left) == 1, (n, [a.status_code for a in answers])
+            for a in admins:  # both admins again, for the next round
+                svc.set_active(agency, None, a, True)
+                svc.set_permissions(agency, None, a, ["admin"])
+    finally:
+        for client in clients:
+            client.close()
+        for a in admins:
+            svc.set_active(agency, None, a, False)

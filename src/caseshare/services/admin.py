@@ -122,6 +122,9 @@ class AdminService(ServiceBase):
         self, agency_id: int, actor: int | None, user_id: int, action: str, **changes: Any
     ) -> None:
         with self.store.transaction():
+            # two admins taking each other's admin permission (or deactivating each other) at
+            # once: the second waits, then is no admin any more; the agency keeps one
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             user = self.store.user(user_id)
             if user.agency_id != agency_id:
