@@ -507,3 +507,40 @@ def test_s_acc_4_two_admins_removing_each_other_at_once_leave_one_admin(
             client.close()
         for a in admins:
             svc.set_active(agency, None, a, False)
+
+
+# -- settings: two admins changing different settings at once --------------------------------------
+
+
+def test_spec_1_1_two_agency_settings_changed_at_once_are_both_kept(live: Live) -> None:
+    """SPEC §1.1, PATCH /agency/settings changes only the settings given: two admins changing different
+    settings at the same moment both find their change in force afterwards (no lost update)."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    second = svc.create_user(agency, None, "race-settings-admin", permissions=["admin"])
+    token = svc.create_token(second, "tests")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with (
+            live.client("admin") as one,
+            httpx.Client(base_url=live.server.url, headers=headers) as two,
+        ):
+            for n in range(ROUNDS // 2):
+                on = n % 2 == 0
+                answers = race(
+                    lambda on=on: one.patch(
+                        f"{API}/agency/settings", json={"extension_close_cascade": on}
+                    ),
+                    lambda on=on: two.patch(
+                        f"{API}/agency/settings",
+                        json={"ordering": "reconcile" if on else "received"},
+                    ),
+                )
+                clean(*answers, allowed={200})
+                settings = one.get(f"{API}/agency").json()["settings"]
+                assert settings["extension_close_cascade"] is on, (n, settings)
+                assert settings["ordering"] == ("reconcile" if on else "received"), (n, settings)
+    finally:
+        svc.update_settings(
+            agency, None, {"extension_close_cascade": False, "ordering": "received"}
+        )
+        svc.set_active(agency, None, second, False)

@@ -43,6 +43,8 @@ class AdminService(ServiceBase):
         self, agency_id: int, actor: int | None, changes: dict[str, Any]
     ) -> Settings:
         with self.store.transaction():
+            # a change of other settings at once waits: it is read here, and kept
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             _, _, _, before = self.store.agency(agency_id)
             after = before.updated(changes)
