@@ -544,3 +544,32 @@ def test_spec_1_1_two_agency_settings_changed_at_once_are_both_kept(live: Live) 
             agency, None, {"extension_close_cascade": False, "ordering": "received"}
         )
         svc.set_active(agency, None, second, False)
+
+
+def test_s_rule_1_a_rule_deactivated_while_renamed_stays_inactive(live: Live) -> None:
+    """S-RULE-1: deactivating a rule removes its access at once. A rename of the rule at the
+    same moment (PATCH with the name only) keeps the state the rule has when it is applied:
+    in either serial order the rule ends inactive, and its grant is never served again."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin, live.client("outsider") as outsider:
+        for n in range(ROUNDS // 2):
+            rule = svc.add_rule(
+                agency,
+                None,
+                f"Renamed race {n}",
+                "owner",
+                live.user("outsider"),
+                "read",
+                owner_in=live.cast.group_principal,
+            )
+            off, renamed = race(
+                lambda r=rule: admin.patch(f"{API}/rules/{r}", json={"active": False}),
+                lambda r=rule, n=n: admin.patch(f"{API}/rules/{r}", json={"name": f"Now {n}"}),
+            )
+            clean(off, renamed, allowed={200})
+            stored = admin.get(f"{API}/rules").json()["items"]
+            (found,) = [r for r in stored if r["id"] == rule]
+            assert found["active"] is False and found["name"] == f"Now {n}", (n, found)
+            seen = outsider.get(f"{API}/cases/{live.cast.case}")
+            assert seen.status_code == 404, (n, seen.status_code)
+            svc.delete_rule(agency, None, rule)

@@ -498,6 +498,7 @@ class AdminService(ServiceBase):
         self, agency_id: int, actor: int | None, rule_id: int, active: bool
     ) -> None:
         with self.store.transaction():
+            self.store.lock_structure(agency_id)  # rule writes take turns (change_rule)
             self.require_admin(actor, agency_id)
             self._mine("rules", rule_id, agency_id, "Rule")
             self.store.set_rule_active(agency_id, rule_id, active)
@@ -511,6 +512,7 @@ class AdminService(ServiceBase):
 
     def delete_rule(self, agency_id: int, actor: int | None, rule_id: int) -> None:
         with self.store.transaction():
+            self.store.lock_structure(agency_id)  # rule writes take turns (change_rule)
             self.require_admin(actor, agency_id)
             self._mine("rules", rule_id, agency_id, "Rule")
             self.store.delete_rule(agency_id, rule_id)

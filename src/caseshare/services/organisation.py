@@ -266,6 +266,7 @@ class OrganisationService(AdminService, AccountService):
             raise CaseShareError("invalid_access_level", "A sharing rule gives read or edit.")
         check_texts("A rule's condition", criteria)
         with self.store.transaction():
+            self.store.lock_structure(agency_id)  # rule writes take turns (change_rule)
             self.require_admin(actor, agency_id)
             ctx = self.context(agency_id)
             rule = next((r for r in ctx.rules if r.id == rule_id), None)
@@ -291,6 +292,30 @@ class OrganisationService(AdminService, AccountService):
                 f"rule:{rule_id}",
                 before=_rule_data(rule),
                 after=_rule_data(after),
+            )
+
+    def change_rule(
+        self, agency_id: int, actor: int | None, rule_id: int, changes: Mapping[str, Any]
+    ) -> None:
+        """``update_rule`` with only the fields in ``changes`` (name, grantee, level, owner_in,
+        criteria, active); the others keep the value they have when the change is applied,
+        read under the agency's lock, so a rule deactivated at the same moment stays so."""
+        _unset(changes, {"name", "grantee", "level", "owner_in", "criteria", "active"}, "rule")
+        with self.store.transaction():
+            self.store.lock_structure(agency_id)
+            rule = next((r for r in self.context(agency_id).rules if r.id == rule_id), None)
+            if rule is None:
+                raise CaseShareError("not_found", f"Rule {rule_id} was not found.")
+            self.update_rule(
+                agency_id,
+                actor,
+                rule_id,
+                name=changes.get("name", rule.name),
+                grantee=changes.get("grantee", rule.grantee),
+                level=changes.get("level", rule.level),
+                owner_in=changes.get("owner_in", rule.owner_in),
+                criteria=changes.get("criteria", rule.criteria),
+                active=changes.get("active", rule.active),
             )
 
     # -- shared ---------------------------------------------------------------------------------
