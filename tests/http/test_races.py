@@ -573,3 +573,20 @@ def test_s_rule_1_a_rule_deactivated_while_renamed_stays_inactive(live: Live) ->
             seen = outsider.get(f"{API}/cases/{live.cast.case}")
             assert seen.status_code == 404, (n, seen.status_code)
             svc.delete_rule(agency, None, rule)
+
+
+def test_s_own_2_a_group_renamed_while_its_case_sharing_changes_keeps_both(live: Live) -> None:
+    """PATCH /groups/{id} changes only the fields given: a rename and a change of
+    ``case_sharing`` (which decides who owns and sees its cases, S-OWN-2, S-CRT-2) at the same
+    moment are both in force afterwards."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            group = svc.create_group(agency, None, f"Race rename {n}")
+            sharing, renamed = race(
+                lambda g=group: admin.patch(f"{API}/groups/{g}", json={"case_sharing": True}),
+                lambda g=group, n=n: admin.patch(f"{API}/groups/{g}", json={"name": f"Now {n}"}),
+            )
+            clean(sharing, renamed, allowed={200})
+            found = admin.get(f"{API}/groups/{group}").json()
+            assert found["case_sharing"] is True and found["name"] == f"Now {n}", (n, found)

@@ -107,6 +107,8 @@ class OrganisationService(AdminService, AccountService):
         """Any of name, case_sharing and kind (``group`` or ``unit``)."""
         _unset(changes, {"name", "case_sharing", "kind"}, "group")
         with self.store.transaction():
+            # a change of its other fields at once waits, and is read here and kept
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             group = self.context(agency_id).directory.groups.get(group_id)
             if group is None:
@@ -166,6 +168,8 @@ class OrganisationService(AdminService, AccountService):
         """Any of name, shares_cases and view_descendants: every location of the type follows."""
         _unset(changes, {"name", "shares_cases", "view_descendants"}, "location type")
         with self.store.transaction():
+            # a change of its other fields at once waits, and is read here and kept
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             kind = self.context(agency_id).directory.location_types.get(type_id)
             if kind is None:
