@@ -590,3 +590,22 @@ def test_s_own_2_a_group_renamed_while_its_case_sharing_changes_keeps_both(live:
             clean(sharing, renamed, allowed={200})
             found = admin.get(f"{API}/groups/{group}").json()
             assert found["case_sharing"] is True and found["name"] == f"Now {n}", (n, found)
+
+
+def test_issue8_a_targets_kind_and_name_changed_at_once_are_both_kept(live: Live) -> None:
+    """PATCH of a target changes only the fields given: its kind and its name changed at the
+    same moment are both in force afterwards."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    case_id = live.new_case("Target rename race")
+    with live.client("owner") as owner:
+        for n in range(ROUNDS // 2):
+            target = svc.add_target(agency, live.cast.owner, case_id, "suspect", f"T{n}")
+            url = f"{API}/cases/{case_id}/targets/{target['id']}"
+            kind, name = race(
+                lambda url=url: owner.patch(url, json={"kind": "witness"}),
+                lambda url=url, n=n: owner.patch(url, json={"name": f"Now {n}"}),
+            )
+            clean(kind, name, allowed={200})
+            items = owner.get(f"{API}/cases/{case_id}/targets").json()["items"]
+            (found,) = [t for t in items if t["id"] == target["id"]]
+            assert (found["kind"], found["name"]) == ("witness", f"Now {n}"), (n, found)

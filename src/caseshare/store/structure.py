@@ -389,7 +389,8 @@ class StructureStore(Connection):
     def lock_holder(self, table: str, row_id: int) -> None:
         """Until the transaction ends, be the only one adding to what one row holds under a
         limit (a user's favourites and saved filters, a target's identifiers), so that what is
-        counted stays what there is: that row, locked (PostgreSQL; SQLite's BEGIN IMMEDIATE
+        counted stays what there is, or changing the row from what was read of it (a target's
+        kind or name): that row, locked (PostgreSQL; SQLite's BEGIN IMMEDIATE
         serialises every writer already)."""
         if self.is_postgres:
             assert table in ("users", "targets"), table
