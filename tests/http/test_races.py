@@ -609,3 +609,27 @@ def test_issue8_a_targets_kind_and_name_changed_at_once_are_both_kept(live: Live
             items = owner.get(f"{API}/cases/{case_id}/targets").json()["items"]
             (found,) = [t for t in items if t["id"] == target["id"]]
             assert (found["kind"], found["name"]) == ("witness", f"Now {n}"), (n, found)
+
+
+def test_s_own_2_two_locations_moved_below_each_other_at_once_never_make_a_cycle(
+    live: Live,
+) -> None:
+    """Location A moved below B while B is moved below A: the second is refused (a location
+    cannot move below itself), so the location tree (S-OWN-2: users of a location and of its
+    descendants) stays a tree."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    kind = svc.create_location_type(agency, None, "Race district")
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            a = svc.create_location(agency, None, f"Race place A{n}", kind)
+            b = svc.create_location(agency, None, f"Race place B{n}", kind)
+            answers = race(
+                lambda a=a, b=b: admin.patch(f"{API}/locations/{a}", json={"parent_id": b}),
+                lambda a=a, b=b: admin.patch(f"{API}/locations/{b}", json={"parent_id": a}),
+            )
+            clean(*answers, allowed={200, 409, 422})
+            assert sorted(r.status_code for r in answers)[0] == 200
+            parents = dict(
+                live.store.rows("SELECT id, parent_id FROM locations WHERE id IN (?, ?)", (a, b))
+            )
+            assert not (parents[a] == b and parents[b] == a), (n, parents)
