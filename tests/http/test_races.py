@@ -19,7 +19,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from caseshare.core.levels import Cause
+from caseshare.core.rules import MAX_CRITERIA_RULES, Condition
+from caseshare.core.targets import MAX_IDENTIFIERS
 from caseshare.services.accounts import MAX_FAILURES
+from caseshare.services.personal import MAX_FILTERS
 from caseshare.store import Store, open_store
 from tests.conftest import module_url
 from tests.http.cast import build_http_cast
@@ -304,3 +307,329 @@ def test_issue8_fault9_parallel_wrong_passwords_evaluate_exactly_five(live: Live
         if answer.status_code == 429:
             assert int(answer.headers["Retry-After"]) > 0
             assert answer.json()["code"] == "insufficient_access"
+
+
+# -- S-RULE-1: the rule limits hold under racing creates -------------------------------------------
+
+
+def test_s_rule_1_racing_creates_never_pass_the_criteria_rule_limit(live: Live) -> None:
+    """At 49 criteria rules, four admins' creates at once: one is made (the 50th), the others
+    are refused with the limit's message; never 51 or more (S-RULE-1: at most 50)."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    nobody = Condition("case_type", "equals", "no-such-type")  # grants nothing to anyone
+    made = [
+        svc.add_rule(
+            agency, None, f"limit {n}", "criteria", live.user("admin"), "read", criteria=nobody
+        )
+        for n in range(MAX_CRITERIA_RULES - 1 - _criteria_rules(live))
+    ]
+    body = {
+        "kind": "criteria",
+        "grantee": live.user("admin"),
+        "level": "read",
+        "criteria": {"case_type": "no-such-type"},
+    }
+    try:
+        with live.client("admin") as admin:
+            for n in range(ROUNDS // 2):
+                answers = race(
+                    *[
+                        lambda k=k, n=n: admin.post(
+                            f"{API}/rules", json={**body, "name": f"racing {n}.{k}"}
+                        )
+                        for k in range(4)
+                    ]
+                )
+                won = [int(a.json()["id"]) for a in answers if a.status_code == 201]
+                made += won
+                clean(*answers, allowed={201, 422})
+                assert len(won) == 1 and _criteria_rules(live) == MAX_CRITERIA_RULES, n
+                refused = [a.json() for a in answers if a.status_code == 422]
+                assert all("at most 50 criteria rules" in r["message"] for r in refused)
+                svc.delete_rule(agency, None, made.pop())  # 49 again
+    finally:
+        for rule_id in made:
+            svc.delete_rule(agency, None, rule_id)
+
+
+def _criteria_rules(live: Live) -> int:
+    return int(
+        live.store.value(
+            "SELECT count(*) FROM rules WHERE agency_id = ? AND kind = 'criteria'",
+            (live.cast.agency,),
+        )
+    )
+
+
+# -- hierarchies: two moves at once never make a cycle ---------------------------------------------
+
+
+def test_s_hier_1_two_roles_moved_below_each_other_at_once_never_make_a_cycle(
+    live: Live,
+) -> None:
+    """Role A moved below B while B is moved below A: in either serial order the second move
+    is refused (a role cannot move below itself), so the hierarchy S-HIER-1 walks stays a
+    tree."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            a = svc.create_role(agency, None, f"Race role A{n}")
+            b = svc.create_role(agency, None, f"Race role B{n}")
+            answers = race(
+                lambda a=a, b=b: admin.patch(f"{API}/roles/{a}", json={"parent_id": b}),
+                lambda a=a, b=b: admin.patch(f"{API}/roles/{b}", json={"parent_id": a}),
+            )
+            clean(*answers, allowed={200, 409, 422})
+            assert sorted(r.status_code for r in answers)[0] == 200
+            parents = {
+                r[0]: r[1]
+                for r in live.store.rows(
+                    "SELECT id, parent_id FROM roles WHERE id IN (?, ?)", (a, b)
+                )
+            }
+            assert not (parents[a] == b and parents[b] == a), (n, parents)
+
+
+def test_s_own_2_two_groups_nested_in_each_other_at_once_never_make_a_cycle(
+    live: Live,
+) -> None:
+    """Group A added to B while B is added to A: the second is refused (a group cannot contain
+    itself), so membership (S-OWN-2) stays a hierarchy."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            a = svc.create_group(agency, None, f"Race group A{n}")
+            b = svc.create_group(agency, None, f"Race group B{n}")
+            answers = race(
+                lambda a=a, b=b: admin.post(
+                    f"{API}/groups/{a}/members", json={"member": f"group:{b}"}
+                ),
+                lambda a=a, b=b: admin.post(
+                    f"{API}/groups/{b}/members", json={"member": f"group:{a}"}
+                ),
+            )
+            clean(*answers, allowed={201, 409, 422})
+            assert sorted(r.status_code for r in answers)[0] == 201
+            assert not (live.store.group_contains(a, b) and live.store.group_contains(b, a)), n
+
+
+# -- per-user and per-target limits hold under racing writes ---------------------------------------
+
+
+def test_issue8_racing_saved_filters_never_pass_the_limit(live: Live) -> None:
+    """At 49 saved filters, four new names at once: one is kept (the 50th), the others are
+    refused with the limit's message."""
+    svc, user = live.cast.fresh(), live.cast.reader
+    for n in range(len(svc.saved_filters(user)), MAX_FILTERS - 1):
+        svc.save_filter(user, f"kept {n}", {})
+    with live.client("reader") as reader:
+        for n in range(ROUNDS // 2):
+            answers = race(
+                *[
+                    lambda k=k, n=n: reader.post(
+                        f"{API}/me/filters", json={"name": f"race {n}.{k}"}
+                    )
+                    for k in range(4)
+                ]
+            )
+            clean(*answers, allowed={201, 422})
+            won = [a.json()["id"] for a in answers if a.status_code == 201]
+            assert len(won) == 1 and len(svc.saved_filters(user)) == MAX_FILTERS, n
+            svc.delete_filter(user, won[0])
+
+
+def test_issue8_racing_identifiers_never_pass_a_targets_limit(live: Live) -> None:
+    """At 49 identifiers on a target, four more at once: one is added (the 50th), the others
+    are refused with the limit's message."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    case_id = live.new_case("Identifier race")
+    target = svc.add_target(
+        agency,
+        live.cast.owner,
+        case_id,
+        "suspect",
+        "Racing target",
+        [{"type": "email", "value": f"p{n}@race.example"} for n in range(MAX_IDENTIFIERS - 1)],
+    )
+    url = f"{API}/cases/{case_id}/targets/{target['id']}/identifiers"
+    with live.client("owner") as owner:
+        answers = race(
+            *[
+                lambda k=k: owner.post(url, json={"type": "email", "value": f"r{k}@race.example"})
+                for k in range(4)
+            ]
+        )
+        clean(*answers, allowed={201, 422})
+        assert sorted(a.status_code for a in answers) == [201, 422, 422, 422]
+        stored = owner.get(f"{API}/cases/{case_id}/targets").json()["items"]
+        assert [len(t["identifiers"]) for t in stored] == [MAX_IDENTIFIERS]
+
+
+# -- S-ACC-4: two admins never lock the agency out -------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deactivate", "demote"])
+def test_s_acc_4_two_admins_removing_each_other_at_once_leave_one_admin(
+    live: Live, how: str
+) -> None:
+    """An admin cannot deactivate themselves (nor take their own admin permission), so an
+    agency is never locked out. Two admins doing it to each other at the same moment: in either
+    serial order the second is no admin any more and is refused, so one admin stays."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    admins = [
+        svc.create_user(agency, None, f"race-{how}-{n}", permissions=["admin"]) for n in range(2)
+    ]
+    tokens = [svc.create_token(a, "tests")[1] for a in admins]
+    clients = [
+        httpx.Client(base_url=live.server.url, headers={"Authorization": f"Bearer {t}"})
+        for t in tokens
+    ]
+
+    def remove(actor: int, other: int) -> Callable[[], httpx.Response]:
+        if how == "deactivate":
+            return lambda: clients[actor].post(f"{API}/users/{admins[other]}/deactivate")
+        return lambda: clients[actor].patch(
+            f"{API}/users/{admins[other]}", json={"permissions": []}
+        )
+
+    try:
+        for n in range(ROUNDS // 2):
+            answers = race(remove(0, 1), remove(1, 0))
+            clean(*answers, allowed={200, 401, 403, 404})
+            users = [live.store.user(a) for a in admins]
+            left = [u for u in users if u.active and "admin" in u.permissions]
+            assert len(left) == 1, (n, [a.status_code for a in answers])
+            for a in admins:  # both admins again, for the next round
+                svc.set_active(agency, None, a, True)
+                svc.set_permissions(agency, None, a, ["admin"])
+    finally:
+        for client in clients:
+            client.close()
+        for a in admins:
+            svc.set_active(agency, None, a, False)
+
+
+# -- settings: two admins changing different settings at once --------------------------------------
+
+
+def test_spec_1_1_two_agency_settings_changed_at_once_are_both_kept(live: Live) -> None:
+    """SPEC §1.1, PATCH /agency/settings changes only the settings given: two admins changing different
+    settings at the same moment both find their change in force afterwards (no lost update)."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    second = svc.create_user(agency, None, "race-settings-admin", permissions=["admin"])
+    token = svc.create_token(second, "tests")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with (
+            live.client("admin") as one,
+            httpx.Client(base_url=live.server.url, headers=headers) as two,
+        ):
+            for n in range(ROUNDS // 2):
+                on = n % 2 == 0
+                answers = race(
+                    lambda on=on: one.patch(
+                        f"{API}/agency/settings", json={"extension_close_cascade": on}
+                    ),
+                    lambda on=on: two.patch(
+                        f"{API}/agency/settings",
+                        json={"ordering": "reconcile" if on else "received"},
+                    ),
+                )
+                clean(*answers, allowed={200})
+                settings = one.get(f"{API}/agency").json()["settings"]
+                assert settings["extension_close_cascade"] is on, (n, settings)
+                assert settings["ordering"] == ("reconcile" if on else "received"), (n, settings)
+    finally:
+        svc.update_settings(
+            agency, None, {"extension_close_cascade": False, "ordering": "received"}
+        )
+        svc.set_active(agency, None, second, False)
+
+
+def test_s_rule_1_a_rule_deactivated_while_renamed_stays_inactive(live: Live) -> None:
+    """S-RULE-1: deactivating a rule removes its access at once. A rename of the rule at the
+    same moment (PATCH with the name only) keeps the state the rule has when it is applied:
+    in either serial order the rule ends inactive, and its grant is never served again."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin, live.client("outsider") as outsider:
+        for n in range(ROUNDS // 2):
+            rule = svc.add_rule(
+                agency,
+                None,
+                f"Renamed race {n}",
+                "owner",
+                live.user("outsider"),
+                "read",
+                owner_in=live.cast.group_principal,
+            )
+            off, renamed = race(
+                lambda r=rule: admin.patch(f"{API}/rules/{r}", json={"active": False}),
+                lambda r=rule, n=n: admin.patch(f"{API}/rules/{r}", json={"name": f"Now {n}"}),
+            )
+            clean(off, renamed, allowed={200})
+            stored = admin.get(f"{API}/rules").json()["items"]
+            (found,) = [r for r in stored if r["id"] == rule]
+            assert found["active"] is False and found["name"] == f"Now {n}", (n, found)
+            seen = outsider.get(f"{API}/cases/{live.cast.case}")
+            assert seen.status_code == 404, (n, seen.status_code)
+            svc.delete_rule(agency, None, rule)
+
+
+def test_s_own_2_a_group_renamed_while_its_case_sharing_changes_keeps_both(live: Live) -> None:
+    """PATCH /groups/{id} changes only the fields given: a rename and a change of
+    ``case_sharing`` (which decides who owns and sees its cases, S-OWN-2, S-CRT-2) at the same
+    moment are both in force afterwards."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            group = svc.create_group(agency, None, f"Race rename {n}")
+            sharing, renamed = race(
+                lambda g=group: admin.patch(f"{API}/groups/{g}", json={"case_sharing": True}),
+                lambda g=group, n=n: admin.patch(f"{API}/groups/{g}", json={"name": f"Now {n}"}),
+            )
+            clean(sharing, renamed, allowed={200})
+            found = admin.get(f"{API}/groups/{group}").json()
+            assert found["case_sharing"] is True and found["name"] == f"Now {n}", (n, found)
+
+
+def test_issue8_a_targets_kind_and_name_changed_at_once_are_both_kept(live: Live) -> None:
+    """PATCH of a target changes only the fields given: its kind and its name changed at the
+    same moment are both in force afterwards."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    case_id = live.new_case("Target rename race")
+    with live.client("owner") as owner:
+        for n in range(ROUNDS // 2):
+            target = svc.add_target(agency, live.cast.owner, case_id, "suspect", f"T{n}")
+            url = f"{API}/cases/{case_id}/targets/{target['id']}"
+            kind, name = race(
+                lambda url=url: owner.patch(url, json={"kind": "witness"}),
+                lambda url=url, n=n: owner.patch(url, json={"name": f"Now {n}"}),
+            )
+            clean(kind, name, allowed={200})
+            items = owner.get(f"{API}/cases/{case_id}/targets").json()["items"]
+            (found,) = [t for t in items if t["id"] == target["id"]]
+            assert (found["kind"], found["name"]) == ("witness", f"Now {n}"), (n, found)
+
+
+def test_s_own_2_two_locations_moved_below_each_other_at_once_never_make_a_cycle(
+    live: Live,
+) -> None:
+    """Location A moved below B while B is moved below A: the second is refused (a location
+    cannot move below itself), so the location tree (S-OWN-2: users of a location and of its
+    descendants) stays a tree."""
+    svc, agency = live.cast.fresh(), live.cast.agency
+    kind = svc.create_location_type(agency, None, "Race district")
+    with live.client("admin") as admin:
+        for n in range(ROUNDS // 2):
+            a = svc.create_location(agency, None, f"Race place A{n}", kind)
+            b = svc.create_location(agency, None, f"Race place B{n}", kind)
+            answers = race(
+                lambda a=a, b=b: admin.patch(f"{API}/locations/{a}", json={"parent_id": b}),
+                lambda a=a, b=b: admin.patch(f"{API}/locations/{b}", json={"parent_id": a}),
+            )
+            clean(*answers, allowed={200, 409, 422})
+            assert sorted(r.status_code for r in answers)[0] == 200
+            parents = dict(
+                live.store.rows("SELECT id, parent_id FROM locations WHERE id IN (?, ?)", (a, b))
+            )
+            assert not (parents[a] == b and parents[b] == a), (n, parents)

@@ -5,7 +5,9 @@ request to the other, whose agency context is patched from the change log, never
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -13,7 +15,7 @@ import pytest
 
 from caseshare.store import open_store
 from tests.http.cast import build_http_cast
-from tests.http.live import serving
+from tests.http.live import LiveServer, serving
 from tests.services.cast import Cast
 
 API = "/api/v1"
@@ -96,3 +98,26 @@ def test_s_rule_1_a_rule_deactivated_through_one_server_stops_granting_at_the_ne
     cast.svc.set_rule_active(cast.agency, cast.admin, rule, False)  # a third process, even
     assert _sees(second, cast, "outsider") == 404
     assert _sees(first, cast, "outsider") == 404
+
+
+def test_two_servers_started_together_on_a_new_database_both_serve(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    """Both bring the new database up to date at start: one applies the migrations, the other
+    waits for it and finds them applied; neither stops with an error."""
+    servers = [LiveServer(fresh_postgres_url, tmp_path / f"{n}.log") for n in ("one", "two")]
+    barrier = threading.Barrier(len(servers))
+
+    def start(server: LiveServer) -> None:
+        barrier.wait()
+        server.start()
+
+    try:
+        with ThreadPoolExecutor(len(servers)) as pool:
+            list(pool.map(start, servers))
+        for server in servers:
+            assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+            assert "Traceback" not in server.output(), server.output()
+    finally:
+        for server in servers:
+            server.stop()

@@ -46,6 +46,8 @@ class AdminService(ServiceBase):
         self, agency_id: int, actor: int | None, changes: dict[str, Any]
     ) -> Settings:
         with self.store.transaction():
+            # a change of other settings at once waits: it is read here, and kept
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             _, _, _, before = self.store.agency(agency_id)
             after = before.updated(changes)
@@ -125,6 +127,9 @@ class AdminService(ServiceBase):
         self, agency_id: int, actor: int | None, user_id: int, action: str, **changes: Any
     ) -> None:
         with self.store.transaction():
+            # two admins taking each other's admin permission (or deactivating each other) at
+            # once: the second waits, then is no admin any more; the agency keeps one
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             user = self.store.user(user_id)
             if user.agency_id != agency_id:
@@ -235,7 +240,8 @@ class AdminService(ServiceBase):
     ) -> bool:
         with self.store.transaction():
             self.require_admin(actor, agency_id)
-            self.store.lock_agency(agency_id)  # two nestings at once: checked one after the other
+            # two nestings at once (A in B, B in A) are checked one after the other
+            self.store.lock_structure(agency_id)
             if not self.store.belongs("agency_groups", group_id, agency_id):
                 raise CaseShareError("validation_error", f"group:{group_id} is unknown.")
             table = {"user": "users", "group": "agency_groups"}.get(member.kind)
@@ -474,7 +480,7 @@ class AdminService(ServiceBase):
                     raise CaseShareError("validation_error", "A criteria rule needs conditions.")
             else:
                 raise CaseShareError("validation_error", "A rule's kind is owner or criteria.")
-            self.store.lock_agency(agency_id)  # two adds at once count one after the other
+            self.store.lock_structure(agency_id)  # racing creates count one after the other
             check_limits(self.store.rules(agency_id), kind)
             rule = Rule(
                 0,
@@ -501,6 +507,7 @@ class AdminService(ServiceBase):
         self, agency_id: int, actor: int | None, rule_id: int, active: bool
     ) -> None:
         with self.store.transaction():
+            self.store.lock_structure(agency_id)  # rule writes take turns (change_rule)
             self.require_admin(actor, agency_id)
             self._mine("rules", rule_id, agency_id, "Rule")
             self.store.set_rule_active(agency_id, rule_id, active)
@@ -514,6 +521,7 @@ class AdminService(ServiceBase):
 
     def delete_rule(self, agency_id: int, actor: int | None, rule_id: int) -> None:
         with self.store.transaction():
+            self.store.lock_structure(agency_id)  # rule writes take turns (change_rule)
             self.require_admin(actor, agency_id)
             self._mine("rules", rule_id, agency_id, "Rule")
             self.store.delete_rule(agency_id, rule_id)

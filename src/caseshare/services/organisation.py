@@ -107,6 +107,8 @@ class OrganisationService(AdminService, AccountService):
         """Any of name, case_sharing and kind (``group`` or ``unit``)."""
         _unset(changes, {"name", "case_sharing", "kind"}, "group")
         with self.store.transaction():
+            # a change of its other fields at once waits, and is read here and kept
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             group = self.context(agency_id).directory.groups.get(group_id)
             if group is None:
@@ -129,7 +131,7 @@ class OrganisationService(AdminService, AccountService):
         and leaving audited. Returns the groups joined and left."""
         with self.store.transaction():
             self.require_admin(actor, agency_id)
-            self.store.lock_agency(agency_id)  # as add_member: one change after the other
+            self.store.lock_structure(agency_id)  # as add_member: one change after the other
             directory = self.context(agency_id).directory
             if user_id not in directory.users:
                 raise CaseShareError("not_found", f"User {user_id} was not found.")
@@ -167,6 +169,8 @@ class OrganisationService(AdminService, AccountService):
         """Any of name, shares_cases and view_descendants: every location of the type follows."""
         _unset(changes, {"name", "shares_cases", "view_descendants"}, "location type")
         with self.store.transaction():
+            # a change of its other fields at once waits, and is read here and kept
+            self.store.lock_structure(agency_id)
             self.require_admin(actor, agency_id)
             kind = self.context(agency_id).directory.location_types.get(type_id)
             if kind is None:
@@ -192,7 +196,8 @@ class OrganisationService(AdminService, AccountService):
         _unset(changes, {"name", "parent_id", "archived"}, "location")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
-            self.store.lock_agency(agency_id)  # two moves at once: checked one after the other
+            # a move at once the other way round waits: the cycle check reads what it wrote
+            self.store.lock_structure(agency_id)
             directory = self.context(agency_id).directory
             loc = directory.locations.get(loc_id)
             if loc is None:
@@ -224,7 +229,8 @@ class OrganisationService(AdminService, AccountService):
         _unset(changes, {"name", "parent_id"}, "role")
         with self.store.transaction():
             self.require_admin(actor, agency_id)
-            self.store.lock_agency(agency_id)  # two moves at once: checked one after the other
+            # a move at once the other way round waits: the cycle check reads what it wrote
+            self.store.lock_structure(agency_id)
             directory = self.context(agency_id).directory
             role = directory.roles.get(role_id)
             if role is None:
@@ -265,6 +271,7 @@ class OrganisationService(AdminService, AccountService):
             raise CaseShareError("invalid_access_level", "A sharing rule gives read or edit.")
         check_texts("A rule's condition", criteria)
         with self.store.transaction():
+            self.store.lock_structure(agency_id)  # rule writes take turns (change_rule)
             self.require_admin(actor, agency_id)
             ctx = self.context(agency_id)
             rule = next((r for r in ctx.rules if r.id == rule_id), None)
@@ -290,6 +297,30 @@ class OrganisationService(AdminService, AccountService):
                 f"rule:{rule_id}",
                 before=_rule_data(rule),
                 after=_rule_data(after),
+            )
+
+    def change_rule(
+        self, agency_id: int, actor: int | None, rule_id: int, changes: Mapping[str, Any]
+    ) -> None:
+        """``update_rule`` with only the fields in ``changes`` (name, grantee, level, owner_in,
+        criteria, active); the others keep the value they have when the change is applied,
+        read under the agency's lock, so a rule deactivated at the same moment stays so."""
+        _unset(changes, {"name", "grantee", "level", "owner_in", "criteria", "active"}, "rule")
+        with self.store.transaction():
+            self.store.lock_structure(agency_id)
+            rule = next((r for r in self.context(agency_id).rules if r.id == rule_id), None)
+            if rule is None:
+                raise CaseShareError("not_found", f"Rule {rule_id} was not found.")
+            self.update_rule(
+                agency_id,
+                actor,
+                rule_id,
+                name=changes.get("name", rule.name),
+                grantee=changes.get("grantee", rule.grantee),
+                level=changes.get("level", rule.level),
+                owner_in=changes.get("owner_in", rule.owner_in),
+                criteria=changes.get("criteria", rule.criteria),
+                active=changes.get("active", rule.active),
             )
 
     # -- shared ---------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ class PersonalService(ServiceBase):
     def set_favourite(self, user_id: int, case_id: str, on: bool) -> None:
         pk = self._visible_pk(user_id, case_id)
         with self.store.transaction():
+            if on:  # stars at once count one after the other
+                self.store.lock_holder("users", user_id)
             starred = self.store.favourite_pks(user_id) if on else []
             if len(starred) >= MAX_FAVOURITES and pk not in starred:
                 raise CaseShareError(
@@ -153,6 +155,7 @@ class PersonalService(ServiceBase):
         stored = {k: v for k, v in asdict(flt).items() if v != getattr(CaseFilter(), k)}
         check_texts("A saved filter's field", stored)
         with self.store.transaction():
+            self.store.lock_holder("users", user_id)  # saves at once count one after the other
             existing = self.store.saved_filters(user_id)
             if len(existing) >= MAX_FILTERS and all(f["name"] != name for f in existing):
                 raise CaseShareError(

@@ -119,6 +119,7 @@ class TargetService(ServiceBase):
     ) -> dict[str, Any]:
         with self.store.transaction():
             case = self._target_case(agency_id, actor, case_id, Action.EDIT)
+            self.store.lock_holder("targets", target_id)  # a change at once of the other field
             before = self._target_of(case, target_id)
             new_kind = None if kind is None else check_kind(kind)
             new_name = None if name is None else check_text("A target's name", name)
@@ -152,6 +153,7 @@ class TargetService(ServiceBase):
     ) -> dict[str, Any]:
         with self.store.transaction():
             case = self._target_case(agency_id, actor, case_id, Action.EDIT)
+            self.store.lock_holder("targets", target_id)  # adds at once count one by one
             before = self._target_of(case, target_id)
             ident = identifier(type, value, deconfliction)
             _limit(len(before.identifiers) + 1)

@@ -82,6 +82,8 @@ _shared_generation = 0
 #: at most so many hot statement texts remembered per connection (psycopg keeps at most
 #: ``prepared_max``, 100, prepared statements; the oldest are dropped first)
 _HOT_MAX = 64
+#: the advisory-lock class under which ``migrate`` runs alone (PostgreSQL)
+_MIGRATE_LOCK = 0x434D  # "CM"
 #: statement texts PostgreSQL plans afresh at every run (``planned_each_run``)
 _FRESH: set[str] = set()
 
@@ -612,8 +614,18 @@ class Connection:
         self.execute("ANALYZE")
 
     def migrate(self) -> list[int]:
-        """Apply every migration not applied yet; returns the versions applied."""
+        """Apply every migration not applied yet; returns the versions applied.
+
+        Processes opening one database at once (two ``caseshare serve`` started together)
+        take turns: on PostgreSQL the first takes a transaction-scoped advisory lock, the
+        others wait for it and then find its migrations applied (a concurrent ``CREATE TABLE
+        IF NOT EXISTS`` of the same table fails there, and a migration would run twice).
+        SQLite's BEGIN IMMEDIATE makes them take turns already."""
         with self.transaction():
+            if self.dialect is not SQLITE:
+                self.execute(
+                    "SELECT pg_advisory_xact_lock(CAST(? AS integer), 0)", (_MIGRATE_LOCK,)
+                )
             self.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"

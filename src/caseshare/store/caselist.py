@@ -413,9 +413,10 @@ class CaseListStore(Connection):
         """The pks of the user's S-SYNC-1 live set from ``LIVE`` when read under ``stamp``
         (taken by the caller before any read); on the second page under the same stamp (or
         ``now``), read now with the walk itself (``VisibilityQuery.live_walk``; on SQLite its
-        seeds and then its steps level by level, ``GRAPH``) and kept under that stamp. None (the page walks in its own SQL): the first page under a stamp, which
-        marks the user only (``store.livesets`` says why), and a user to whom row cause
-        ``sync`` gives nothing whatever the cases hold (blocked, or owning as no one)."""
+        seeds and then its steps level by level, ``GRAPH``) and kept under that stamp. None
+        (the page walks in its own SQL): the first page under a stamp, which marks the user
+        only (``store.livesets`` says why), and a user to whom row cause ``sync`` gives nothing
+        whatever the cases hold (blocked, or owning as no one)."""
         query = VisibilityQuery(self.dialect, ctx, user)
         if query.blocked or not query.owner_ids:
             return None

@@ -385,20 +385,33 @@ class StructureStore(Connection):
         self.execute("DELETE FROM team_roles WHERE id = ?", (role_id,))
         self.bump(agency_id, "team_role", role_id)
 
+    def lock_structure(self, agency_id: int) -> None:
+        """Until the transaction ends, be the only one changing the agency's structure where
+        a check reads what another change may write: the rules counted for S-RULE-1's limits,
+        the role, location and group hierarchies checked for cycles. The agency's row, locked
+        as ``bump`` locks it (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every writer
+        already); what is read after it includes every change committed before. ``FOR NO KEY
+        UPDATE``: the lock ``bump``'s UPDATE takes, which rows inserted meanwhile that refer to
+        the agency (a form's) do not wait for."""
+        if self.is_postgres:
+            self.execute("SELECT id FROM agencies WHERE id = ? FOR NO KEY UPDATE", (agency_id,))
+
+    def lock_holder(self, table: str, row_id: int) -> None:
+        """Until the transaction ends, be the only one adding to what one row holds under a
+        limit (a user's favourites and saved filters, a target's identifiers), so that what is
+        counted stays what there is, or changing the row from what was read of it (a target's
+        kind or name): that row, locked (PostgreSQL; SQLite's BEGIN IMMEDIATE
+        serialises every writer already)."""
+        if self.is_postgres:
+            assert table in ("users", "targets"), table
+            self.execute(f"SELECT id FROM {table} WHERE id = ? FOR NO KEY UPDATE", (row_id,))
+
     def team_role_in_use(self, role_id: int) -> int:
         return int(
             self.value(
                 "SELECT count(*) FROM grants WHERE team_role_id = ? AND cause = 'team'", (role_id,)
             )
         )
-
-    def lock_agency(self, agency_id: int) -> None:
-        """Hold the agency's row until the transaction ends (PostgreSQL's ``FOR UPDATE``;
-        SQLite's write transactions hold the whole database already), so what is checked next —
-        S-RULE-1's 300 / 50 rules, a group, role or location tree without cycles — cannot be
-        undone by a writer checking the same at the same time."""
-        if self.is_postgres:
-            self.execute("SELECT id FROM agencies WHERE id = ? FOR UPDATE", (agency_id,))
 
     def create_rule(self, rule: Rule) -> int:
         rule_id = self.insert(

@@ -449,23 +449,15 @@ def update_rule(
         raise CaseShareError(
             "validation_error", f"A rule's kind never changes: a {rule.kind} rule takes no {wrong}."
         )
-    criteria = rule.criteria
     if "criteria" in changes:
         _check_shape(changes["criteria"])
-        criteria = parse_criteria(changes["criteria"])
-    svc.update_rule(
-        actor.agency_id,
-        actor.user_id,
-        rule_id,
-        name=changes.get("name", rule.name),
-        grantee=_principal(changes["grantee"], "grantee") if "grantee" in changes else rule.grantee,
-        level=changes.get("level", rule.level),
-        owner_in=_principal(changes["owner_in"], "owner_in")
-        if "owner_in" in changes
-        else rule.owner_in,
-        criteria=criteria,
-        active=changes.get("active", rule.active),
-    )
+        changes["criteria"] = parse_criteria(changes["criteria"])
+    for key in ("grantee", "owner_in"):
+        if key in changes:
+            changes[key] = _principal(changes[key], key)
+    # the fields not given keep the values they have when the change is applied (a rule
+    # deactivated at the same moment stays inactive), not those read here
+    svc.change_rule(actor.agency_id, actor.user_id, rule_id, changes)
     return rule_json(svc, _rule(svc, actor.agency_id, rule_id))
 
 
