@@ -10,6 +10,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -38,6 +39,24 @@ def sqlite_path(url: str) -> str:
     if url.startswith("sqlite://"):
         return url[len("sqlite://") :] or ":memory:"
     return url
+
+
+def _write_ahead(raw: sqlite3.Connection, busy_ms: int) -> None:
+    """Put a SQLite database in WAL mode. Switching a new file to WAL needs it to itself, and
+    SQLite answers "database is locked" at once, busy timeout or not, to connections that
+    open the file together (two ``caseshare serve`` started at once): wait for the one that
+    switches it, up to the busy timeout."""
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            if raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            raw.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 #: how long a note made in passing by a read waits for a lock before it is skipped
@@ -163,12 +182,9 @@ class Connection:
             # CASESHARE_LOCK_TIMEOUT as on PostgreSQL, default 10 s.
             busy = lock_timeout_ms(os.environ.get("CASESHARE_LOCK_TIMEOUT") or "10s")
             self._busy_ms = busy
-            for pragma in (
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA foreign_keys=ON",
-                f"PRAGMA busy_timeout={busy}",
-                "PRAGMA synchronous=NORMAL",
-            ):
+            self._raw.execute(f"PRAGMA busy_timeout={busy}")
+            _write_ahead(self._raw, busy)
+            for pragma in ("PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"):
                 self._raw.execute(pragma)
             self._file = _database_file(sqlite_path(url))
         else:
