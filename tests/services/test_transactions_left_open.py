@@ -149,3 +149,30 @@ def test_property_limits_are_the_same_for_a_device_and_the_api(cast: Cast) -> No
     with pytest.raises(CaseShareError) as info:
         cast.svc.create_case(cast.agency, cast.owner, "patient", "")
     assert info.value.code == "validation_error" and "name" in info.value.message
+
+
+def test_a_name_of_spaces_only_is_refused_by_every_path(cast: Cast) -> None:
+    """A device form's ``<case_name>   </case_name>`` is read stripped and refused as empty; the
+    API and the screens refuse a name of spaces only alike (create, update, edit), and nothing
+    changes."""
+    with pytest.raises(CaseShareError) as info:
+        cast.svc.submit(
+            cast.agency,
+            cast.owner,
+            form(
+                block(
+                    "spaces", "<create><case_type>p</case_type><case_name>   </case_name></create>"
+                )
+            ),
+        )
+    assert info.value.code == "invalid_case_block"
+    for attempt in (
+        lambda: cast.svc.create_case(cast.agency, cast.owner, "patient", "   "),
+        lambda: cast.svc.update_case(cast.agency, cast.owner, cast.case, name=" \t "),
+        lambda: cast.svc.edit_case(cast.agency, cast.owner, cast.case, name="  "),
+    ):
+        with pytest.raises(CaseShareError) as info:
+            attempt()
+        assert info.value.code == "validation_error" and "only spaces" in info.value.message
+    assert cast.store.case_pk(cast.agency, "spaces") is None
+    assert cast.store.case_record(cast.store.case_pk(cast.agency, cast.case))["name"].strip()

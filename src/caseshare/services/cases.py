@@ -101,8 +101,12 @@ def checked_properties(properties: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _check_name(name: str) -> None:
-    if not name:
-        raise CaseShareError("validation_error", "A case needs a name; it cannot be emptied.")
+    """A case's name: some text (a device form's blank ``<case_name>`` is refused alike, as
+    its text is read stripped), within ``MAX_FIELD``."""
+    if not name.strip():
+        raise CaseShareError(
+            "validation_error", "A case needs a name; it cannot be empty or only spaces."
+        )
     if len(name) > MAX_FIELD:
         raise CaseShareError("validation_error", f"name is longer than {MAX_FIELD} characters.")
 
@@ -138,6 +142,7 @@ class CaseService(HistoryService):
         checked = checked_properties(properties)
         for label, text in (("case_type", case_type), ("name", name), ("external_id", external_id)):
             check_text(label, text)
+        _check_name(name)
         with self.store.transaction():
             self.store.lock_case_transactions(agency_id)
             ctx = self.context(agency_id)
