@@ -50,15 +50,8 @@ class AccountStore(Connection):
             (token_hash, user_id, csrf, utcnow(), expires_at),
         )
 
-    def session_by_hash(self, token_hash: str) -> SessionRow | None:
-        row = self.row(
-            "SELECT id, user_id, csrf, expires_at FROM sessions WHERE token_hash = ?",
-            (token_hash,),
-        )
-        return None if row is None else SessionRow(int(row[0]), int(row[1]), row[2], row[3])
-
     def session_and_user(self, token_hash: str) -> tuple[SessionRow, User] | None:
-        """``session_by_hash`` and the session's user, in one statement (every request a
+        """The session a cookie's hash names, and its user: one statement (every request a
         browser makes reads both)."""
         row = self.row(
             f"SELECT s.id, s.user_id, s.csrf, s.expires_at, {user_columns('u')} FROM sessions s"
@@ -87,17 +80,9 @@ class AccountStore(Connection):
             (user_id, name, token_hash, utcnow()),
         )
 
-    def token_by_hash(self, token_hash: str) -> TokenRow | None:
-        row = self.row(
-            "SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens"
-            " WHERE token_hash = ?",
-            (token_hash,),
-        )
-        return None if row is None else TokenRow(int(row[0]), int(row[1]), *row[2:])
-
     def token_and_user(self, token_hash: str) -> tuple[TokenRow, User] | None:
-        """``token_by_hash`` and the token's user, in one statement (every request a program
-        makes reads both)."""
+        """The token a bearer secret's hash names, and its user: one statement (every request
+        a program makes reads both)."""
         row = self.row(
             "SELECT t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.revoked_at,"
             f" {user_columns('u')} FROM api_tokens t JOIN users u ON u.id = t.user_id"

@@ -18,21 +18,27 @@ from caseshare.store.base import Connection, dumps, loads
 from caseshare.store.dialect import SQLITE
 
 CHANGE_LOG_KEPT = 1000
-_USER_FIELDS = ("id", "agency_id", "username", "email", "full_name", "active", "role_id")
-_USER_COLS = ", ".join((*_USER_FIELDS, "permissions"))
+_USER_FIELDS = (
+    "id",
+    "agency_id",
+    "username",
+    "email",
+    "full_name",
+    "active",
+    "role_id",
+    "permissions",
+)
+_USER_COLS = ", ".join(_USER_FIELDS)
 
 
 def user_columns(alias: str) -> str:
     """The columns ``user_from_row`` reads, of the users table under ``alias``."""
-    return ", ".join(f"{alias}.{c}" for c in (*_USER_FIELDS, "permissions"))
+    return ", ".join(f"{alias}.{c}" for c in _USER_FIELDS)
 
 
 def user_from_row(row: Sequence[Any]) -> User:
     perms = frozenset(p for p in (row[7] or "").split(",") if p)
     return User(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], perms)
-
-
-_user = user_from_row
 
 
 def _rule(row: tuple[Any, ...]) -> Rule:
@@ -191,7 +197,7 @@ class StructureStore(Connection):
         row = self.row(f"SELECT {_USER_COLS} FROM users WHERE id = ?", (user_id,), hot=True)
         if row is None:
             raise CaseShareError("not_found", f"User {user_id} was not found.")
-        return _user(row)
+        return user_from_row(row)
 
     def user_by_name(self, agency_id: int, username: str) -> User | None:
         if "\x00" in username:  # as agency_by_slug: no user name holds one
@@ -200,7 +206,7 @@ class StructureStore(Connection):
             f"SELECT {_USER_COLS} FROM users WHERE agency_id = ? AND username = ?",
             (agency_id, username),
         )
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     def update_user(self, user: User) -> None:
         self.execute(
@@ -476,7 +482,7 @@ class StructureStore(Connection):
             _, _, _, settings = self.agency(agency_id)
             a = (agency_id,)
             users = [
-                _user(r)
+                user_from_row(r)
                 for r in self.rows(f"SELECT {_USER_COLS} FROM users WHERE agency_id = ?", a)
             ]
             groups = [
@@ -574,7 +580,9 @@ class StructureStore(Connection):
 
         user_ids = sorted(refs.get("user", ()))
         users: dict[int, User | None] = {i: None for i in user_ids}
-        users.update((r[0], _user(r)) for r in fetch("user", f"SELECT {_USER_COLS} FROM users"))
+        users.update(
+            (r[0], user_from_row(r)) for r in fetch("user", f"SELECT {_USER_COLS} FROM users")
+        )
         user_locations: dict[int, list[int]] = {i: [] for i in user_ids}
         if user_ids:
             where, params = self.dialect.in_list("user_id", user_ids)
