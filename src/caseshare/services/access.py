@@ -98,17 +98,24 @@ class AccessService:
             raise CaseShareError("not_found", f"User {user_id} was not found.")
         return ctx, found
 
+    def _known_agency(self, user_id: int) -> int | None:
+        """The user's agency without a read, when this process knows it: users never change
+        agency, and a context of any age that lists the user names it."""
+        agency_id = self._agency_of.get(user_id)
+        if agency_id is None:
+            agency_id = self.cache.agency_listing(user_id)
+            if agency_id is not None:
+                self._agency_of[user_id] = agency_id
+        return agency_id
+
     def _listing(self, user_id: int) -> tuple[AgencyContext, User, ListStamp | None]:
         """``user`` for a list page, with the page's ``list_stamp`` read in the same round trip
         as the agency's state on PostgreSQL (``agency_state_and_stamp``); None on SQLite,
         whose stamp costs no round trip (the page reads it)."""
-        agency_id = self._agency_of.get(user_id)
-        if agency_id is None:  # a context of any age that lists the user names their agency
-            agency_id = self.cache.agency_listing(user_id)
+        agency_id = self._known_agency(user_id)
         if agency_id is None or self.store.dialect is SQLITE:
             ctx, user = self.user(user_id)
             return ctx, user, None
-        self._agency_of[user_id] = agency_id
         state, stamp = self.store.agency_state_and_stamp(agency_id)
         ctx = self.cache.at(self.store, agency_id, state)
         found = ctx.directory.users.get(user_id)
@@ -422,9 +429,9 @@ class AccessService:
         (or an inactive one) gets not_found, never a decision on a same-named case of their own.
         """
         if agency_id is not None:
-            # users never change agency: once known, no read (an inactive user is refused
-            # below: S-ACC-4 leaves them no access, and no access is not_found)
-            known = self._agency_of.get(user_id)
+            # once known, no read (an inactive user is refused below: S-ACC-4 leaves them no
+            # access, and no access is not_found)
+            known = self._known_agency(user_id)
             if known is None:
                 ctx, user = self.user(user_id)
                 known = ctx.agency_id if user.active else None

@@ -113,9 +113,8 @@ class LiveGraph:
         self._stamp: Stamp | None = None
         self._steps: dict[int, tuple[int, ...]] = {}
         self._lock = threading.Lock()
-        #: statements run and cases whose step came from memory (tests and the bench)
+        #: statements run (the tests count them)
         self.statements = 0
-        self.remembered = 0
 
     def steps(self, stamp: Stamp) -> dict[int, tuple[int, ...]]:
         """The steps held under ``stamp`` (a fresh map when the stamp moved)."""
@@ -138,7 +137,6 @@ class LiveGraph:
                     found[origin].append(target)
                 for pk, targets in found.items():
                     held[pk] = tuple(targets)
-            self.remembered += len(frontier) - len(unknown)
             reached = []
             for pk in frontier:
                 for target in held[pk]:
@@ -147,10 +145,6 @@ class LiveGraph:
                         reached.append(target)
             frontier = reached
         return live
-
-    def clear(self) -> None:
-        with self._lock:
-            self._stamp, self._steps = None, {}
 
 
 #: the process's steps of live-set walks (SQLite)
