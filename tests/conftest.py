@@ -71,6 +71,15 @@ def module_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return str(request.getfixturevalue("postgres_url"))
 
 
+@pytest.fixture(scope="module")
+def postgres_store(postgres_url: str) -> Iterator[Store]:
+    """One store on the session's PostgreSQL database for a module's property examples (each
+    keeps to agencies of its own: ``unique=True``)."""
+    store = open_store(postgres_url)
+    yield store
+    store.close()
+
+
 @pytest.fixture(scope="session")
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database shared by the session (tests isolate by agency)."""

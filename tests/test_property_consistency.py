@@ -160,14 +160,6 @@ def test_engine_agrees_with_reference_on_sqlite(data: dict[str, Any]) -> None:
             store.close()
 
 
-@pytest.fixture(scope="module")
-def postgres_store(postgres_url: str) -> Iterator[Store]:
-    """One PostgreSQL database for every example; `unique=True` keeps their agencies apart."""
-    store = open_store(postgres_url)
-    yield store
-    store.close()
-
-
 @pytest.mark.postgres
 @settings(
     max_examples=10,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -197,14 +196,6 @@ def test_s_ag_4_cases_sent_here_page_in_order_with_every_plan(
             check_pages(store, data, plans, unique=False)
         finally:
             store.close()
-
-
-@pytest.fixture(scope="module")
-def postgres_store(postgres_url: str) -> Iterator[Store]:
-    """One PostgreSQL database for every example; ``unique=True`` keeps their agencies apart."""
-    store = open_store(postgres_url)
-    yield store
-    store.close()
 
 
 @pytest.mark.postgres
